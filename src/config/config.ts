@@ -1,0 +1,92 @@
+import { z } from 'zod';
+
+// Every setting the processes read, parsed once at start-up so a bad value
+// stops the process with the variable's name instead of failing later.
+
+const url = (protocols: string[], example: string) =>
+  z.string().refine(
+    (value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `must be a URL like ${example}` },
+  );
+
+const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+export const configSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  PUBLIC_BASE_URL: url(['http:', 'https:'], 'https://partners.example.com').default('http://localhost:3000'),
+  DATABASE_URL: url(['postgres:', 'postgresql:'], 'postgresql://user@host:5432/db').default(
+    'postgresql://postgres@127.0.0.1:5432/partnerflow',
+  ),
+  REDIS_URL: url(['redis:', 'rediss:'], 'redis://127.0.0.1:6379').default('redis://127.0.0.1:6379'),
+  /** Prefix for BullMQ keys, so several deployments (or test files) can share one Redis. */
+  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, - and _ only').default('partnerflow'),
+  TEMPORAL_ADDRESS: z.string().regex(/^[^\s:]+:\d+$/, 'must be host:port').default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('partnerflow'),
+  TEMPORAL_TLS: flag.default(false),
+  TEMPORAL_TLS_CERT_PATH: z.string().optional(),
+  TEMPORAL_TLS_KEY_PATH: z.string().optional(),
+  TEMPORAL_TLS_CA_PATH: z.string().optional(),
+  TEMPORAL_TLS_SERVER_NAME: z.string().optional(),
+  TEMPORAL_API_KEY: z.string().optional(),
+  /** Where operators open workflows; every relationship links there. */
+  TEMPORAL_UI_URL: url(['http:', 'https:'], 'http://localhost:8233').default('http://localhost:8233'),
+  SMTP_URL: url(['smtp:', 'smtps:'], 'smtp://127.0.0.1:1025').default('smtp://127.0.0.1:1025'),
+  MAIL_FROM: z.string().min(3).default('partnerflow <no-reply@partnerflow.localhost>'),
+  /** Messages per second the mail worker may hand to the SMTP relay. */
+  MAIL_RATE_PER_SECOND: z.coerce.number().int().positive().default(20),
+  OPERATOR_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+});
+
+export type RawConfig = z.infer<typeof configSchema>;
+
+export interface Config extends Omit<RawConfig, 'OPERATOR_TOKEN' | 'SESSION_SECRET'> {
+  OPERATOR_TOKEN: string;
+  SESSION_SECRET: string;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    detail: string,
+  ) {
+    super(`${variable}: ${detail}`);
+    this.name = 'ConfigError';
+  }
+}
+
+// Local defaults for secrets are fine on a developer's machine and refused in production.
+const DEV_OPERATOR_TOKEN = 'dev-operator-token-change-me';
+const DEV_SESSION_SECRET = 'dev-session-secret-change-me-0123456789abcdef';
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const variable = String(issue?.path[0] ?? 'environment');
+    const got = env[variable];
+    throw new ConfigError(variable, `${issue?.message ?? 'invalid'}${got === undefined ? '' : ` (got "${got}")`}`);
+  }
+  const raw = parsed.data;
+  if (raw.NODE_ENV === 'production') {
+    if (!raw.OPERATOR_TOKEN) throw new ConfigError('OPERATOR_TOKEN', 'is required when NODE_ENV=production');
+    if (!raw.SESSION_SECRET) throw new ConfigError('SESSION_SECRET', 'is required when NODE_ENV=production');
+  }
+  if (Boolean(raw.TEMPORAL_TLS_CERT_PATH) !== Boolean(raw.TEMPORAL_TLS_KEY_PATH)) {
+    throw new ConfigError('TEMPORAL_TLS_CERT_PATH', 'and TEMPORAL_TLS_KEY_PATH must be set together');
+  }
+  return {
+    ...raw,
+    OPERATOR_TOKEN: raw.OPERATOR_TOKEN ?? DEV_OPERATOR_TOKEN,
+    SESSION_SECRET: raw.SESSION_SECRET ?? DEV_SESSION_SECRET,
+  };
+}
