@@ -1,0 +1,22 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { emailSamples } from '../src/mail/emailSamples.js';
+import { compileEmailTemplates, emailTemplateNames } from '../src/mail/emailTemplates.js';
+
+// Renders every email with its sample data so a person can look at them in a
+// browser and a text editor. The output is git-ignored.
+
+const outputDirectory = fileURLToPath(new URL('../artifacts/email-preview/', import.meta.url));
+
+const templates = await compileEmailTemplates();
+await mkdir(outputDirectory, { recursive: true });
+
+for (const name of emailTemplateNames) {
+  const { subject, html, text } = templates.render(name, emailSamples[name]);
+  const htmlFile = path.join(outputDirectory, `${name}.html`);
+  const textFile = path.join(outputDirectory, `${name}.txt`);
+  await writeFile(htmlFile, html);
+  await writeFile(textFile, text);
+  console.log(`${name}: ${subject}\n  ${htmlFile}\n  ${textFile}`);
+}

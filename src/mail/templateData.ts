@@ -1,0 +1,212 @@
+import { z } from 'zod';
+
+// What each email needs, checked before anything is filled in. Data often
+// arrives as queued JSON, so dates are accepted as Date or ISO-8601 strings and
+// optional fields become null: the templates run in Handlebars strict mode and
+// every field they name must exist.
+
+/** Names go into subject lines, so a line break (header injection) is refused. */
+const singleLine = z
+  .string()
+  .trim()
+  .min(1)
+  .max(200)
+  .regex(/^[^\r\n]*$/, 'must be a single line');
+
+const paragraph = z.string().trim().min(1).max(5000);
+
+const optionalParagraph = paragraph.nullable().default(null);
+
+/**
+ * Only http(s) links go into an href; `javascript:` and friends are refused.
+ * z.url keeps the string as given, so it is re-serialised: spaces, quotes and
+ * angle brackets come out percent-encoded and the href is a valid URL.
+ */
+const link = z
+  .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+  .transform((value) => new URL(value).href);
+
+const instant = z
+  .union([z.date(), z.iso.datetime({ offset: true })])
+  .transform((value) => (typeof value === 'string' ? new Date(value) : value));
+
+const tenantDomain = z
+  .string()
+  .trim()
+  .min(1)
+  .max(253)
+  .regex(/^[A-Za-z0-9.-]+$/, 'must be a domain name');
+
+const role = z.object({
+  name: singleLine,
+  /** The role in plain words, as the customer should read it. */
+  description: paragraph,
+});
+
+const trial = z.object({
+  offer: singleLine,
+  seats: z.number().int().positive(),
+  days: z.number().int().positive(),
+});
+
+/** Messages about the end of a relationship go to both sides, worded for each. */
+const recipient = z.enum(['partner', 'customer']);
+
+const parties = {
+  partnerName: singleLine,
+  /** The tenant's display name; callers fall back to the domain when it has none. */
+  customerName: singleLine,
+  tenantDomain,
+};
+
+const relationship = { ...parties, relationshipId: z.uuid() };
+
+/**
+ * Every email: its subject line and the schema of its data. Subjects are
+ * Handlebars with the same helpers as the bodies but no HTML escaping (a subject
+ * is a header, not markup); messages that go to both sides are worded neutrally.
+ * The bodies are `emails/<name>.mjml` and `emails/<name>.txt.hbs`.
+ */
+export const emailRegistry = {
+  invitation: {
+    subject: '{{partnerName}} asks for admin access to {{customerName}}',
+    schema: z.object({
+      ...parties,
+      partnerContactEmail: z.email(),
+      roles: z.array(role).min(1),
+      terms: optionalParagraph,
+      /** null: no fixed end; the relationship lasts until one side ends it. */
+      durationSeconds: z.number().int().positive().nullable().default(null),
+      autoExtend: z.boolean().default(false),
+      trial: trial.nullable().default(null),
+      expiresAt: instant,
+      invitationUrl: link,
+    }),
+  },
+  reminder: {
+    subject: 'Reminder: the request from {{partnerName}} for admin access expires on {{date expiresAt}}',
+    schema: z.object({
+      ...parties,
+      expiresAt: instant,
+      invitationUrl: link,
+    }),
+  },
+  accepted: {
+    subject: '{{customerName}} accepted your partner request',
+    schema: z.object({
+      ...relationship,
+      roles: z.array(role).min(1),
+      acceptedAt: instant,
+      endsAt: instant.nullable().default(null),
+      trial: trial.nullable().default(null),
+    }),
+  },
+  declined: {
+    subject: '{{customerName}} declined your partner request',
+    schema: z.object({
+      ...relationship,
+      declinedAt: instant,
+      reason: optionalParagraph,
+    }),
+  },
+  invitationExpired: {
+    subject: 'Your partner request to {{customerName}} expired',
+    schema: z.object({
+      ...relationship,
+      expiredAt: instant,
+    }),
+  },
+  trialReady: {
+    subject: 'Your {{trial.offer}} trial from {{partnerName}} is ready',
+    schema: z.object({
+      ...parties,
+      trial,
+      trialEndsAt: instant,
+    }),
+  },
+  trialFailed: {
+    subject: 'The {{trial.offer}} trial for {{customerName}} could not be created',
+    schema: z.object({
+      ...relationship,
+      trial,
+      reason: optionalParagraph,
+    }),
+  },
+  removed: {
+    subject: '{{customerName}} removed {{partnerName}} as a partner',
+    schema: z.object({
+      ...relationship,
+      recipient,
+      roles: z.array(role).min(1),
+      removedAt: instant,
+    }),
+  },
+  terminated: {
+    subject: '{{partnerName}} ended its partner relationship with {{customerName}}',
+    schema: z.object({
+      ...relationship,
+      recipient,
+      roles: z.array(role).min(1),
+      terminatedAt: instant,
+      reason: optionalParagraph,
+    }),
+  },
+  expired: {
+    subject: 'The partner relationship between {{partnerName}} and {{customerName}} has ended',
+    schema: z.object({
+      ...relationship,
+      recipient,
+      roles: z.array(role).min(1),
+      endedAt: instant,
+    }),
+  },
+  endingSoon: {
+    subject: 'The partner relationship between {{partnerName}} and {{customerName}} ends in {{plural daysLeft "day"}}',
+    schema: z.object({
+      ...relationship,
+      recipient,
+      daysLeft: z.number().int().positive(),
+      endsAt: instant,
+    }),
+  },
+  renewed: {
+    subject: 'The partner relationship between {{partnerName}} and {{customerName}} was renewed',
+    schema: z.object({
+      ...relationship,
+      recipient,
+      durationSeconds: z.number().int().positive(),
+      endsAt: instant,
+    }),
+  },
+  signIn: {
+    subject: 'Your sign-in link for partner relationships',
+    schema: z.object({
+      customerName: singleLine,
+      tenantDomain,
+      signInUrl: link,
+      expiresAt: instant,
+    }),
+  },
+  deliveryFailed: {
+    subject: 'We could not deliver your invitation to {{customerName}}',
+    schema: z.object({
+      ...relationship,
+      adminEmail: z.email(),
+      reason: optionalParagraph,
+    }),
+  },
+} satisfies Record<string, { subject: string; schema: z.ZodType }>;
+
+export type EmailTemplateName = keyof typeof emailRegistry;
+
+/** What a caller passes to render `N` (dates as Date or ISO strings, optional fields may be left out). */
+export type EmailData<N extends EmailTemplateName> = z.input<(typeof emailRegistry)[N]['schema']>;
+
+/** The same data after validation, as the templates see it. */
+export type ParsedEmailData<N extends EmailTemplateName> = z.output<(typeof emailRegistry)[N]['schema']>;
+
+export const emailTemplateNames = Object.keys(emailRegistry) as EmailTemplateName[];
+
+export function isEmailTemplateName(name: string): name is EmailTemplateName {
+  return Object.hasOwn(emailRegistry, name);
+}
