@@ -1,0 +1,27 @@
+import type { Database } from '../infra/database.js';
+import type { MailOutbox } from '../mail/mailOutbox.js';
+import { createInvitationActivities } from './issueInvitation.js';
+import { createNotifyActivities } from './notify.js';
+import { createReadModelActivities } from './readModel.js';
+import { createTrialActivities, type TrialProvisioner } from './trialProvisioning.js';
+
+export type { NotificationEvent } from './notify.js';
+
+export interface ActivityDependencies {
+  db: Database;
+  mail: MailOutbox;
+  trialProvisioner: TrialProvisioner;
+  publicBaseUrl: string;
+}
+
+/** Every activity, closed over its dependencies; workflows import only the type. */
+export function createActivities(deps: ActivityDependencies) {
+  return {
+    ...createReadModelActivities(deps.db),
+    ...createInvitationActivities(deps.db, deps.mail, deps.publicBaseUrl),
+    ...createTrialActivities(deps.db, deps.trialProvisioner),
+    ...createNotifyActivities(deps.db, deps.mail),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,71 @@
+import type { Database } from '../infra/database.js';
+import { hashToken, newToken } from '../infra/tokens.js';
+import type { MailOutbox } from '../mail/mailOutbox.js';
+import { loadRelationshipContext } from './relationshipContext.js';
+
+export interface IssueInvitationInput {
+  workflowId: string;
+  relationshipId: string;
+  /** Counts every link issued by this workflow; with the workflow ID it is the idempotency key. */
+  step: number;
+  purpose: 'invitation' | 'reminder' | 'resend';
+  expiresAt: string;
+  /** A resend replaces every earlier link; a reminder adds one beside it. */
+  revokePrevious: boolean;
+}
+
+/**
+ * Creates a link token, stores only its hash, and enqueues the email carrying
+ * it. The raw token never enters workflow history. A retry after the email was
+ * enqueued changes nothing; a retry before it rotates the (never sent) token.
+ */
+export function createInvitationActivities(db: Database, mail: MailOutbox, publicBaseUrl: string) {
+  async function issueInvitation(input: IssueInvitationInput): Promise<{ invitationId: string }> {
+    const key = `${input.workflowId}-invitation-${input.step}`;
+    const existing = await db.invitation.findUnique({ where: { idempotencyKey: key } });
+    if (existing && (await mail.isEnqueued(key))) return { invitationId: existing.id };
+
+    const token = newToken();
+    const expiresAt = new Date(input.expiresAt);
+    const invitation = await db.invitation.upsert({
+      where: { idempotencyKey: key },
+      create: { idempotencyKey: key, relationshipId: input.relationshipId, tokenHash: hashToken(token), expiresAt },
+      update: { tokenHash: hashToken(token), expiresAt },
+    });
+    if (input.revokePrevious) {
+      await db.invitation.updateMany({
+        where: { relationshipId: input.relationshipId, id: { not: invitation.id }, usedAt: null, revokedAt: null },
+        data: { revokedAt: new Date() },
+      });
+    }
+    await db.relationship.update({ where: { id: input.relationshipId }, data: { invitationExpiresAt: expiresAt } });
+
+    const { rel, roles, parties } = await loadRelationshipContext(db, input.relationshipId);
+    const invitationUrl = new URL(`/invitations/${token}`, publicBaseUrl).toString();
+    const base = { to: rel.tenant.adminEmail, relationshipId: rel.id, workflowId: input.workflowId };
+    if (input.purpose === 'reminder') {
+      await mail.enqueue(key, { ...base, template: 'reminder', data: { ...parties, expiresAt: input.expiresAt, invitationUrl } });
+    } else {
+      const policy = rel.policy as { durationMs?: number };
+      const trial = rel.trialOffer as { offer: string; seats: number; days: number } | null;
+      await mail.enqueue(key, {
+        ...base,
+        template: 'invitation',
+        data: {
+          ...parties,
+          partnerContactEmail: rel.partner.contactEmail,
+          roles,
+          terms: rel.terms,
+          durationSeconds: policy.durationMs ? Math.round(policy.durationMs / 1000) : null,
+          autoExtend: rel.autoExtend,
+          trial,
+          expiresAt: input.expiresAt,
+          invitationUrl,
+        },
+      });
+    }
+    return { invitationId: invitation.id };
+  }
+
+  return { issueInvitation };
+}

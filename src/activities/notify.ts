@@ -1,0 +1,109 @@
+import type { Database } from '../infra/database.js';
+import type { MailOutbox } from '../mail/mailOutbox.js';
+import { loadRelationshipContext } from './relationshipContext.js';
+
+export type NotificationEvent =
+  | 'accepted'
+  | 'declined'
+  | 'invitationExpired'
+  | 'withdrawn'
+  | 'trialReady'
+  | 'trialFailed'
+  | 'removed'
+  | 'terminated'
+  | 'expired'
+  | 'endingSoon'
+  | 'renewed';
+
+export interface NotifyInput {
+  workflowId: string;
+  relationshipId: string;
+  event: NotificationEvent;
+  /** Idempotency key of this notification (workflow ID + step); each email appends its recipient. */
+  key: string;
+  reason?: string;
+  daysLeft?: number;
+}
+
+/** Tells the people concerned about a step, by email. Idempotent on `key`. */
+export function createNotifyActivities(db: Database, mail: MailOutbox) {
+  async function notify(input: NotifyInput): Promise<void> {
+    const { rel, roles, parties } = await loadRelationshipContext(db, input.relationshipId);
+    const relationship = { ...parties, relationshipId: rel.id };
+    const partner = { to: rel.partner.contactEmail, relationshipId: rel.id, workflowId: input.workflowId };
+    const customer = { to: rel.tenant.adminEmail, relationshipId: rel.id, workflowId: input.workflowId };
+    const now = new Date().toISOString();
+    const reason = input.reason ?? null;
+    const trial = rel.trial ? { offer: rel.trial.offer, seats: rel.trial.seats, days: rel.trial.days } : null;
+
+    switch (input.event) {
+      case 'accepted':
+        return mail.enqueue(`${input.key}-partner`, {
+          ...partner,
+          template: 'accepted',
+          data: { ...relationship, roles, acceptedAt: rel.acceptedAt ?? now, endsAt: rel.endsAt, trial },
+        });
+      case 'declined':
+        return mail.enqueue(`${input.key}-partner`, {
+          ...partner,
+          template: 'declined',
+          data: { ...relationship, declinedAt: rel.endedAt ?? now, reason },
+        });
+      case 'invitationExpired':
+        return mail.enqueue(`${input.key}-partner`, {
+          ...partner,
+          template: 'invitationExpired',
+          data: { ...relationship, expiredAt: rel.endedAt ?? now },
+        });
+      case 'withdrawn':
+        // The customer never acted; the partner did this itself. Nobody needs an email.
+        return;
+      case 'trialReady':
+        if (!trial || !rel.trial?.endsAt) return;
+        return mail.enqueue(`${input.key}-customer`, {
+          ...customer,
+          template: 'trialReady',
+          data: { ...parties, trial, trialEndsAt: rel.trial.endsAt },
+        });
+      case 'trialFailed':
+        if (!trial) return;
+        return mail.enqueue(`${input.key}-partner`, { ...partner, template: 'trialFailed', data: { ...relationship, trial, reason } });
+      case 'removed':
+      case 'terminated':
+      case 'expired':
+      case 'endingSoon':
+      case 'renewed':
+        for (const [recipient, target] of [
+          ['partner', partner],
+          ['customer', customer],
+        ] as const) {
+          await mail.enqueue(`${input.key}-${recipient}`, { ...target, ...toBoth(input, { ...relationship, recipient }) });
+        }
+        return;
+    }
+
+    function toBoth(
+      { event, daysLeft }: NotifyInput,
+      base: typeof relationship & { recipient: 'partner' | 'customer' },
+    ) {
+      const endedAt = rel.endedAt ?? now;
+      switch (event) {
+        case 'removed':
+          return { template: 'removed' as const, data: { ...base, roles, removedAt: endedAt } };
+        case 'terminated':
+          return { template: 'terminated' as const, data: { ...base, roles, terminatedAt: endedAt, reason } };
+        case 'expired':
+          return { template: 'expired' as const, data: { ...base, roles, endedAt } };
+        case 'endingSoon':
+          return { template: 'endingSoon' as const, data: { ...base, daysLeft: daysLeft ?? 1, endsAt: rel.endsAt ?? now } };
+        default: {
+          const policy = rel.policy as { autoExtendByMs?: number };
+          const durationSeconds = Math.max(1, Math.round((policy.autoExtendByMs ?? 0) / 1000));
+          return { template: 'renewed' as const, data: { ...base, durationSeconds, endsAt: rel.endsAt ?? now } };
+        }
+      }
+    }
+  }
+
+  return { notify };
+}

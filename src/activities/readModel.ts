@@ -1,0 +1,144 @@
+import type { Actor, Transition } from '../contract/relationship.js';
+import { isEnded, type RelationshipStatus } from '../contract/statuses.js';
+import type { Database } from '../infra/database.js';
+
+// Read-model and audit writes. Each is idempotent: audit rows carry a key
+// derived from the workflow ID and step, and relationship rows only move
+// forward (a retried or late write with an older sequence number changes nothing).
+
+export interface RelationshipSnapshot {
+  status: RelationshipStatus;
+  invitationExpiresAt: string;
+  acceptedAt: string | null;
+  activatedAt: string | null;
+  endsAt: string | null;
+  endedAt: string | null;
+  autoExtend: boolean;
+}
+
+export interface RecordTransitionInput {
+  workflowId: string;
+  relationshipId: string;
+  transition: Transition;
+  snapshot: RelationshipSnapshot;
+}
+
+const date = (iso: string | null) => (iso ? new Date(iso) : null);
+
+export function createReadModelActivities(db: Database) {
+  async function recordTransition({ workflowId, relationshipId, transition, snapshot }: RecordTransitionInput) {
+    const ended = isEnded(transition.to);
+    await db.$transaction(async (tx) => {
+      const moved = await tx.relationship.updateMany({
+        where: { id: relationshipId, version: { lt: transition.seq } },
+        data: {
+          status: snapshot.status,
+          version: transition.seq,
+          statusReason: transition.reason ?? null,
+          invitationExpiresAt: date(snapshot.invitationExpiresAt),
+          acceptedAt: date(snapshot.acceptedAt),
+          activatedAt: date(snapshot.activatedAt),
+          endsAt: date(snapshot.endsAt),
+          endedAt: date(snapshot.endedAt),
+          autoExtend: snapshot.autoExtend,
+          ...(ended ? { liveKey: null } : {}),
+        },
+      });
+      await tx.auditEvent.createMany({
+        data: [
+          {
+            idempotencyKey: `${workflowId}-transition-${transition.seq}`,
+            relationshipId,
+            actorType: transition.actor.type,
+            actorId: transition.actor.id ?? null,
+            action: `relationship.${transition.to}`,
+            fromStatus: transition.from,
+            toStatus: transition.to,
+            reason: transition.reason ?? null,
+            createdAt: new Date(transition.at),
+          },
+        ],
+        skipDuplicates: true,
+      });
+      if (moved.count === 0) return;
+      if (transition.from === 'invited') {
+        // Every outstanding link dies with the answer (or the expiry).
+        await tx.invitation.updateMany({
+          where: { relationshipId, usedAt: null, revokedAt: null },
+          data: transition.to === 'accepted' || transition.to === 'declined' ? { usedAt: new Date(transition.at) } : { revokedAt: new Date(transition.at) },
+        });
+      }
+      if (transition.to === 'active') {
+        const rel = await tx.relationship.findUniqueOrThrow({ where: { id: relationshipId } });
+        await tx.roleGrant.createMany({
+          data: rel.roles.map((role) => ({ relationshipId, partnerId: rel.partnerId, tenantDomain: rel.tenantDomain, role })),
+          skipDuplicates: true,
+        });
+      }
+      if (ended) {
+        // Revoked in the same transaction as the end state: the access check answers no at once.
+        await tx.roleGrant.updateMany({ where: { relationshipId, revokedAt: null }, data: { revokedAt: new Date(transition.at) } });
+      }
+    });
+  }
+
+  async function recordRenewal(input: { workflowId: string; relationshipId: string; renewal: number; endsAt: string }) {
+    await db.$transaction([
+      db.relationship.update({ where: { id: input.relationshipId }, data: { endsAt: new Date(input.endsAt) } }),
+      db.auditEvent.createMany({
+        data: [
+          {
+            idempotencyKey: `${input.workflowId}-renewal-${input.renewal}`,
+            relationshipId: input.relationshipId,
+            actorType: 'system',
+            action: 'relationship.renewed',
+            data: { endsAt: input.endsAt, renewal: input.renewal },
+          },
+        ],
+        skipDuplicates: true,
+      }),
+    ]);
+  }
+
+  async function recordAutoExtend(input: { workflowId: string; relationshipId: string; autoExtend: boolean; actor: Actor; at: string }) {
+    await db.$transaction([
+      db.relationship.update({ where: { id: input.relationshipId }, data: { autoExtend: input.autoExtend } }),
+      db.auditEvent.createMany({
+        data: [
+          {
+            idempotencyKey: `${input.workflowId}-autoextend-${input.at}`,
+            relationshipId: input.relationshipId,
+            actorType: input.actor.type,
+            actorId: input.actor.id ?? null,
+            action: input.autoExtend ? 'relationship.autoExtendOn' : 'relationship.autoExtendOff',
+            createdAt: new Date(input.at),
+          },
+        ],
+        skipDuplicates: true,
+      }),
+    ]);
+  }
+
+  async function recordTrialFailure(input: { workflowId: string; relationshipId: string; reason: string }) {
+    await db.$transaction([
+      db.trialSubscription.updateMany({
+        where: { relationshipId: input.relationshipId, status: { not: 'active' } },
+        data: { status: 'failed', failureReason: input.reason },
+      }),
+      db.auditEvent.createMany({
+        data: [
+          {
+            idempotencyKey: `${input.workflowId}-trial-failed`,
+            relationshipId: input.relationshipId,
+            actorType: 'system',
+            action: 'trial.failed',
+            reason: input.reason,
+          },
+        ],
+        skipDuplicates: true,
+      }),
+    ]);
+  }
+
+  return { recordTransition, recordRenewal, recordAutoExtend, recordTrialFailure };
+}

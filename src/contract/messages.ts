@@ -1,0 +1,54 @@
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { Actor, RelationshipState } from './relationship.js';
+
+// Messages are defined once here and imported by the workflow, the API and the
+// tests, so a name or payload can't drift between them.
+
+export interface InvitationResponse {
+  invitationId: string;
+  actor: Actor;
+}
+
+export interface AcceptInput extends InvitationResponse {
+  /** Whether the customer takes the trial offered with the invitation. */
+  startTrial: boolean;
+}
+
+export interface DeclineInput extends InvitationResponse {
+  reason?: string;
+}
+
+export interface ActorInput {
+  actor: Actor;
+  reason?: string;
+}
+
+export interface SetAutoExtendInput {
+  actor: Actor;
+  autoExtend: boolean;
+}
+
+export const acceptUpdate = defineUpdate<RelationshipState, [AcceptInput]>('accept');
+export const declineUpdate = defineUpdate<RelationshipState, [DeclineInput]>('decline');
+export const withdrawUpdate = defineUpdate<RelationshipState, [ActorInput]>('withdraw');
+export const resendUpdate = defineUpdate<RelationshipState, [ActorInput]>('resend');
+export const terminateUpdate = defineUpdate<RelationshipState, [ActorInput]>('terminate');
+export const removeUpdate = defineUpdate<RelationshipState, [ActorInput]>('remove');
+export const setAutoExtendUpdate = defineUpdate<RelationshipState, [SetAutoExtendInput]>('setAutoExtend');
+export const getStateQuery = defineQuery<RelationshipState>('getState');
+
+/** ApplicationFailure type of every refused step; `details[0]` is a StepRefusal. */
+export const STEP_REFUSED = 'StepRefused';
+
+export type RefusalReason =
+  | 'invalidState'
+  | 'invitationExpired'
+  | 'invitationUsed'
+  | 'invitationSuperseded'
+  | 'alreadyEnded';
+
+export interface StepRefusal {
+  reason: RefusalReason;
+  status: RelationshipState['status'];
+  message: string;
+}

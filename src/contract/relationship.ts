@@ -1,0 +1,88 @@
+import type { RelationshipPolicy } from './policy.js';
+import type { RoleId } from './roles.js';
+import type { RelationshipStatus } from './statuses.js';
+
+export type ActorType = 'partner' | 'customer' | 'operator' | 'system';
+
+export interface Actor {
+  type: ActorType;
+  /** Partner id, customer admin email or operator name; absent for the system. */
+  id?: string;
+}
+
+export const systemActor: Actor = { type: 'system' };
+
+export interface TrialOffer {
+  offer: string;
+  seats: number;
+  days: number;
+}
+
+export type TrialStatus = 'pending' | 'active' | 'failed' | 'skipped';
+
+export interface TrialState extends TrialOffer {
+  status: TrialStatus;
+  externalRef?: string;
+  failureReason?: string;
+}
+
+export interface Transition {
+  seq: number;
+  from: RelationshipStatus | null;
+  to: RelationshipStatus;
+  at: string;
+  actor: Actor;
+  reason?: string;
+}
+
+export interface RelationshipOffer {
+  relationshipId: string;
+  partnerId: string;
+  partnerName: string;
+  tenantDomain: string;
+  customerAdminEmail: string;
+  customerName?: string;
+  roles: RoleId[];
+  terms?: string;
+  autoExtend: boolean;
+  trial?: TrialOffer;
+  policy: RelationshipPolicy;
+}
+
+/** The whole state, as the `getState` query returns it and continue-as-new carries it. */
+export interface RelationshipState {
+  relationshipId: string;
+  status: RelationshipStatus;
+  roles: RoleId[];
+  autoExtend: boolean;
+  invitation: {
+    /** Ids of the invitations whose links are still accepted (a reminder adds one, a resend replaces all). */
+    validIds: string[];
+    /** Bumped by every resend so timers re-arm. */
+    round: number;
+    issued: number;
+    expiresAt: string;
+    reminderSent: boolean;
+    deliveryFailed: boolean;
+  };
+  acceptedAt?: string;
+  activatedAt?: string;
+  endsAt?: string;
+  endedAt?: string;
+  warningsSent: number[];
+  renewals: number;
+  trial?: TrialState;
+  transitions: Transition[];
+  /** Highest transition seq written to the read model. */
+  writtenSeq: number;
+}
+
+export interface RelationshipWorkflowInput {
+  offer: RelationshipOffer;
+  /** Set when the workflow continues as new at a renewal. */
+  carried?: RelationshipState;
+}
+
+export function relationshipWorkflowId(relationshipId: string): string {
+  return `relationship-${relationshipId}`;
+}

@@ -1,0 +1,292 @@
+import {
+  ActivityFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities, NotificationEvent } from '../activities/index.js';
+import {
+  acceptUpdate,
+  declineUpdate,
+  type AcceptInput,
+  type DeclineInput,
+  getStateQuery,
+  removeUpdate,
+  resendUpdate,
+  setAutoExtendUpdate,
+  terminateUpdate,
+  withdrawUpdate,
+} from '../contract/messages.js';
+import type { Actor, RelationshipState, RelationshipWorkflowInput } from '../contract/relationship.js';
+import { systemActor } from '../contract/relationship.js';
+import { RelationshipStatusKey } from '../contract/searchAttributes.js';
+import { isEnded, liveAfterAcceptance, type RelationshipStatus } from '../contract/statuses.js';
+import { requireOpenInvitation, requireStatus } from './refusals.js';
+import { initialState } from './relationshipState.js';
+
+const activities = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '1m' },
+});
+
+/**
+ * One partner relationship from offer to its end. Handlers change state at once
+ * (so the caller learns the outcome); the main flow below performs the side
+ * effects of each state, in order, through idempotent activities.
+ */
+export async function relationshipWorkflow({ offer, carried }: RelationshipWorkflowInput): Promise<RelationshipState> {
+  const { policy } = offer;
+  const { workflowId } = workflowInfo();
+  const state = carried ?? initialState(offer, new Date());
+  const ids = { workflowId, relationshipId: offer.relationshipId };
+
+  const trialActivities = proxyActivities<Activities>({
+    startToCloseTimeout: '1m',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: policy.trialProvisioningAttempts },
+  });
+
+  function transition(to: RelationshipStatus, actor: Actor, reason?: string): void {
+    const at = new Date().toISOString();
+    const seq = (state.transitions.at(-1)?.seq ?? 0) + 1;
+    state.transitions.push({ seq, from: state.status, to, at, actor, ...(reason ? { reason } : {}) });
+    state.status = to;
+    if (to === 'accepted') state.acceptedAt = at;
+    if (isEnded(to)) state.endedAt = at;
+  }
+
+  // Writes every transition not yet in the read model, oldest first.
+  async function flush(): Promise<void> {
+    for (const t of state.transitions.filter((tr) => tr.seq > state.writtenSeq)) {
+      await activities.recordTransition({ ...ids, transition: t, snapshot: snapshot() });
+      state.writtenSeq = t.seq;
+    }
+    upsertSearchAttributes([{ key: RelationshipStatusKey, value: state.status }]);
+    setCurrentDetails(`**${state.status}** · ${offer.partnerName} → ${offer.tenantDomain} · roles: ${state.roles.join(', ')}`);
+  }
+
+  function snapshot() {
+    return {
+      status: state.status,
+      invitationExpiresAt: state.invitation.expiresAt,
+      acceptedAt: state.acceptedAt ?? null,
+      activatedAt: state.activatedAt ?? null,
+      endsAt: state.endsAt ?? null,
+      endedAt: state.endedAt ?? null,
+      autoExtend: state.autoExtend,
+    };
+  }
+
+  const notify = (event: NotificationEvent, key: string, extra: { reason?: string; daysLeft?: number } = {}) =>
+    activities.notify({ ...ids, event, key: `${workflowId}-${key}`, ...extra });
+
+  async function issueInvitation(purpose: 'invitation' | 'reminder' | 'resend'): Promise<void> {
+    const step = ++state.invitation.issued;
+    const revokePrevious = purpose === 'resend';
+    const { invitationId } = await activities.issueInvitation({
+      ...ids,
+      step,
+      purpose,
+      expiresAt: state.invitation.expiresAt,
+      revokePrevious,
+    });
+    state.invitation.validIds = revokePrevious ? [invitationId] : [...state.invitation.validIds, invitationId];
+  }
+
+  setHandler(getStateQuery, () => state);
+
+  setHandler(
+    acceptUpdate,
+    ({ actor, startTrial }) => {
+      transition('accepted', actor);
+      if (state.trial && !startTrial) state.trial.status = 'skipped';
+      return state;
+    },
+    { validator: ({ invitationId }: AcceptInput) => requireOpenInvitation(state, invitationId) },
+  );
+
+  setHandler(
+    declineUpdate,
+    ({ actor, reason }) => {
+      transition('declined', actor, reason);
+      return state;
+    },
+    { validator: ({ invitationId }: DeclineInput) => requireOpenInvitation(state, invitationId) },
+  );
+
+  setHandler(
+    withdrawUpdate,
+    ({ actor, reason }) => {
+      transition('withdrawn', actor, reason);
+      return state;
+    },
+    { validator: (_input) => requireStatus(state, ['invited'], 'withdraw') },
+  );
+
+  setHandler(
+    resendUpdate,
+    async (_input) => {
+      // A new link with a fresh expiry; older links stop working.
+      state.invitation.round++;
+      state.invitation.reminderSent = false;
+      state.invitation.expiresAt = new Date(Date.now() + policy.invitationTtlMs).toISOString();
+      await issueInvitation('resend');
+      return state;
+    },
+    { validator: (_input) => requireStatus(state, ['invited'], 'resend') },
+  );
+
+  setHandler(
+    terminateUpdate,
+    ({ actor, reason }) => {
+      transition('terminated', actor, reason);
+      return state;
+    },
+    { validator: (_input) => requireStatus(state, liveAfterAcceptance, 'terminate') },
+  );
+
+  setHandler(
+    removeUpdate,
+    ({ actor, reason }) => {
+      transition('terminated', actor, reason);
+      return state;
+    },
+    { validator: (_input) => requireStatus(state, liveAfterAcceptance, 'remove the partner') },
+  );
+
+  setHandler(
+    setAutoExtendUpdate,
+    async ({ actor, autoExtend }) => {
+      state.autoExtend = autoExtend;
+      await activities.recordAutoExtend({ ...ids, autoExtend, actor, at: new Date().toISOString() });
+      return state;
+    },
+    { validator: (_input) => requireStatus(state, ['invited', ...liveAfterAcceptance], 'change auto-extend') },
+  );
+
+  async function awaitInvitationAnswer(): Promise<void> {
+    while (state.status === 'invited') {
+      const { round } = state.invitation;
+      const expiresAt = Date.parse(state.invitation.expiresAt);
+      const remindAt = expiresAt - policy.reminderBeforeExpiryMs;
+      const remindNext = !state.invitation.reminderSent && remindAt > Date.now();
+      const wakeAt = remindNext ? remindAt : expiresAt;
+      const changed = await condition(
+        () => state.status !== 'invited' || state.invitation.round !== round,
+        Math.max(wakeAt - Date.now(), 1),
+      );
+      if (changed) continue;
+      if (remindNext) {
+        state.invitation.reminderSent = true;
+        await issueInvitation('reminder');
+      } else {
+        transition('invitationExpired', systemActor);
+      }
+    }
+  }
+
+  async function provisionTrial(): Promise<void> {
+    const trial = state.trial;
+    if (!trial || trial.status !== 'pending') return;
+    transition('provisioning', systemActor);
+    await flush();
+    try {
+      const result = await trialActivities.provisionTrial({ ...ids, offer: trial.offer, seats: trial.seats, days: trial.days });
+      trial.status = 'active';
+      trial.externalRef = result.externalRef;
+      await notify('trialReady', 'trial-ready');
+    } catch (err) {
+      if (!(err instanceof ActivityFailure)) throw err;
+      // Acceptance is never lost to a failing trial: the partner is told instead.
+      trial.status = 'failed';
+      trial.failureReason = err.cause?.message ?? err.message;
+      await activities.recordTrialFailure({ ...ids, reason: trial.failureReason });
+      await notify('trialFailed', 'trial-failed', { reason: trial.failureReason });
+    }
+  }
+
+  async function liveUntilEnd(): Promise<void> {
+    while (state.status === 'active') {
+      const endsAt = Date.parse(state.endsAt ?? new Date().toISOString());
+      // Warnings already due when we get here (a short relationship) are skipped, not sent late.
+      for (const before of policy.warningsBeforeEndMs) {
+        if (!state.warningsSent.includes(before) && endsAt - before <= Date.now()) state.warningsSent.push(before);
+      }
+      const warning = policy.warningsBeforeEndMs
+        .filter((before) => !state.warningsSent.includes(before))
+        .sort((a, b) => b - a)[0];
+      const wakeAt = warning === undefined ? endsAt : endsAt - warning;
+      const changed = await condition(() => state.status !== 'active', Math.max(wakeAt - Date.now(), 1));
+      if (changed) return;
+      if (warning !== undefined) {
+        state.warningsSent.push(warning);
+        const daysLeft = Math.max(1, Math.round(warning / 86_400_000));
+        await notify('endingSoon', `ending-soon-r${state.renewals}-${warning}`, { daysLeft });
+      } else if (state.autoExtend) {
+        await renewAndContinueAsNew(endsAt);
+      } else {
+        transition('expired', systemActor);
+      }
+    }
+  }
+
+  async function renewAndContinueAsNew(endsAt: number): Promise<never> {
+    state.renewals++;
+    state.endsAt = new Date(endsAt + policy.autoExtendByMs).toISOString();
+    state.warningsSent = [];
+    await activities.recordRenewal({ ...ids, renewal: state.renewals, endsAt: state.endsAt });
+    await notify('renewed', `renewed-${state.renewals}`);
+    // A relationship that renews for years keeps a bounded history.
+    await condition(allHandlersFinished);
+    return continueAsNew<typeof relationshipWorkflow>({ offer, carried: state });
+  }
+
+  // --- the lifecycle ---
+  if (!carried) {
+    await flush();
+    await issueInvitation('invitation');
+    await awaitInvitationAnswer();
+  } else {
+    await flush();
+  }
+
+  if (state.status === 'accepted') {
+    await flush();
+    await notify('accepted', 'accepted');
+    await provisionTrial();
+    if (!isEnded(state.status)) {
+      state.activatedAt = new Date().toISOString();
+      state.endsAt = new Date(Date.now() + policy.durationMs).toISOString();
+      transition('active', systemActor);
+      await flush();
+    }
+  }
+  await liveUntilEnd();
+
+  await flush();
+  await notifyEnd();
+  await condition(allHandlersFinished);
+  return state;
+
+  async function notifyEnd(): Promise<void> {
+    const last = state.transitions.at(-1);
+    switch (state.status) {
+      case 'declined':
+        return notify('declined', 'declined', last?.reason ? { reason: last.reason } : {});
+      case 'invitationExpired':
+        return notify('invitationExpired', 'invitation-expired');
+      case 'withdrawn':
+        return notify('withdrawn', 'withdrawn');
+      case 'terminated':
+        return notify(last?.actor.type === 'customer' ? 'removed' : 'terminated', 'terminated', last?.reason ? { reason: last.reason } : {});
+      case 'expired':
+        return notify('expired', 'expired');
+      default:
+        return;
+    }
+  }
+}
