@@ -1,0 +1,42 @@
+import type { Queue } from 'bullmq';
+import type { Database } from '../infra/database.js';
+import type { MailJob } from './mailJob.js';
+
+/**
+ * Enqueues email for the mail worker. The job id (derived from the workflow ID
+ * and step) makes a retried enqueue a no-op in Redis, and the Postgres row
+ * keeps that promise after Redis forgets finished jobs.
+ */
+export interface MailOutbox {
+  enqueue(jobId: string, job: MailJob): Promise<void>;
+  /** True once this job id was handed to the queue (or already sent/failed). */
+  isEnqueued(jobId: string): Promise<boolean>;
+}
+
+const DAY_SECONDS = 86_400;
+
+export function createMailOutbox(db: Database, queue: Queue<MailJob>): MailOutbox {
+  return {
+    async enqueue(jobId, job) {
+      const row = await db.emailMessage.upsert({
+        where: { jobId },
+        create: { jobId, template: job.template, toAddress: job.to, relationshipId: job.relationshipId ?? null, status: 'queued' },
+        update: {},
+      });
+      if (row.status === 'sent' || row.status === 'failed') return;
+      await queue.add(job.template, job, {
+        jobId,
+        attempts: 8,
+        backoff: { type: 'exponential', delay: 2_000, jitter: 0.5 },
+        removeOnComplete: { age: 30 * DAY_SECONDS },
+        removeOnFail: { age: 30 * DAY_SECONDS },
+      });
+    },
+    async isEnqueued(jobId) {
+      const row = await db.emailMessage.findUnique({ where: { jobId } });
+      if (!row) return false;
+      if (row.status !== 'queued') return true;
+      return (await queue.getJob(jobId)) !== undefined;
+    },
+  };
+}

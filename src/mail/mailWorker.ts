@@ -1,0 +1,75 @@
+import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import type { Transporter } from 'nodemailer';
+import { MAIL_QUEUE } from '../contract/taskQueues.js';
+import type { Database } from '../infra/database.js';
+import type { Logger } from '../infra/logger.js';
+import type { EmailTemplates } from './emailTemplates.js';
+import type { MailJob } from './mailJob.js';
+import { isPermanentSmtpFailure } from './smtpTransport.js';
+
+export interface MailWorkerOptions {
+  connection: ConnectionOptions;
+  prefix: string;
+  db: Database;
+  templates: EmailTemplates;
+  transport: Transporter;
+  from: string;
+  ratePerSecond: number;
+  log: Logger;
+  /** Called once when an address is refused for good, so the workflow can tell the partner. */
+  onUndeliverable?: (job: MailJob, reason: string) => Promise<void>;
+}
+
+export function createMailWorker(options: MailWorkerOptions): Worker<MailJob> {
+  const { db, templates, transport, log } = options;
+
+  async function send(job: Job<MailJob>): Promise<{ messageId: string } | { skipped: true }> {
+    const jobId = job.id ?? '';
+    const row = await db.emailMessage.findUnique({ where: { jobId } });
+    // A job retried after the message went out (worker died before completing it) must not send again.
+    if (row?.status === 'sent') return { skipped: true };
+    const { subject, html, text } = templates.render(job.data.template, job.data.data);
+    const attempts = job.attemptsMade + 1;
+    try {
+      const info = await transport.sendMail({
+        from: options.from,
+        to: job.data.to,
+        subject,
+        html,
+        text,
+        // Stable across retries, so a receiving server can drop a duplicate.
+        messageId: `<${jobId}@partnerflow>`,
+      });
+      const messageId = String(info.messageId);
+      await db.emailMessage.update({
+        where: { jobId },
+        data: { status: 'sent', smtpMessageId: messageId, subject, attempts, sentAt: new Date(), error: null },
+      });
+      log.info({ event: 'mail.sent', jobId, template: job.data.template, relationshipId: job.data.relationshipId, workflowId: job.data.workflowId, messageId }, 'email sent');
+      return { messageId };
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      const permanent = isPermanentSmtpFailure(err);
+      const lastAttempt = permanent || attempts >= (job.opts.attempts ?? 1);
+      await db.emailMessage.update({
+        where: { jobId },
+        data: { status: lastAttempt ? 'failed' : 'queued', subject, attempts, error: reason },
+      });
+      log.warn({ event: 'mail.failed', jobId, template: job.data.template, relationshipId: job.data.relationshipId, workflowId: job.data.workflowId, attempts, permanent, reason }, 'email not sent');
+      if (permanent) {
+        await options.onUndeliverable?.(job.data, reason);
+        throw new UnrecoverableError(reason);
+      }
+      throw err;
+    }
+  }
+
+  const worker = new Worker<MailJob>(MAIL_QUEUE, send, {
+    connection: options.connection,
+    prefix: options.prefix,
+    concurrency: 5,
+    limiter: { max: options.ratePerSecond, duration: 1000 },
+  });
+  worker.on('error', (err) => log.error({ event: 'mail.worker.error', err }, 'mail worker error'));
+  return worker;
+}

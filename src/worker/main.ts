@@ -1,0 +1,31 @@
+import { ConfigError, loadConfig } from '../config/config.js';
+import { createLogger } from '../infra/logger.js';
+import { checkPostgres, checkRedis, ServiceUnreachableError } from '../infra/preflight.js';
+import { createWorkerRuntime } from './workerRuntime.js';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = createLogger({ level: config.LOG_LEVEL, pretty: config.NODE_ENV === 'development' && process.stdout.isTTY, name: 'worker' });
+  await checkPostgres(config.DATABASE_URL);
+  await checkRedis(config.REDIS_URL);
+  const runtime = await createWorkerRuntime(config, log);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      log.info({ event: 'worker.stopping', signal }, 'shutting down: finishing in-flight work');
+      void runtime.shutdown();
+    });
+  }
+  log.info({ event: 'worker.started', taskQueue: config.TEMPORAL_TASK_QUEUE, temporal: config.TEMPORAL_ADDRESS }, 'worker running');
+  await runtime.run();
+  await runtime.shutdown();
+  log.info({ event: 'worker.stopped' }, 'worker stopped');
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError || err instanceof ServiceUnreachableError) {
+    console.error(`error: ${err.message}`);
+  } else {
+    console.error('worker failed:', err);
+  }
+  process.exit(1);
+});
