@@ -1,0 +1,46 @@
+import type { NextFunction, Request, Response } from 'express';
+import type { Database } from '../infra/database.js';
+import { constantTimeEqual, hashToken } from '../infra/tokens.js';
+import { AppError } from './errors.js';
+
+export type Principal = { kind: 'partner'; partnerId: string; partnerName: string } | { kind: 'operator' };
+
+declare module 'express-serve-static-core' {
+  interface Locals {
+    principal?: Principal;
+  }
+}
+
+/** Bearer auth for the JSON API: the operator token, or a partner's API key (looked up by its hash). */
+export function bearerAuth(db: Database, operatorToken: string) {
+  return async (req: Request, res: Response, next: NextFunction) => {
+    const header = req.get('authorization') ?? '';
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!match?.[1]) throw new AppError('unauthorized', 'Send an Authorization: Bearer <key> header.');
+    const key = match[1];
+    if (constantTimeEqual(key, operatorToken)) {
+      res.locals.principal = { kind: 'operator' };
+      return next();
+    }
+    const partner = await db.partner.findUnique({ where: { apiKeyHash: hashToken(key) } });
+    if (!partner) throw new AppError('unauthorized', 'The API key is not valid.');
+    res.locals.principal = { kind: 'partner', partnerId: partner.id, partnerName: partner.name };
+    next();
+  };
+}
+
+export function principalOf(res: Response): Principal {
+  const principal = res.locals.principal;
+  if (!principal) throw new AppError('unauthorized', 'Authentication required.');
+  return principal;
+}
+
+export function requirePartner(res: Response): Extract<Principal, { kind: 'partner' }> {
+  const principal = principalOf(res);
+  if (principal.kind !== 'partner') throw new AppError('forbidden', 'Only a partner API key may do this.');
+  return principal;
+}
+
+export function requireOperator(res: Response): void {
+  if (principalOf(res).kind !== 'operator') throw new AppError('forbidden', 'Only the operator token may do this.');
+}

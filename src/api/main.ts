@@ -1,0 +1,54 @@
+import { Client, Connection } from '@temporalio/client';
+import { ConfigError, loadConfig } from '../config/config.js';
+import { createDatabase } from '../infra/database.js';
+import { createLogger } from '../infra/logger.js';
+import { checkPostgres, checkRedis, ServiceUnreachableError } from '../infra/preflight.js';
+import { createMailQueue } from '../infra/queues.js';
+import { createProducerRedis } from '../infra/redis.js';
+import { temporalConnectionOptions } from '../infra/temporalConnection.js';
+import { createMailOutbox } from '../mail/mailOutbox.js';
+import { buildApp } from './app.js';
+import { createMetricsRegistry } from './routes/health.js';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = createLogger({ level: config.LOG_LEVEL, pretty: config.NODE_ENV === 'development' && process.stdout.isTTY, name: 'api' });
+  await checkPostgres(config.DATABASE_URL);
+  await checkRedis(config.REDIS_URL);
+
+  const db = createDatabase(config.DATABASE_URL);
+  const redis = createProducerRedis(config.REDIS_URL);
+  redis.on('error', (err) => log.warn({ event: 'redis.error', err: err.message }, 'redis connection problem'));
+  const mailQueue = createMailQueue(redis, config.QUEUE_PREFIX, log);
+  const connection = await Connection.connect(await temporalConnectionOptions(config));
+  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const app = buildApp({ config, db, redis, temporal, mail: createMailOutbox(db, mailQueue), log, registry: createMetricsRegistry() });
+
+  const server = app.listen(config.PORT, () => {
+    log.info({ event: 'api.started', url: config.PUBLIC_BASE_URL, port: config.PORT }, `API listening on :${config.PORT}`);
+  });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      log.info({ event: 'api.stopping', signal }, 'shutting down');
+      server.close(() => {
+        void (async () => {
+          await mailQueue.close();
+          await connection.close();
+          await db.$disconnect();
+          redis.disconnect();
+          log.info({ event: 'api.stopped' }, 'API stopped');
+        })();
+      });
+      server.closeAllConnections();
+    });
+  }
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError || err instanceof ServiceUnreachableError) {
+    console.error(`error: ${err.message}`);
+  } else {
+    console.error('api failed:', err);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,73 @@
+import { roleName } from '../../contract/roles.js';
+import { html, page } from './html.js';
+
+export interface PartnerRow {
+  id: string;
+  partnerName: string;
+  status: string;
+  roles: string[];
+  since: Date | null;
+  ends: Date | null;
+  removable: boolean;
+}
+
+const day = (d: Date | null) => (d ? d.toISOString().slice(0, 10) : '—');
+
+export function signInPage(message?: string): string {
+  return page(
+    'Sign in',
+    html`<h1>Partner relationships</h1>
+${message ? html`<p class="notice">${message}</p>` : ''}
+<p>Sign in with your organisation's admin address; we will email you a one-time sign-in link.</p>
+<form method="post" action="/sign-in">
+<p><label for="tenantDomain">Organisation domain</label><br><input id="tenantDomain" name="tenantDomain" required autocomplete="organization"></p>
+<p><label for="email">Admin email</label><br><input id="email" name="email" type="email" required autocomplete="email"></p>
+<button type="submit">Email me a sign-in link</button>
+</form>`,
+  );
+}
+
+export function partnerListPage(tenant: string, rows: PartnerRow[], filter: string, csrf: string): string {
+  const filters = ['active', 'ended', 'all'].map((f) =>
+    f === filter ? html`<strong>${f}</strong> ` : html`<a href="/partner-relationships?filter=${f}">${f}</a> `,
+  );
+  const body = rows.length
+    ? html`<table>
+<thead><tr><th scope="col">Partner</th><th scope="col">Status</th><th scope="col">Roles</th><th scope="col">Since</th><th scope="col">Ends</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+<tbody>${rows.map(
+        (r) => html`<tr><td>${r.partnerName}</td><td>${r.status}</td><td>${r.roles.map(roleName).join(', ')}</td><td>${day(r.since)}</td><td>${day(r.ends)}</td>
+<td>${
+          r.removable
+            ? html`<form method="post" action="/partner-relationships/${r.id}/delete"><input type="hidden" name="csrf" value="${csrf}"><button type="submit" class="secondary" aria-label="Delete ${r.partnerName}">Delete</button></form>`
+            : ''
+        }</td></tr>`,
+      )}</tbody></table>`
+    : html`<p>We didn't find anything to show here.</p>`;
+  return page(
+    'Partner relationships',
+    html`<h1>Partner relationships</h1>
+<p>Partners with delegated admin access to ${tenant}.</p>
+<p>Show: ${filters}</p>
+${body}
+<form method="post" action="/sign-out"><input type="hidden" name="csrf" value="${csrf}"><button type="submit" class="secondary">Sign out</button></form>`,
+  );
+}
+
+export function confirmDeletePage(id: string, partnerName: string, csrf: string): string {
+  return page(
+    'Remove partner',
+    html`<h1>Are you sure?</h1>
+<p>${partnerName} will immediately lose all admin access to your organisation.</p>
+<form method="post" action="/partner-relationships/${id}/delete/confirm">
+<input type="hidden" name="csrf" value="${csrf}">
+<button type="submit">Yes</button> <a href="/partner-relationships">No, keep this partner</a>
+</form>`,
+  );
+}
+
+export function removedPage(partnerName: string): string {
+  return page(
+    'Partner removed',
+    html`<h1>${partnerName} was removed</h1><p>The partner no longer has access to your organisation.</p><p><a href="/partner-relationships">Back to Partner relationships</a></p>`,
+  );
+}

@@ -1,0 +1,53 @@
+import { Router } from 'express';
+import type { Client } from '@temporalio/client';
+import type { Redis } from 'ioredis';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { Database } from '../../infra/database.js';
+
+export interface HealthDeps {
+  db: Database;
+  redis: Redis;
+  temporal: Client;
+  registry: Registry;
+}
+
+const withTimeout = <T>(promise: Promise<T>, ms: number) =>
+  Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms).unref())]);
+
+export function createMetricsRegistry(): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'partnerflow_api_' });
+  return registry;
+}
+
+/** Liveness, readiness (each dependency checked) and Prometheus metrics. */
+export function healthRoutes(deps: HealthDeps): Router {
+  const router = Router();
+  router.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  router.get('/readyz', async (_req, res) => {
+    const checks: Record<string, () => Promise<unknown>> = {
+      postgres: () => deps.db.$executeRaw`SELECT 1`,
+      redis: () => deps.redis.ping(),
+      temporal: () => deps.temporal.workflowService.getSystemInfo({}),
+    };
+    const results: Record<string, { ok: boolean; error?: string }> = {};
+    await Promise.all(
+      Object.entries(checks).map(async ([name, check]) => {
+        try {
+          await withTimeout(check(), 2000);
+          results[name] = { ok: true };
+        } catch (err) {
+          results[name] = { ok: false, error: err instanceof Error ? err.message : String(err) };
+        }
+      }),
+    );
+    const ready = Object.values(results).every((r) => r.ok);
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks: results });
+  });
+  router.get('/metrics', async (_req, res) => {
+    res.type(deps.registry.contentType).send(await deps.registry.metrics());
+  });
+  return router;
+}

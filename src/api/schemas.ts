@@ -1,0 +1,73 @@
+import ms from 'ms';
+import { z } from 'zod';
+import { roleIds } from '../contract/roles.js';
+
+// Request schemas: the edge validates everything before anything changes.
+// `.strict()` refuses unknown fields rather than silently dropping them.
+
+/** Durations use Temporal's format ("14d", "730 days", "30s"); tests pass seconds. */
+export const durationSchema = z
+  .string()
+  .max(40)
+  .transform((value, ctx) => {
+    const parsed = ms(value as ms.StringValue);
+    if (typeof parsed !== 'number' || !Number.isFinite(parsed) || parsed < 1000) {
+      ctx.addIssue({ code: 'custom', message: 'must be a duration of at least 1s, like "14d" or "30s"' });
+      return z.NEVER;
+    }
+    return parsed;
+  });
+
+const domainSchema = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .max(253)
+  .regex(/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'must be a domain name like contoso.com');
+
+export const createPartnerSchema = z
+  .object({
+    name: z.string().trim().min(1).max(200),
+    contactEmail: z.email(),
+    webhookUrl: z.url({ protocol: /^https?$/ }).optional(),
+  })
+  .strict();
+
+export const createRelationshipSchema = z
+  .object({
+    customer: z
+      .object({ tenantDomain: domainSchema, adminEmail: z.email(), name: z.string().trim().min(1).max(200).optional() })
+      .strict(),
+    roles: z.array(z.enum(roleIds)).min(1).max(roleIds.length).refine((r) => new Set(r).size === r.length, 'roles must be unique'),
+    duration: durationSchema.optional(),
+    autoExtend: z.boolean().default(false),
+    terms: z.string().trim().min(1).max(5000).optional(),
+    trial: z
+      .object({ offer: z.string().trim().min(1).max(200), seats: z.number().int().min(1).max(100_000), days: z.number().int().min(1).max(365) })
+      .strict()
+      .optional(),
+    invitationTtl: durationSchema.optional(),
+    /** Extends the API for tests and operators; defaults follow the design policy. */
+    policy: z
+      .object({
+        reminderBeforeExpiry: durationSchema.optional(),
+        warningsBeforeEnd: z.array(durationSchema).max(5).optional(),
+        autoExtendBy: durationSchema.optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export type CreateRelationshipRequest = z.infer<typeof createRelationshipSchema>;
+
+export const reasonBodySchema = z.object({ reason: z.string().trim().min(1).max(2000).optional() }).strict();
+
+export const listRelationshipsQuerySchema = z
+  .object({
+    status: z.string().max(40).optional(),
+    tenant: domainSchema.optional(),
+  })
+  .strict();
+
+export const accessQuerySchema = z.object({ tenant: domainSchema, role: z.enum(roleIds) }).strict();
