@@ -1,0 +1,194 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigError, loadConfig, type Config } from '../src/config/config.js';
+import { checkPostgres, checkRedis } from '../src/infra/preflight.js';
+import { createSay, paint, taggedSink } from './start/output.js';
+import { projectRoot } from './start/paths.js';
+import type { ManagedProcess } from './start/processes.js';
+import { abortWhen, httpAnswers, waitUntil, workerPolling } from './start/readiness.js';
+import { MAIL_HOST, MAIL_SMTP_PORT, runMigrations, spawnApp, startMailCatcher } from './start/services.js';
+import { Supervisor } from './start/supervisor.js';
+import { startTemporalDevServer, temporalPortsFromEnv } from './temporal.js';
+
+// `npm start`: Temporal dev server, migrations, mail catcher, worker and API,
+// with one combined log and one Ctrl-C that stops them all.
+
+const say = createSay('start');
+
+function fail(message: string): never {
+  process.stderr.write(`error: ${message}\n`);
+  process.exit(1);
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function loadConfigOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) fail(error.message);
+    throw error;
+  }
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost']);
+
+interface Plan {
+  /** Port to run the dev server on, or undefined when TEMPORAL_ADDRESS is someone else's server. */
+  temporalPort: number | undefined;
+  temporalUiPort: number;
+  temporalAddress: string;
+  temporalUiUrl: string;
+  /** False when SMTP_URL was given: mail goes there and no catcher starts. */
+  startMail: boolean;
+  smtpUrl: string;
+  env: NodeJS.ProcessEnv;
+}
+
+function plan(config: Config): Plan {
+  let ports: { port: number; uiPort: number };
+  try {
+    ports = temporalPortsFromEnv();
+  } catch (error) {
+    fail(messageOf(error));
+  }
+  const requested = process.env.TEMPORAL_ADDRESS ? config.TEMPORAL_ADDRESS : `127.0.0.1:${ports.port}`;
+  const [host = '', portText = ''] = requested.split(':');
+  const local = LOOPBACK_HOSTS.has(host) && Number(portText) === ports.port;
+  // The dev server listens on 127.0.0.1 only; "localhost" may resolve to ::1 first.
+  const temporalAddress = local ? `127.0.0.1:${ports.port}` : requested;
+  const temporalUiUrl = local && !process.env.TEMPORAL_UI_URL ? `http://localhost:${ports.uiPort}` : config.TEMPORAL_UI_URL;
+  const startMail = !process.env.SMTP_URL;
+  const smtpUrl = startMail ? `smtp://${MAIL_HOST}:${MAIL_SMTP_PORT}` : config.SMTP_URL;
+  return {
+    temporalPort: local ? ports.port : undefined,
+    temporalUiPort: ports.uiPort,
+    temporalAddress,
+    temporalUiUrl,
+    startMail,
+    smtpUrl,
+    // The children read the same variables; pass the values chosen here so the
+    // worker and API talk to exactly the servers this script started.
+    env: { ...process.env, TEMPORAL_ADDRESS: temporalAddress, TEMPORAL_UI_URL: temporalUiUrl, SMTP_URL: smtpUrl },
+  };
+}
+
+function withoutCredentials(url: string): string {
+  const parsed = new URL(url);
+  parsed.username = '';
+  parsed.password = '';
+  return parsed.toString();
+}
+
+async function main(): Promise<void> {
+  const supervisor = new Supervisor(say);
+  supervisor.installSignalHandlers();
+
+  const config = loadConfigOrExit();
+  const failures = (await Promise.allSettled([checkPostgres(config.DATABASE_URL), checkRedis(config.REDIS_URL)])).flatMap(
+    (result) => (result.status === 'rejected' ? [messageOf(result.reason)] : []),
+  );
+  if (failures.length > 0) {
+    for (const failure of failures) process.stderr.write(`error: ${failure}\n`);
+    process.exit(1);
+  }
+  const p = plan(config);
+  const track = (longRunning: boolean, graceMs?: number) => (proc: ManagedProcess) =>
+    supervisor.add(proc, { longRunning, ...(graceMs === undefined ? {} : { graceMs }) });
+
+  // Independent of each other, so they start together; the apps need all three.
+  let inboxUrl: string | undefined;
+  try {
+    await Promise.all([
+      p.temporalPort === undefined
+        ? Promise.resolve(say.info(`using the Temporal server at ${p.temporalAddress} (TEMPORAL_ADDRESS); not starting one`))
+        : startTemporalDevServer({
+            port: p.temporalPort,
+            uiPort: p.temporalUiPort,
+            namespace: config.TEMPORAL_NAMESPACE,
+            log: say.info,
+            onOutput: taggedSink('temporal', 'magenta'),
+            onSpawn: track(true, 15_000),
+            signal: supervisor.signal,
+          }).then((server) => say.info(`Temporal ready at ${server.address}`)),
+      p.startMail
+        ? startMailCatcher({ env: p.env, signal: supervisor.signal, onSpawn: track(true) }).then((mail) => {
+            inboxUrl = mail.inboxUrl;
+            say.info(`mail catcher ready: SMTP ${p.smtpUrl}, inbox ${mail.inboxUrl}`);
+          })
+        : Promise.resolve(say.info(`sending mail through SMTP_URL ${withoutCredentials(p.smtpUrl)}; not starting a mail catcher`)),
+      runMigrations({ env: p.env, onSpawn: track(false) }).then(() => say.info('migrations applied')),
+    ]);
+  } catch (error) {
+    if (supervisor.shuttingDown) return;
+    await supervisor.shutdown(1, messageOf(error));
+  }
+  if (supervisor.shuttingDown) return;
+
+  const apps = [
+    { name: 'worker' as const, entry: 'src/worker/main.ts', graceMs: 30_000 },
+    { name: 'api' as const, entry: 'src/api/main.ts', graceMs: 10_000 },
+  ];
+  const started: Record<string, ManagedProcess> = {};
+  for (const app of apps) {
+    if (!existsSync(path.join(projectRoot, app.entry))) {
+      await supervisor.shutdown(1, `${app.name}: ${app.entry} does not exist (yet); cannot start it`);
+    }
+    const proc = spawnApp({ name: app.name, entry: app.entry, env: p.env, graceMs: app.graceMs });
+    supervisor.add(proc, { longRunning: true, graceMs: app.graceMs });
+    started[app.name] = proc;
+  }
+  const worker = started.worker;
+  const api = started.api;
+  if (!worker || !api) return;
+
+  const apiUrl = `http://localhost:${config.PORT}`;
+  const notReady: string[] = [];
+  const progress = (what: string) => (elapsed: number) => say.info(`waiting for ${what}… ${Math.round(elapsed / 1_000)}s`);
+  try {
+    await Promise.all([
+      p.temporalPort === undefined
+        ? Promise.resolve(true)
+        : waitUntil(() => workerPolling(p.temporalAddress, config.TEMPORAL_NAMESPACE, config.TEMPORAL_TASK_QUEUE, worker.startedAt), {
+            timeoutMs: 60_000,
+            intervalMs: 500,
+            signal: abortWhen(worker.exited, () => new Error('worker exited'), supervisor.signal),
+            onProgress: progress(`the worker to poll task queue ${config.TEMPORAL_TASK_QUEUE}`),
+          }).then((ok) => ok || notReady.push(`worker not polling task queue ${config.TEMPORAL_TASK_QUEUE} yet`)),
+      waitUntil(() => httpAnswers(`${apiUrl}/healthz`), {
+        timeoutMs: 60_000,
+        intervalMs: 300,
+        signal: abortWhen(api.exited, () => new Error('api exited'), supervisor.signal),
+        onProgress: progress(`the API at ${apiUrl}/healthz`),
+      }).then((ok) => ok || notReady.push(`api not answering ${apiUrl}/healthz yet`)),
+    ]);
+  } catch {
+    // A child died (the supervisor reports it and shuts down) or Ctrl-C.
+    return;
+  }
+  if (supervisor.shuttingDown) return;
+
+  const rows: Array<[string, string]> = [
+    ['API', apiUrl],
+    ['health', `${apiUrl}/healthz`],
+    ['Web UI', p.temporalUiUrl],
+    ['inbox', inboxUrl ?? `none (mail goes to ${withoutCredentials(p.smtpUrl)})`],
+    ['gRPC', p.temporalPort === undefined ? `${p.temporalAddress} (external)` : p.temporalAddress],
+  ];
+  const lines = [
+    '',
+    paint(notReady.length === 0 ? 'partnerflow is up' : 'partnerflow started, but:', 'bold'),
+    ...notReady.map((n) => `  ${paint('!', 'yellow')} ${n}`),
+    ...rows.map(([label, value]) => `  ${label.padEnd(8)} ${paint(value, 'cyan')}`),
+    '  Ctrl-C stops everything',
+    '',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+main().catch((error: unknown) => {
+  say.error(messageOf(error));
+  process.exit(1);
+});
