@@ -18,12 +18,17 @@ const DAY_SECONDS = 86_400;
 export function createMailOutbox(db: Database, queue: Queue<MailJob>): MailOutbox {
   return {
     async enqueue(jobId, job) {
-      const row = await db.emailMessage.upsert({
-        where: { jobId },
-        create: { jobId, template: job.template, toAddress: job.to, relationshipId: job.relationshipId ?? null, status: 'queued' },
-        update: {},
+      // INSERT ... ON CONFLICT DO NOTHING: two racing enqueues of one step (an activity retried
+      // while its first run still goes) both succeed instead of one failing on the unique key.
+      const created = await db.emailMessage.createMany({
+        data: [{ jobId, template: job.template, toAddress: job.to, relationshipId: job.relationshipId ?? null, status: 'queued' }],
+        skipDuplicates: true,
       });
-      if (row.status === 'sent' || row.status === 'failed') return;
+      if (created.count === 0) {
+        // Already recorded: once finished, Redis may have forgotten the job; adding it again would send twice.
+        const row = await db.emailMessage.findUnique({ where: { jobId }, select: { status: true } });
+        if (row?.status === 'sent' || row?.status === 'failed') return;
+      }
       await queue.add(job.template, job, {
         jobId,
         attempts: 8,

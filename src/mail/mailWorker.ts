@@ -16,8 +16,11 @@ export interface MailWorkerOptions {
   from: string;
   ratePerSecond: number;
   log: Logger;
-  /** Called once when an address is refused for good, so the workflow can tell the partner. */
-  onUndeliverable?: (job: MailJob, reason: string) => Promise<void>;
+  /**
+   * Called when an address is refused for good, so the workflow can tell the partner.
+   * If it throws, the job is retried (without sending again) until it succeeds, so it must be idempotent.
+   */
+  onUndeliverable?: (job: MailJob, reason: string, jobId: string) => Promise<void>;
 }
 
 export function createMailWorker(options: MailWorkerOptions): Worker<MailJob> {
@@ -25,9 +28,18 @@ export function createMailWorker(options: MailWorkerOptions): Worker<MailJob> {
 
   async function send(job: Job<MailJob>): Promise<{ messageId: string } | { skipped: true }> {
     const jobId = job.id ?? '';
+    const maxAttempts = job.opts.attempts ?? 1;
     const row = await db.emailMessage.findUnique({ where: { jobId } });
     // A job retried after the message went out (worker died before completing it) must not send again.
     if (row?.status === 'sent') return { skipped: true };
+    if (row?.status === 'failed' && row.attempts < maxAttempts) {
+      // Transient failures only end as 'failed' on the last attempt, so an earlier one was a refusal
+      // whose report to the workflow failed: retry only the report, never the refused address.
+      // (A job retried by hand after its last transient failure still sends: nothing went out.)
+      const reason = row.error ?? 'failed';
+      await reportUndeliverable(job, reason);
+      throw new UnrecoverableError(reason);
+    }
     const { subject, html, text } = templates.render(job.data.template, job.data.data);
     const attempts = job.attemptsMade + 1;
     try {
@@ -48,19 +60,30 @@ export function createMailWorker(options: MailWorkerOptions): Worker<MailJob> {
       log.info({ event: 'mail.sent', jobId, template: job.data.template, relationshipId: job.data.relationshipId, workflowId: job.data.workflowId, messageId }, 'email sent');
       return { messageId };
     } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
+      const reason = (err instanceof Error ? err.message : String(err)).slice(0, 2000);
       const permanent = isPermanentSmtpFailure(err);
-      const lastAttempt = permanent || attempts >= (job.opts.attempts ?? 1);
+      const lastAttempt = permanent || attempts >= maxAttempts;
       await db.emailMessage.update({
         where: { jobId },
         data: { status: lastAttempt ? 'failed' : 'queued', subject, attempts, error: reason },
       });
       log.warn({ event: 'mail.failed', jobId, template: job.data.template, relationshipId: job.data.relationshipId, workflowId: job.data.workflowId, attempts, permanent, reason }, 'email not sent');
       if (permanent) {
-        await options.onUndeliverable?.(job.data, reason);
+        await reportUndeliverable(job, reason);
         throw new UnrecoverableError(reason);
       }
       throw err;
+    }
+  }
+
+  async function reportUndeliverable(job: Job<MailJob>, reason: string): Promise<void> {
+    if (!options.onUndeliverable) return;
+    try {
+      await options.onUndeliverable(job.data, reason, job.id ?? '');
+    } catch (err) {
+      log.error({ event: 'mail.undeliverable.unreported', jobId: job.id, workflowId: job.data.workflowId, err }, 'could not report a refused address; will retry');
+      // A plain error: BullMQ retries with backoff, and the retry finds the row failed and only reports.
+      throw new Error(`refused address not yet reported: ${reason}`, { cause: err });
     }
   }
 

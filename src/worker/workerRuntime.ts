@@ -1,3 +1,4 @@
+import { Client } from '@temporalio/client';
 import { NativeConnection, Worker as TemporalWorker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Worker as QueueWorker } from 'bullmq';
 import { createActivities } from '../activities/index.js';
@@ -5,13 +6,16 @@ import { localTrialProvisioner, type TrialProvisioner } from '../activities/tria
 import type { Config } from '../config/config.js';
 import { createDatabase } from '../infra/database.js';
 import type { Logger } from '../infra/logger.js';
-import { createMailQueue } from '../infra/queues.js';
+import { createMailQueue, createWebhookQueue } from '../infra/queues.js';
 import { createWorkerRedis } from '../infra/redis.js';
 import { temporalConnectionOptions } from '../infra/temporalConnection.js';
 import { compileEmailTemplates } from '../mail/emailTemplates.js';
 import { createMailOutbox } from '../mail/mailOutbox.js';
 import { createMailWorker } from '../mail/mailWorker.js';
 import { createSmtpTransport } from '../mail/smtpTransport.js';
+import { createWebhookOutbox } from '../webhooks/webhookOutbox.js';
+import { createWebhookWorker } from '../webhooks/webhookWorker.js';
+import { reportUndeliverableInvitation } from './invitationUndeliverable.js';
 import { installTemporalRuntime } from './temporalLogger.js';
 import { bundleWorkflows } from './workflowBundle.js';
 
@@ -37,10 +41,14 @@ export async function createWorkerRuntime(config: Config, log: Logger, options: 
   const redis = createWorkerRedis(config.REDIS_URL);
   const mailQueue = createMailQueue(redis, config.QUEUE_PREFIX, log);
   const mail = createMailOutbox(db, mailQueue);
+  const webhookQueue = createWebhookQueue(redis, config.QUEUE_PREFIX, log);
+  const webhooks = createWebhookOutbox(db, webhookQueue, { attempts: config.WEBHOOK_ATTEMPTS, backoffMs: config.WEBHOOK_BACKOFF_MS });
   const templates = await compileEmailTemplates();
   const transport = createSmtpTransport(config.SMTP_URL);
 
   const connection = await NativeConnection.connect(await temporalConnectionOptions(config));
+  // The mail worker signals workflows over the same connection the Temporal worker polls on.
+  const temporalClient = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const temporalWorker = await TemporalWorker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -49,6 +57,7 @@ export async function createWorkerRuntime(config: Config, log: Logger, options: 
     activities: createActivities({
       db,
       mail,
+      webhooks,
       trialProvisioner: options.trialProvisioner ?? localTrialProvisioner,
       publicBaseUrl: config.PUBLIC_BASE_URL,
     }),
@@ -64,7 +73,9 @@ export async function createWorkerRuntime(config: Config, log: Logger, options: 
       from: config.MAIL_FROM,
       ratePerSecond: config.MAIL_RATE_PER_SECOND,
       log,
+      onUndeliverable: reportUndeliverableInvitation(temporalClient, log),
     }),
+    createWebhookWorker({ connection: redis, prefix: config.QUEUE_PREFIX, db, log, timeoutMs: config.WEBHOOK_TIMEOUT_MS }),
   ];
 
   let running: Promise<void> | undefined;
@@ -78,10 +89,13 @@ export async function createWorkerRuntime(config: Config, log: Logger, options: 
     shutdown() {
       stopping ??= (async () => {
         // Stop taking work, let in-flight jobs and activities finish, then close connections.
+        // worker.close() (not forced) waits for the jobs it is running; the Temporal connection
+        // outlives them because a refused email may still need to signal its workflow.
         if (temporalWorker.getState() === 'RUNNING') temporalWorker.shutdown();
         await Promise.all([running?.catch((err: unknown) => log.error({ err }, 'temporal worker failed')), ...queueWorkers.map((w) => w.close())]);
         await connection.close();
         await mailQueue.close();
+        await webhookQueue.close();
         transport.close();
         await db.$disconnect();
         redis.disconnect();

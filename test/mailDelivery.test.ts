@@ -1,0 +1,183 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { relationshipSchema } from '../src/api/responseSchemas.js';
+import { getStateQuery } from '../src/contract/messages.js';
+import { createLogger } from '../src/infra/logger.js';
+import { createMailQueue } from '../src/infra/queues.js';
+import { createWorkerRedis } from '../src/infra/redis.js';
+import { compileEmailTemplates } from '../src/mail/emailTemplates.js';
+import type { MailJob } from '../src/mail/mailJob.js';
+import { createMailOutbox } from '../src/mail/mailOutbox.js';
+import { createMailWorker } from '../src/mail/mailWorker.js';
+import { createSmtpTransport } from '../src/mail/smtpTransport.js';
+import { recordHistory } from './support/historyRecorder.js';
+import { customer, invitationLink, mailsTo, newPartner, offer, readModel, subjects, unique } from './support/relationshipDriver.js';
+import { startTestSystem, type TestSystem } from './support/testSystem.js';
+import { waitFor } from './support/waitFor.js';
+
+// Delivery through the real mail queue, worker and an SMTP server this file
+// starts: idempotent enqueue, an SMTP outage, and an address refused for good.
+
+const REFUSED = /^nobody@/;
+
+describe('mail delivery', () => {
+  let system: TestSystem;
+  beforeAll(async () => {
+    system = await startTestSystem('mail', { rejectRecipient: (address) => REFUSED.test(address) });
+  });
+  afterAll(async () => {
+    await system?.stop();
+  });
+
+  const emailRow = (jobId: string) => system.db.emailMessage.findUnique({ where: { jobId } });
+  const jobState = async (jobId: string) => (await system.mailQueue.getJob(jobId))?.getState();
+
+  it('sends one email for a step enqueued twice, at once and again later', async () => {
+    const outbox = createMailOutbox(system.db, system.mailQueue);
+    const to = `${unique('twice')}@contoso.example`;
+    const jobId = `relationship-${unique('wf')}-sign-in-1`;
+    const job: MailJob = {
+      template: 'signIn',
+      to,
+      data: { customerName: 'Contoso', tenantDomain: 'contoso.example', signInUrl: 'http://127.0.0.1/sign-in/abc', expiresAt: new Date(Date.now() + 600_000) },
+    };
+
+    // A retried activity racing its first run, then retrying once more.
+    await Promise.all([outbox.enqueue(jobId, job), outbox.enqueue(jobId, job)]);
+    await outbox.enqueue(jobId, job);
+
+    await system.smtp.waitForMail((m) => m.to.includes(to), 'the sign-in email');
+    await waitFor(async () => (await jobState(jobId)) === 'completed', { what: 'the mail job to complete' });
+    expect(await emailRow(jobId)).toMatchObject({ status: 'sent', attempts: 1, smtpMessageId: `<${jobId}@partnerflow>` });
+
+    // Redis forgets finished jobs in the end; the Postgres row still refuses a second send.
+    await (await system.mailQueue.getJob(jobId))?.remove();
+    await outbox.enqueue(jobId, job);
+    expect(await system.mailQueue.getJob(jobId)).toBeUndefined();
+    expect(await outbox.isEnqueued(jobId)).toBe(true);
+    expect(system.smtp.messages.filter((m) => m.to.includes(to))).toHaveLength(1);
+  });
+
+  it('SMTP down, then up: the invitation arrives exactly once', async () => {
+    const partner = await newPartner(system, 'outage');
+    const to = customer('outage');
+    await system.smtp.stop();
+    let smtpStopped = true;
+    try {
+      const { workflowId } = await offer(system, partner, to);
+      const jobId = `${workflowId}-invitation-1`;
+      const failing = await waitFor(
+        async () => {
+          const row = await emailRow(jobId);
+          return row && row.attempts >= 1 && row.status === 'queued' ? row : undefined;
+        },
+        { what: 'a failed first attempt at the invitation' },
+      );
+      expect(failing.error).toMatch(/ECONNREFUSED|connect/i);
+      expect(await jobState(jobId)).toMatch(/delayed|waiting|active/);
+
+      await system.smtp.start();
+      smtpStopped = false;
+      await invitationLink(system, to);
+      await waitFor(async () => (await jobState(jobId)) === 'completed', { what: 'the invitation job to complete' });
+      const sent = await emailRow(jobId);
+      expect(sent).toMatchObject({ status: 'sent', error: null });
+      expect(sent?.attempts).toBeGreaterThanOrEqual(2);
+      expect(mailsTo(system, to.adminEmail, subjects.invitation)).toHaveLength(1);
+    } finally {
+      if (smtpStopped) await system.smtp.start();
+    }
+  });
+
+  it('when telling the workflow of a refused address fails, retries only the telling, not the address', async () => {
+    // A mail worker of its own (own queue prefix) whose report fails once, as if Temporal were briefly away.
+    const prefix = `${system.config.QUEUE_PREFIX}-report`;
+    const log = createLogger({ level: 'silent', pretty: false });
+    const redis = createWorkerRedis(system.config.REDIS_URL);
+    const queue = createMailQueue(redis, prefix, log);
+    const transport = createSmtpTransport(system.smtp.url);
+    const reports: string[] = [];
+    const worker = createMailWorker({
+      connection: redis,
+      prefix,
+      db: system.db,
+      templates: await compileEmailTemplates(),
+      transport,
+      from: system.config.MAIL_FROM,
+      ratePerSecond: 10,
+      log,
+      onUndeliverable: (_job, reason) => {
+        reports.push(reason);
+        return reports.length === 1 ? Promise.reject(new Error('temporal unavailable')) : Promise.resolve();
+      },
+    });
+    try {
+      const to = `nobody@${unique('report')}.example`;
+      const jobId = `relationship-${unique('wf')}-sign-in-1`;
+      await createMailOutbox(system.db, queue).enqueue(jobId, {
+        template: 'signIn',
+        to,
+        data: { customerName: 'Contoso', tenantDomain: 'contoso.example', signInUrl: 'http://127.0.0.1/sign-in/abc', expiresAt: new Date(Date.now() + 600_000) },
+      });
+      const job = await waitFor(async () => {
+        const found = await queue.getJob(jobId);
+        return (await found?.getState()) === 'failed' ? found : undefined;
+      }, { what: 'the job to fail for good' });
+      expect(job.attemptsMade).toBe(2);
+      expect(reports).toHaveLength(2);
+      expect(reports[1]).toMatch(/550/);
+      expect(system.smtp.rejected.filter((address) => address === to)).toHaveLength(1);
+      expect(await emailRow(jobId)).toMatchObject({ status: 'failed', attempts: 1 });
+    } finally {
+      await worker.close();
+      await queue.obliterate({ force: true });
+      await queue.close();
+      transport.close();
+      redis.disconnect();
+    }
+  });
+
+  it('an address refused with 550 is not retried; the workflow is told and the partner gets one email', async () => {
+    const partner = await newPartner(system, 'refused');
+    const to = { ...customer('refused'), adminEmail: '' };
+    to.adminEmail = `nobody@${to.tenantDomain}`;
+    // The reminder (after 3 s) is refused too: still one email to the partner for this invitation.
+    const { id, workflowId, handle } = await offer(system, partner, to, { invitationTtl: '8s', policy: { reminderBeforeExpiry: '5s' } });
+    const jobId = `${workflowId}-invitation-1`;
+
+    const failed = await waitFor(async () => {
+      const row = await emailRow(jobId);
+      return row?.status === 'failed' ? row : undefined;
+    }, { what: 'the invitation row marked failed' });
+    expect(failed.attempts).toBe(1);
+    expect(failed.error).toMatch(/550/);
+    const job = await system.mailQueue.getJob(jobId);
+    expect(await job?.getState()).toBe('failed');
+    expect(job?.attemptsMade).toBe(1);
+
+    const told = await waitFor(() => mailsTo(system, partner.contactEmail, /could not deliver your invitation/)[0], { what: 'the deliveryFailed email to the partner' });
+    expect(told.parsed.text).toContain(to.adminEmail);
+    expect(told.parsed.text).toMatch(/550/);
+
+    const state = await handle.query(getStateQuery);
+    expect(state.invitation.deliveryFailed).toBe(true);
+    expect(state.invitation.deliveryFailure).toMatchObject({ template: 'invitation', partnerTold: true, round: 0 });
+    const shown = await waitFor(async () => {
+      const rel = await readModel(partner, id);
+      return rel.invitationDeliveryFailure ? rel : undefined;
+    }, { what: 'invitationDeliveryFailure in the partner API' });
+    expect(relationshipSchema.parse(shown).invitationDeliveryFailure?.reason).toMatch(/550/);
+    const audit = await system.db.auditEvent.findMany({ where: { relationshipId: id, action: 'invitation.undeliverable' } });
+    expect(audit).toHaveLength(1);
+
+    // The reminder bounces as well, then the invitation expires and the partner hears of that:
+    // by then any second delivery-failure email would have been sent.
+    await waitFor(async () => (await emailRow(`${workflowId}-invitation-2`))?.status === 'failed', { what: 'the refused reminder' });
+    await waitFor(() => mailsTo(system, partner.contactEmail, subjects.invitationExpired)[0], { what: 'the invitation-expired email' });
+    expect(mailsTo(system, partner.contactEmail, /could not deliver your invitation/)).toHaveLength(1);
+    expect(await system.db.auditEvent.count({ where: { relationshipId: id, action: 'invitation.undeliverable' } })).toBe(1);
+
+    // The signal path, for test/replay.test.ts (RECORD_HISTORIES=1 only).
+    expect((await handle.result()).status).toBe('invitationExpired');
+    await recordHistory(system.temporal, 'invitation-undeliverable-then-expires', workflowId);
+  });
+});

@@ -1,0 +1,61 @@
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SIGNATURE_HEADER, verifyWebhook, type SignatureCheck } from '../../src/webhooks/webhookSignature.js';
+
+export interface ReceivedWebhook {
+  path: string;
+  headers: IncomingHttpHeaders;
+  /** The raw body as received: what the signature covers. */
+  body: string;
+  /** The signature checked with the secret registered for this path, at arrival. */
+  check: SignatureCheck;
+  receivedAt: number;
+}
+
+/**
+ * A partner's webhook endpoint on 127.0.0.1. Each path answers as told
+ * (`respond`), checking every request's signature with that path's secret.
+ */
+export async function startWebhookReceiver() {
+  const received: ReceivedWebhook[] = [];
+  const secrets = new Map<string, string>();
+  const responders = new Map<string, (hook: ReceivedWebhook) => Promise<number> | number>();
+
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const path = req.url ?? '/';
+      const body = Buffer.concat(chunks).toString('utf8');
+      const signature = req.headers[SIGNATURE_HEADER.toLowerCase()];
+      const check = verifyWebhook(secrets.get(path) ?? '', typeof signature === 'string' ? signature : undefined, body);
+      const hook: ReceivedWebhook = { path, headers: req.headers, body, check, receivedAt: Date.now() };
+      received.push(hook);
+      void Promise.resolve((responders.get(path) ?? (() => 404))(hook)).then((status) => {
+        res.writeHead(status, { 'content-type': 'text/plain' }).end(status < 300 ? 'ok' : 'no');
+      });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  return {
+    received,
+    /** Registers an endpoint; returns its URL. `secret` is set once the partner exists (`setSecret`). */
+    endpoint(path: string, respond: (hook: ReceivedWebhook) => Promise<number> | number): string {
+      responders.set(path, respond);
+      return `${baseUrl}${path}`;
+    },
+    setSecret(path: string, secret: string) {
+      secrets.set(path, secret);
+    },
+    at: (path: string) => received.filter((hook) => hook.path === path),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export type WebhookReceiver = Awaited<ReturnType<typeof startWebhookReceiver>>;
