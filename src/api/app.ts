@@ -10,10 +10,18 @@ import type { Logger } from '../infra/logger.js';
 import type { MailOutbox } from '../mail/mailOutbox.js';
 import { AppError, problemJsonHandler } from './errors.js';
 import { messagePage } from './pages/invitationPages.js';
+import { mountQueueDashboard } from './queueDashboard.js';
+import { createIdempotency } from './idempotency.js';
+import { createPendingInvitationCap } from './pendingInvitationCap.js';
+import { createRateLimit } from './rateLimits.js';
 import { createRelationshipService } from './relationshipService.js';
-import { customerPages } from './routes/customerPages.js';
+import { apiDocs } from './routes/apiDocs.js';
+import { customerPageErrors, customerPages } from './routes/customerPages.js';
 import { healthRoutes } from './routes/health.js';
 import { partnerApi } from './routes/partnerApi.js';
+
+/** The version of the HTTP API, as /openapi.json states it. */
+const API_VERSION = '1.0.0';
 
 export interface AppDeps {
   config: Config;
@@ -50,32 +58,53 @@ export function buildApp(deps: AppDeps): Express {
     next();
   });
 
+  // Our own Redis keys live under the deployment's prefix, like BullMQ's.
+  const keyPrefix = config.QUEUE_PREFIX;
   const relationships = createRelationshipService({
     db: deps.db,
     temporal: deps.temporal,
-    redis: deps.redis,
     log,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     namespace: config.TEMPORAL_NAMESPACE,
     temporalUiUrl: config.TEMPORAL_UI_URL,
+    pendingInvitations: createPendingInvitationCap({ db: deps.db, redis: deps.redis, keyPrefix, max: config.PARTNER_MAX_PENDING_INVITATIONS }),
   });
 
   app.use(healthRoutes({ db: deps.db, redis: deps.redis, temporal: deps.temporal, registry: deps.registry }));
-  app.use('/api/v1', partnerApi({ db: deps.db, relationships, operatorToken: config.OPERATOR_TOKEN }));
+  mountQueueDashboard(app, { redis: deps.redis, prefix: config.QUEUE_PREFIX, operatorToken: config.OPERATOR_TOKEN, log });
+  app.use(apiDocs({ publicBaseUrl: config.PUBLIC_BASE_URL, version: API_VERSION }));
+  app.use(
+    '/api/v1',
+    partnerApi({
+      db: deps.db,
+      relationships,
+      operatorToken: config.OPERATOR_TOKEN,
+      idempotency: createIdempotency({ redis: deps.redis, keyPrefix, ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS }),
+      rateLimit: createRateLimit({
+        redis: deps.redis,
+        keyPrefix: `${keyPrefix}:ratelimit:partner`,
+        points: config.PARTNER_RATE_LIMIT_POINTS,
+        windowSeconds: config.PARTNER_RATE_LIMIT_WINDOW_SECONDS,
+      }),
+    }),
+  );
   app.use('/api/v1', (_req, _res, next) => next(new AppError('notFound', 'No such API route.')));
   app.use('/api/v1', problemJsonHandler(log));
-  app.use(customerPages({ db: deps.db, relationships, mail: deps.mail, publicBaseUrl: config.PUBLIC_BASE_URL, log }));
+  app.use(
+    customerPages({
+      db: deps.db,
+      relationships,
+      mail: deps.mail,
+      publicBaseUrl: config.PUBLIC_BASE_URL,
+      log,
+      signInLimit: createRateLimit({ redis: deps.redis, keyPrefix: `${keyPrefix}:ratelimit:signin`, points: config.SIGN_IN_EMAILS_PER_HOUR, windowSeconds: 3600 }),
+    }),
+  );
 
   // Customers get a readable page, never a stack trace.
   app.use((_req, res) => {
     res.status(404).send(messagePage('Page not found', 'There is nothing at this address.'));
   });
-  app.use((err: unknown, req: express.Request, res: express.Response, _next: express.NextFunction) => {
-    if (err instanceof AppError && err.code === 'forbidden') {
-      return res.status(403).send(messagePage('Not allowed', err.message));
-    }
-    log.error({ event: 'page.error', err, path: req.path }, 'page failed');
-    res.status(500).send(messagePage('Something went wrong', 'Please try again in a moment.'));
-  });
+  app.use(customerPageErrors(log));
   return app;
 }

@@ -2,39 +2,46 @@ import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { newToken } from '../infra/tokens.js';
 
-// The customer's session lives in a signed, httpOnly cookie (cookie-parser
-// signs it with SESSION_SECRET). It carries a CSRF token that every form
-// echoes back, so another site cannot post on the customer's behalf.
+// The customer's session lives in a signed, httpOnly, SameSite=Lax cookie
+// (cookie-parser signs it with SESSION_SECRET). It carries a CSRF token that
+// every form of a signed-in customer echoes back, so another site cannot post
+// on the customer's behalf. Served over https the cookie is Secure and named
+// with the __Host- prefix, which browsers only accept from that exact host.
 
-const COOKIE = 'pf_session';
 const SESSION_HOURS = 8;
 
 const sessionSchema = z.object({ tenant: z.string(), email: z.string(), csrf: z.string(), exp: z.number() });
 export type CustomerSession = z.infer<typeof sessionSchema>;
 
-export function startSession(res: Response, tenant: string, email: string, secure: boolean): void {
-  const session: CustomerSession = { tenant, email, csrf: newToken(16), exp: Date.now() + SESSION_HOURS * 3_600_000 };
-  res.cookie(COOKIE, JSON.stringify(session), {
-    signed: true,
-    httpOnly: true,
-    sameSite: 'lax',
-    secure,
-    maxAge: SESSION_HOURS * 3_600_000,
-    path: '/',
-  });
-}
+export function sessionCookies(secure: boolean) {
+  const name = secure ? '__Host-pf_session' : 'pf_session';
 
-export function readSession(req: Request): CustomerSession | undefined {
-  const raw: unknown = (req.signedCookies as Record<string, unknown> | undefined)?.[COOKIE];
-  if (typeof raw !== 'string') return undefined;
-  try {
-    const parsed = sessionSchema.safeParse(JSON.parse(raw));
-    return parsed.success && parsed.data.exp > Date.now() ? parsed.data : undefined;
-  } catch {
-    return undefined;
+  function start(res: Response, tenant: string, email: string): void {
+    const session: CustomerSession = { tenant, email, csrf: newToken(16), exp: Date.now() + SESSION_HOURS * 3_600_000 };
+    res.cookie(name, JSON.stringify(session), {
+      signed: true,
+      httpOnly: true,
+      sameSite: 'lax',
+      secure,
+      maxAge: SESSION_HOURS * 3_600_000,
+      path: '/',
+    });
   }
-}
 
-export function endSession(res: Response): void {
-  res.clearCookie(COOKIE, { path: '/' });
+  function read(req: Request): CustomerSession | undefined {
+    const raw: unknown = (req.signedCookies as Record<string, unknown> | undefined)?.[name];
+    if (typeof raw !== 'string') return undefined;
+    try {
+      const parsed = sessionSchema.safeParse(JSON.parse(raw));
+      return parsed.success && parsed.data.exp > Date.now() ? parsed.data : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  function end(res: Response): void {
+    res.clearCookie(name, { path: '/', httpOnly: true, sameSite: 'lax', secure });
+  }
+
+  return { name, start, read, end };
 }

@@ -2,23 +2,31 @@ import type { ErrorRequestHandler } from 'express';
 import { ZodError } from 'zod';
 import type { Logger } from '../infra/logger.js';
 
-// One error type with codes; the HTTP status and problem type are looked up
-// once here, so route code never picks status numbers for failures.
-export const errorCodes = {
-  validation: 400,
-  unauthorized: 401,
-  forbidden: 403,
-  notFound: 404,
-  conflict: 409,
-  stepRefused: 409,
-  preconditionFailed: 412,
-  payloadTooLarge: 413,
-  tooManyRequests: 429,
-  unavailable: 503,
-  internal: 500,
-} as const;
+// One error type with codes; the HTTP status, title and problem `type` are
+// looked up once here, so route code never picks status numbers for failures.
+// The `type` of a problem is `/problems/<code>`: stable across deployments and
+// dereferenceable (GET /problems/<code> describes it). Clients branch on it.
+export const problemTypes = {
+  validation: { status: 400, title: 'The request is not valid', description: 'A field is missing, has the wrong type, is not allowed, or the body is not valid JSON. Nothing was changed.' },
+  unauthorized: { status: 401, title: 'Authentication required', description: 'Send `Authorization: Bearer <key>` with a valid partner API key or the operator token.' },
+  forbidden: { status: 403, title: 'Not allowed', description: 'The credentials are valid but may not perform this call (for example a partner calling an operator route).' },
+  notFound: { status: 404, title: 'Not found', description: 'No such resource visible to the caller. Another partner’s relationship is reported as missing.' },
+  conflict: { status: 409, title: 'Conflict', description: 'The request conflicts with existing data, for example a live offer for the same tenant and roles (`reason` says which).' },
+  stepRefused: { status: 409, title: 'The relationship does not allow this step now', description: 'The workflow refused the step in its current state; `reason` and `currentStatus` say why. Nothing was changed.' },
+  idempotencyKeyInProgress: { status: 409, title: 'A request with this Idempotency-Key is still running', description: 'Retry after the first request has finished; the answer will be the same.' },
+  preconditionFailed: { status: 412, title: 'The resource has changed', description: 'If-Match did not match the current ETag. GET the relationship again and decide anew.' },
+  payloadTooLarge: { status: 413, title: 'The request body is too large', description: 'Bodies are limited to 32 KiB. Nothing was changed.' },
+  unsupportedMediaType: { status: 415, title: 'Unsupported media type', description: 'Send request bodies as application/json.' },
+  idempotencyKeyReused: { status: 422, title: 'The Idempotency-Key was used for a different request', description: 'An Idempotency-Key identifies one request (method, path and body); use a new key for a new request.' },
+  rateLimited: { status: 429, title: 'Too many requests', description: 'The partner’s request rate limit is used up; retry after `Retry-After` seconds.' },
+  pendingInvitationLimit: { status: 429, title: 'Too many invitations waiting for an answer', description: 'The partner has as many pending invitations as allowed; retry when one is answered, withdrawn or expired (`Retry-After` is the earliest expiry).' },
+  internal: { status: 500, title: 'Internal error', description: 'Something failed on our side; the error is logged. Details are never sent to clients.' },
+  unavailable: { status: 503, title: 'Service temporarily unavailable', description: 'A service this call needs (Redis, Temporal) does not answer; retry after `Retry-After` seconds.' },
+} as const satisfies Record<string, { status: number; title: string; description: string }>;
 
-export type ErrorCode = keyof typeof errorCodes;
+export type ErrorCode = keyof typeof problemTypes;
+
+export const problemTypeUri = (code: ErrorCode) => `/problems/${code}`;
 
 export class AppError extends Error {
   constructor(
@@ -29,21 +37,17 @@ export class AppError extends Error {
     super(message);
     this.name = 'AppError';
   }
+
+  get status(): number {
+    return problemTypes[this.code].status;
+  }
 }
 
-const titles: Record<ErrorCode, string> = {
-  validation: 'The request is not valid',
-  unauthorized: 'Authentication required',
-  forbidden: 'Not allowed',
-  notFound: 'Not found',
-  conflict: 'Conflict',
-  stepRefused: 'The relationship does not allow this step now',
-  preconditionFailed: 'The resource has changed',
-  payloadTooLarge: 'The request body is too large',
-  tooManyRequests: 'Too many requests',
-  unavailable: 'Service temporarily unavailable',
-  internal: 'Internal error',
-};
+/** Seconds a client should wait before retrying, when the error says so. */
+export function retryAfterOf(error: AppError): number | undefined {
+  const seconds = error.extras.retryAfterSeconds;
+  return typeof seconds === 'number' && Number.isFinite(seconds) ? Math.max(1, Math.ceil(seconds)) : undefined;
+}
 
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
@@ -56,26 +60,29 @@ export function toAppError(err: unknown): AppError {
   const parserError = err as { type?: unknown; status?: unknown } | null;
   if (parserError?.type === 'entity.parse.failed') return new AppError('validation', 'The body is not valid JSON.');
   if (parserError?.type === 'entity.too.large') return new AppError('payloadTooLarge', 'The body is larger than allowed.');
-  if (parserError?.status === 415 || parserError?.type === 'encoding.unsupported') {
-    return new AppError('validation', 'Unsupported content encoding.');
+  if (parserError?.type === 'encoding.unsupported' || parserError?.type === 'charset.unsupported' || parserError?.status === 415) {
+    return new AppError('unsupportedMediaType', 'Unsupported content encoding or charset.');
+  }
+  if (parserError?.type === 'request.aborted' || parserError?.type === 'request.size.invalid') {
+    return new AppError('validation', 'The body was not received completely.');
   }
   return new AppError('internal', 'Something went wrong on our side.');
+}
+
+export function problemBody(error: AppError) {
+  const { status, title } = problemTypes[error.code];
+  return { type: problemTypeUri(error.code), title, status, detail: error.message, ...error.extras };
 }
 
 export function problemJsonHandler(log: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const appError = toAppError(err);
-    const status = errorCodes[appError.code];
-    if (status >= 500) log.error({ event: 'http.error', err, method: req.method, path: req.path }, 'request failed');
-    if (appError.code === 'tooManyRequests' && typeof appError.extras.retryAfterSeconds === 'number') {
-      res.setHeader('Retry-After', String(appError.extras.retryAfterSeconds));
-    }
-    res.status(status).type('application/problem+json').json({
-      type: `/problems/${appError.code}`,
-      title: titles[appError.code],
-      status,
-      detail: appError.message,
-      ...appError.extras,
-    });
+    const body = problemBody(appError);
+    if (body.status >= 500) log.error({ event: 'http.error', err, method: req.method, path: req.path }, 'request failed');
+    // A failure after the response started can only cut the connection.
+    if (res.headersSent) return req.socket.destroy();
+    const retryAfter = retryAfterOf(appError);
+    if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));
+    res.status(body.status).type('application/problem+json').json(body);
   };
 }

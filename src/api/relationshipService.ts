@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowIdReusePolicy, type Client } from '@temporalio/client';
-import type { Redis } from 'ioredis';
 import {
   acceptUpdate,
   declineUpdate,
@@ -11,38 +10,39 @@ import {
   type ActorInput,
 } from '../contract/messages.js';
 import { defaultPolicy, type RelationshipPolicy } from '../contract/policy.js';
-import { relationshipWorkflowId, type Actor, type RelationshipOffer, type RelationshipState } from '../contract/relationship.js';
+import { relationshipWorkflowId, type Actor, type RelationshipOffer } from '../contract/relationship.js';
 import { PartnerIdKey, RelationshipStatusKey, TenantDomainKey } from '../contract/searchAttributes.js';
 import { Prisma } from '../generated/prisma/client.js';
 import type { Database } from '../infra/database.js';
 import type { Logger } from '../infra/logger.js';
 import type { Principal } from './auth.js';
 import { AppError } from './errors.js';
-import { relationshipFromRow, relationshipFromState, relationshipInclude } from './relationshipView.js';
-import type { CreateRelationshipRequest } from './schemas.js';
+import { etagOf, requireIfMatch } from './conditionalRequests.js';
+import type { PendingInvitationCap } from './pendingInvitationCap.js';
+import { relationshipAfterStep, relationshipFromRow, relationshipInclude } from './relationshipView.js';
+import type { CreateRelationshipRequest, ListRelationshipsQuery } from './schemas.js';
 import { toStepError } from './temporalErrors.js';
 
 export interface RelationshipServiceDeps {
   db: Database;
   temporal: Client;
-  redis: Redis;
   log: Logger;
   taskQueue: string;
   namespace: string;
   temporalUiUrl: string;
+  pendingInvitations: PendingInvitationCap;
 }
 
 type PartnerPrincipal = Extract<Principal, { kind: 'partner' }>;
 export type PartnerStep = 'resend' | 'withdraw' | 'terminate';
 
 const partnerSteps = { resend: resendUpdate, withdraw: withdrawUpdate, terminate: terminateUpdate } as const;
-const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
+const READ_MODEL_WAIT_MS = 5_000;
+const READ_MODEL_POLL_MS = 20;
 
 export function createRelationshipService(deps: RelationshipServiceDeps) {
   const { db, temporal, log } = deps;
   const fromRow = (row: Parameters<typeof relationshipFromRow>[0]) => relationshipFromRow(row, deps.temporalUiUrl, deps.namespace);
-  const fromState = (state: RelationshipState, workflowId: string) =>
-    relationshipFromState(state, workflowId, deps.temporalUiUrl, deps.namespace);
 
   async function findVisible(principal: Principal, id: string) {
     const row = await db.relationship.findUnique({ where: { id }, include: relationshipInclude });
@@ -61,60 +61,57 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
       ...(body.policy?.reminderBeforeExpiry ? { reminderBeforeExpiryMs: body.policy.reminderBeforeExpiry } : {}),
       ...(body.policy?.warningsBeforeEnd ? { warningsBeforeEndMs: body.policy.warningsBeforeEnd } : {}),
       ...(body.policy?.autoExtendBy ? { autoExtendByMs: body.policy.autoExtendBy } : {}),
+      ...(body.policy?.trialProvisioningAttempts ? { trialProvisioningAttempts: body.policy.trialProvisioningAttempts } : {}),
     };
   }
 
-  async function createOffer(partner: PartnerPrincipal, body: CreateRelationshipRequest, idempotencyKey?: string) {
-    const idemKey = idempotencyKey ? `idem:offer:${partner.partnerId}:${idempotencyKey}` : undefined;
+  async function createOffer(partner: PartnerPrincipal, body: CreateRelationshipRequest) {
     const id = randomUUID();
-    if (idemKey) {
-      const claimed = await deps.redis.set(idemKey, id, 'EX', IDEMPOTENCY_TTL_SECONDS, 'NX');
-      if (claimed !== 'OK') {
-        const existingId = await deps.redis.get(idemKey);
-        if (existingId) return { created: false, relationship: fromRow(await findVisible(partner, existingId)) };
-      }
-    }
-    const roles = [...body.roles].sort();
-    const liveKey = `${partner.partnerId}|${body.customer.tenantDomain}|${roles.join(',')}`;
+    // Shown in the order the partner asked; compared as a set.
+    const roles = body.roles;
+    const liveKey = `${partner.partnerId}|${body.customer.tenantDomain}|${[...roles].sort().join(',')}`;
     const policy = policyFrom(body);
     const workflowId = relationshipWorkflowId(id);
 
-    const tenant = await db.tenant.upsert({
-      where: { domain: body.customer.tenantDomain },
-      create: { domain: body.customer.tenantDomain, adminEmail: body.customer.adminEmail, name: body.customer.name ?? null },
-      update: {},
-    });
-    if (tenant.adminEmail.toLowerCase() !== body.customer.adminEmail.toLowerCase()) {
-      throw new AppError('conflict', 'adminEmail does not match the admin registered for this tenant.', { reason: 'tenantAdminMismatch' });
-    }
-    try {
-      await db.relationship.create({
-        data: {
-          id,
-          workflowId,
-          partnerId: partner.partnerId,
-          tenantDomain: tenant.domain,
-          status: 'invited',
-          roles,
-          terms: body.terms ?? null,
-          autoExtend: body.autoExtend,
-          policy: { ...policy },
-          trialOffer: body.trial ? { ...body.trial } : Prisma.DbNull,
-          liveKey,
-          invitationExpiresAt: new Date(Date.now() + policy.invitationTtlMs),
-        },
+    // Inside the cap's lock, so a refusal (or Redis being down) leaves no tenant row behind either.
+    const tenant = await deps.pendingInvitations.withinCap(partner.partnerId, async () => {
+      const tenant = await db.tenant.upsert({
+        where: { domain: body.customer.tenantDomain },
+        create: { domain: body.customer.tenantDomain, adminEmail: body.customer.adminEmail, name: body.customer.name ?? null },
+        update: {},
       });
-    } catch (err) {
-      if (idemKey) await deps.redis.del(idemKey);
-      if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
-        const existing = await db.relationship.findUnique({ where: { liveKey } });
-        throw new AppError('conflict', 'A live offer for this tenant and these roles already exists.', {
-          reason: 'duplicateOffer',
-          relationshipId: existing?.id,
-        });
+      if (tenant.adminEmail.toLowerCase() !== body.customer.adminEmail.toLowerCase()) {
+        throw new AppError('conflict', 'adminEmail does not match the admin registered for this tenant.', { reason: 'tenantAdminMismatch' });
       }
-      throw err;
-    }
+      try {
+        await db.relationship.create({
+          data: {
+            id,
+            workflowId,
+            partnerId: partner.partnerId,
+            tenantDomain: tenant.domain,
+            status: 'invited',
+            roles,
+            terms: body.terms ?? null,
+            autoExtend: body.autoExtend,
+            policy: { ...policy },
+            trialOffer: body.trial ? { ...body.trial } : Prisma.DbNull,
+            liveKey,
+            invitationExpiresAt: new Date(Date.now() + policy.invitationTtlMs),
+          },
+        });
+      } catch (err) {
+        if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
+          const existing = await db.relationship.findUnique({ where: { liveKey } });
+          throw new AppError('conflict', 'A live offer for this tenant and these roles already exists.', {
+            reason: 'duplicateOffer',
+            relationshipId: existing?.id,
+          });
+        }
+        throw err;
+      }
+      return tenant;
+    });
 
     const offer: RelationshipOffer = {
       relationshipId: id,
@@ -145,24 +142,27 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
     } catch (err) {
       // Without a workflow the row would be an offer nobody can act on.
       await db.relationship.delete({ where: { id } });
-      if (idemKey) await deps.redis.del(idemKey);
       log.error({ event: 'offer.start_failed', relationshipId: id, workflowId, err }, 'could not start workflow');
       throw new AppError('unavailable', 'Could not start the relationship workflow; try again.');
     }
     log.info({ event: 'offer.created', relationshipId: id, workflowId, partnerId: partner.partnerId, tenant: tenant.domain }, 'offer created');
-    return { created: true, relationship: fromRow(await findVisible(partner, id)) };
+    return fromRow(await findVisible(partner, id));
   }
 
-  async function list(principal: Principal, filters: { status?: string; tenant?: string }) {
+  async function list(principal: Principal, filters: ListRelationshipsQuery) {
     const rows = await db.relationship.findMany({
       where: {
-        ...(principal.kind === 'partner' ? { partnerId: principal.partnerId } : {}),
-        ...(filters.status ? { status: filters.status } : {}),
-        ...(filters.tenant ? { tenantDomain: filters.tenant } : {}),
+        // A partner's own id always applies; a partnerId filter can only narrow it further.
+        AND: [
+          principal.kind === 'partner' ? { partnerId: principal.partnerId } : {},
+          filters.partnerId ? { partnerId: filters.partnerId } : {},
+          filters.status ? { status: filters.status } : {},
+          filters.tenant ? { tenantDomain: filters.tenant } : {},
+        ],
       },
       include: relationshipInclude,
       orderBy: { createdAt: 'desc' },
-      take: 500,
+      take: filters.limit,
     });
     return rows.map(fromRow);
   }
@@ -171,17 +171,20 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
     return fromRow(await findVisible(principal, id));
   }
 
-  async function runPartnerStep(partner: PartnerPrincipal, id: string, step: PartnerStep, reason?: string) {
+  /** A partner's step on its relationship; `ifMatch` (the client's ETag) must still be current. */
+  async function runPartnerStep(partner: PartnerPrincipal, id: string, step: PartnerStep, options: { reason?: string; ifMatch?: string }) {
     const row = await findVisible(partner, id);
-    const input: ActorInput = { actor: { type: 'partner', id: partner.partnerId }, ...(reason ? { reason } : {}) };
+    const before = fromRow(row);
+    requireIfMatch(options.ifMatch, etagOf(before));
+    const input: ActorInput = { actor: { type: 'partner', id: partner.partnerId }, ...(options.reason ? { reason: options.reason } : {}) };
     const state = await temporal.workflow
       .getHandle(row.workflowId)
       .executeUpdate(partnerSteps[step], { args: [input] })
       .catch((err: unknown) => {
-        throw toStepError(err);
+        throw toStepError(err, row.status);
       });
     log.info({ event: `relationship.${step}`, relationshipId: id, workflowId: row.workflowId, status: state.status }, `partner ${step}`);
-    return fromState(state, row.workflowId);
+    return relationshipAfterStep(before, state);
   }
 
   async function answerInvitation(
@@ -204,10 +207,26 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
       .getHandle(row.workflowId)
       .executeUpdate(removeUpdate, { args: [{ actor: { type: 'customer', id: email } }] })
       .catch((err: unknown) => {
-        throw toStepError(err);
+        throw toStepError(err, row.status);
       });
     log.info({ event: 'relationship.removed', relationshipId: id, workflowId: row.workflowId, tenant: tenantDomain }, 'customer removed partner');
+    await readModelCaughtUp(id, state.status);
     return state;
+  }
+
+  /**
+   * The workflow writes the end state (and revokes the grants) a moment after the update
+   * returns. Waiting for it here means that when the customer reads "removed", the partner
+   * is already gone from the list and the access check already says no.
+   */
+  async function readModelCaughtUp(id: string, status: string): Promise<void> {
+    const deadline = Date.now() + READ_MODEL_WAIT_MS;
+    while (Date.now() < deadline) {
+      const row = await db.relationship.findUnique({ where: { id }, select: { status: true } });
+      if (row?.status === status) return;
+      await new Promise((resolve) => setTimeout(resolve, READ_MODEL_POLL_MS));
+    }
+    log.warn({ event: 'readmodel.lagging', relationshipId: id, status }, 'read model did not catch up in time');
   }
 
   async function checkAccess(partnerId: string, tenantDomain: string, role: string) {

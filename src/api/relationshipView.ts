@@ -1,4 +1,4 @@
-import type { RelationshipState } from '../contract/relationship.js';
+import type { RelationshipState, TrialOffer } from '../contract/relationship.js';
 import type { Prisma } from '../generated/prisma/client.js';
 
 // The one JSON shape of a relationship, whether read from the read model
@@ -14,6 +14,22 @@ type RelationshipRow = Prisma.RelationshipGetPayload<{ include: typeof relations
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
 
+interface TrialView extends TrialOffer {
+  status?: string;
+  endsAt?: string | null;
+  failureReason?: string | null;
+}
+
+function trialOf(row: RelationshipRow): TrialView | null {
+  if (row.trial) {
+    const { offer, seats, days, status, endsAt, failureReason } = row.trial;
+    return { offer, seats, days, status, endsAt: iso(endsAt), failureReason };
+  }
+  // Offered but not (yet) taken: the offer as the partner sent it.
+  const offered = row.trialOffer as TrialOffer | null;
+  return offered ? { offer: offered.offer, seats: offered.seats, days: offered.days } : null;
+}
+
 export function relationshipFromRow(row: RelationshipRow, temporalUiUrl: string, namespace: string) {
   return {
     id: row.id,
@@ -24,13 +40,12 @@ export function relationshipFromRow(row: RelationshipRow, temporalUiUrl: string,
     terms: row.terms,
     autoExtend: row.autoExtend,
     invitationExpiresAt: iso(row.invitationExpiresAt),
+    invitationDeliveryFailure: deliveryFailureFromAudit(row.auditEvents),
     acceptedAt: iso(row.acceptedAt),
     activatedAt: iso(row.activatedAt),
     endsAt: iso(row.endsAt),
     endedAt: iso(row.endedAt),
-    trial: row.trial
-      ? { offer: row.trial.offer, seats: row.trial.seats, days: row.trial.days, status: row.trial.status, endsAt: iso(row.trial.endsAt), failureReason: row.trial.failureReason }
-      : row.trialOffer ?? null,
+    trial: trialOf(row),
     transitions: row.auditEvents
       .filter((e) => e.toStatus)
       .map((e) => ({ from: e.fromStatus, to: e.toStatus, at: e.createdAt.toISOString(), actor: { type: e.actorType, id: e.actorId }, reason: e.reason })),
@@ -42,22 +57,43 @@ export function relationshipFromRow(row: RelationshipRow, temporalUiUrl: string,
   };
 }
 
-export function relationshipFromState(state: RelationshipState, workflowId: string, temporalUiUrl: string, namespace: string) {
+export type RelationshipView = ReturnType<typeof relationshipFromRow>;
+
+/**
+ * A relationship right after a step: the read model (written by the workflow a
+ * moment later) overlaid with the workflow's own state, which the step returned.
+ */
+export function relationshipAfterStep(before: RelationshipView, state: RelationshipState): RelationshipView {
+  const trial = before.trial && state.trial ? { ...before.trial, status: state.trial.status, failureReason: state.trial.failureReason ?? null } : before.trial;
   return {
-    id: state.relationshipId,
+    ...before,
     status: state.status,
     roles: state.roles,
     autoExtend: state.autoExtend,
     invitationExpiresAt: state.invitation.expiresAt,
+    invitationDeliveryFailure: state.invitation.deliveryFailure
+      ? { at: state.invitation.deliveryFailure.at, reason: state.invitation.deliveryFailure.reason }
+      : null,
     acceptedAt: state.acceptedAt ?? null,
     activatedAt: state.activatedAt ?? null,
     endsAt: state.endsAt ?? null,
     endedAt: state.endedAt ?? null,
-    trial: state.trial ?? null,
-    transitions: state.transitions.map((t) => ({ from: t.from, to: t.to, at: t.at, actor: t.actor, reason: t.reason ?? null })),
-    workflowId,
-    links: { temporalUi: temporalUiLink(temporalUiUrl, namespace, workflowId) },
+    trial,
+    transitions: state.transitions.map((t) => ({
+      from: t.from,
+      to: t.to,
+      at: t.at,
+      actor: { type: t.actor.type, id: t.actor.id ?? null },
+      reason: t.reason ?? null,
+    })),
+    version: state.transitions.at(-1)?.seq ?? before.version,
   };
+}
+
+/** "Invitation could not be delivered": the latest refusal by the customer's mail server, if any. */
+function deliveryFailureFromAudit(events: RelationshipRow['auditEvents']): { at: string; reason: string | null } | null {
+  const last = events.filter((e) => e.action === 'invitation.undeliverable').at(-1);
+  return last ? { at: last.createdAt.toISOString(), reason: last.reason } : null;
 }
 
 export function temporalUiLink(temporalUiUrl: string, namespace: string, workflowId: string): string {

@@ -1,6 +1,7 @@
 import ms from 'ms';
 import { z } from 'zod';
 import { roleIds } from '../contract/roles.js';
+import { relationshipStatuses } from '../contract/statuses.js';
 
 // Request schemas: the edge validates everything before anything changes.
 // `.strict()` refuses unknown fields rather than silently dropping them.
@@ -53,6 +54,8 @@ export const createRelationshipSchema = z
         reminderBeforeExpiry: durationSchema.optional(),
         warningsBeforeEnd: z.array(durationSchema).max(5).optional(),
         autoExtendBy: durationSchema.optional(),
+        /** Attempts at creating the trial before it is marked failed (the partner is then told). */
+        trialProvisioningAttempts: z.number().int().min(1).max(20).optional(),
       })
       .strict()
       .optional(),
@@ -61,13 +64,37 @@ export const createRelationshipSchema = z
 
 export type CreateRelationshipRequest = z.infer<typeof createRelationshipSchema>;
 
-export const reasonBodySchema = z.object({ reason: z.string().trim().min(1).max(2000).optional() }).strict();
+export const reasonBodySchema = z
+  .object({ reason: z.string().trim().min(1).max(2000).optional().meta({ description: 'Why; kept in the audit log and told to the other side.' }) })
+  .strict();
 
 export const listRelationshipsQuerySchema = z
   .object({
-    status: z.string().max(40).optional(),
+    status: z.enum(relationshipStatuses).optional(),
     tenant: domainSchema.optional(),
+    partnerId: z.uuid().optional().meta({ description: 'Operator only in effect: a partner always sees only its own relationships.' }),
+    limit: z.coerce.number().int().min(1).max(500).default(100),
   })
   .strict();
 
+export type ListRelationshipsQuery = z.infer<typeof listRelationshipsQuerySchema>;
+
 export const accessQuerySchema = z.object({ tenant: domainSchema, role: z.enum(roleIds) }).strict();
+
+export const relationshipIdSchema = z.uuid();
+
+// --- customer forms (application/x-www-form-urlencoded) ---
+
+/** The authorization form, and the trial step that continues it (`trial` is set only there). */
+export const invitationAnswerFormSchema = z.object({
+  choice: z.enum(['yes', 'no']),
+  reason: z.string().trim().max(2000).optional(),
+  trial: z.enum(['start', 'skip']).optional(),
+});
+
+export const signInFormSchema = z.object({ tenantDomain: z.string().trim().toLowerCase().min(1).max(253), email: z.email() });
+
+/** Every form a signed-in customer posts carries the session's CSRF token. */
+export const csrfFormSchema = z.object({ csrf: z.string().min(1).max(200) });
+
+export const partnerListQuerySchema = z.object({ filter: z.enum(['active', 'ended', 'all']).default('active') });

@@ -43,6 +43,21 @@ export const configSchema = z.object({
   MAIL_FROM: z.string().min(3).default('partnerflow <no-reply@partnerflow.localhost>'),
   /** Messages per second the mail worker may hand to the SMTP relay. */
   MAIL_RATE_PER_SECOND: z.coerce.number().int().positive().default(20),
+  /** Tries per webhook before it is marked failed; with the default backoff, 12 span up to about 6 hours. */
+  WEBHOOK_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(12),
+  /** First webhook retry delay; each further one doubles (with jitter). */
+  WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(10).default(10_000),
+  /** How long a partner's endpoint may take to answer one delivery. */
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  /** Requests one partner may make per window (all partner API calls count). */
+  PARTNER_RATE_LIMIT_POINTS: z.coerce.number().int().positive().default(600),
+  PARTNER_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().positive().default(60),
+  /** Invitations one partner may have waiting for an answer (status invited) at once. */
+  PARTNER_MAX_PENDING_INVITATIONS: z.coerce.number().int().positive().default(1000),
+  /** How long a completed POST is remembered under its Idempotency-Key. */
+  IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().positive().default(86_400),
+  /** Sign-in emails one organisation may ask for per hour (stops mail-bombing its admin). */
+  SIGN_IN_EMAILS_PER_HOUR: z.coerce.number().int().positive().default(10),
   OPERATOR_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
 });

@@ -1,4 +1,5 @@
 import { roleCatalog } from '../../contract/roles.js';
+import type { TrialOffer } from '../../contract/relationship.js';
 import { html, page } from './html.js';
 
 export interface AuthorizationView {
@@ -8,10 +9,21 @@ export interface AuthorizationView {
   customerName: string;
   roles: string[];
   terms: string | null;
-  durationDays: number | null;
+  durationMs: number | null;
   autoExtend: boolean;
-  trial: { offer: string; seats: number; days: number } | null;
+  trial: TrialOffer | null;
   expiresAt: Date;
+}
+
+const plural = (n: number, unit: string) => `${n} ${unit}${n === 1 ? '' : 's'}`;
+
+/** "730 days", "2 hours": durations as a person reads them. */
+export function humanDuration(ms: number): string {
+  const seconds = Math.round(ms / 1000);
+  if (seconds >= 86_400) return plural(Math.round(seconds / 86_400), 'day');
+  if (seconds >= 3_600) return plural(Math.round(seconds / 3_600), 'hour');
+  if (seconds >= 60) return plural(Math.round(seconds / 60), 'minute');
+  return plural(seconds, 'second');
 }
 
 const roleItems = (roles: string[]) =>
@@ -20,30 +32,48 @@ const roleItems = (roles: string[]) =>
     return html`<li><strong>${role?.name ?? id}</strong>: ${role?.description ?? ''}</li>`;
   });
 
-export function authorizationPage(view: AuthorizationView): string {
+const trialText = (trial: TrialOffer) => `${trial.offer}, ${plural(trial.seats, 'seat')} for ${plural(trial.days, 'day')}, at no cost`;
+
+export function authorizationPage(view: AuthorizationView, error?: string): string {
   return page(
     `${view.partnerName} asks to be your partner`,
     html`<h1>${view.partnerName} asks for admin access to ${view.customerName}</h1>
+${error ? html`<p class="error" role="alert" id="form-error">${error}</p>` : ''}
 <p>${view.partnerName} (${view.partnerContactEmail}) would like to become a delegated administrator for your organisation.</p>
-<h2>Access requested</h2>
+<h2>What ${view.partnerName} could do</h2>
 <ul>${roleItems(view.roles)}</ul>
-<p>Duration: ${view.durationDays ? `${view.durationDays} days` : 'until either side ends it'}${view.autoExtend ? ', renewed automatically' : ''}.</p>
-${view.terms ? html`<h2>Partner's terms</h2><p>${view.terms}</p>` : ''}
-<p>You can remove this partner at any time from <a href="/partner-relationships">Partner relationships</a>.</p>
+<h2>For how long</h2>
+<p>${view.durationMs ? humanDuration(view.durationMs) : 'Until either side ends it'}${view.autoExtend ? ', then renewed automatically' : ''}. You can remove this partner at any time from <a href="/partner-relationships">Partner relationships</a>.</p>
+${view.terms ? html`<h2>${view.partnerName}'s terms</h2><p>${view.terms}</p>` : ''}
+${view.trial ? html`<h2>Trial offer</h2><p>${view.partnerName} also offers a trial: ${trialText(view.trial)}. If you say Yes, you choose whether to start it on the next step.</p>` : ''}
 <form method="post" action="/invitations/${view.token}">
-<fieldset>
+<fieldset${error ? html` aria-describedby="form-error"` : ''}>
 <legend>Do you authorize ${view.partnerName}?</legend>
 <p><label><input type="radio" name="choice" value="yes" required> Yes, authorize ${view.partnerName}</label></p>
 <p><label><input type="radio" name="choice" value="no"> No</label></p>
-<p><label for="reason">Reason if you decline (optional)</label><br><textarea id="reason" name="reason" rows="2" cols="50" maxlength="2000"></textarea></p>
-${
-  view.trial
-    ? html`<p><label><input type="checkbox" name="startTrial" value="yes" checked> Also start the ${view.trial.offer} trial (${view.trial.seats} seats, ${view.trial.days} days)</label></p>`
-    : ''
-}
+<p><label for="reason">Reason if you say No (optional)</label><br><textarea id="reason" name="reason" rows="2" cols="50" maxlength="2000"></textarea></p>
 </fieldset>
 <p>This invitation expires on ${view.expiresAt.toUTCString()}.</p>
 <button type="submit">Next</button>
+</form>`,
+  );
+}
+
+/**
+ * The step after Yes when a trial is offered. It continues the same form (the
+ * token is in its address): either button authorizes the partner, one with the
+ * trial and one without, so nothing changes until the customer picks one.
+ */
+export function trialPage(view: Pick<AuthorizationView, 'token' | 'partnerName'> & { trial: TrialOffer }): string {
+  return page(
+    'Start your trial',
+    html`<h1>One more step: your trial</h1>
+<p>${view.partnerName} offers you a trial: <strong>${trialText(view.trial)}</strong>.</p>
+<p>Your authorization of ${view.partnerName} takes effect when you choose below.</p>
+<form method="post" action="/invitations/${view.token}">
+<input type="hidden" name="choice" value="yes">
+<button type="submit" name="trial" value="start">Start the trial</button>
+<button type="submit" name="trial" value="skip" class="secondary">Continue without the trial</button>
 </form>`,
   );
 }
@@ -64,9 +94,9 @@ export function declinedPage(partnerName: string): string {
 export type LinkProblem = 'unknown' | 'expired' | 'used' | 'superseded';
 
 const linkProblemText: Record<LinkProblem, { title: string; text: string }> = {
-  unknown: { title: 'This link is not valid', text: 'Check that you opened the whole link from the email.' },
+  unknown: { title: 'This link is not valid', text: 'We do not know this link. Check that you opened the whole link from the email.' },
   expired: { title: 'This invitation has expired', text: 'Ask the partner to send a new invitation.' },
-  used: { title: 'This invitation was already answered', text: 'The partner request behind this link was already accepted or declined.' },
+  used: { title: 'This invitation was already used', text: 'The partner request behind this link was already answered, withdrawn or ended.' },
   superseded: { title: 'This link was replaced', text: 'The partner sent a newer invitation; use the link in the latest email.' },
 };
 

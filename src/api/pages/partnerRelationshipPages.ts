@@ -11,13 +11,15 @@ export interface PartnerRow {
   removable: boolean;
 }
 
+export type PartnerFilter = 'active' | 'ended' | 'all';
+
 const day = (d: Date | null) => (d ? d.toISOString().slice(0, 10) : '—');
 
 export function signInPage(message?: string): string {
   return page(
     'Sign in',
     html`<h1>Partner relationships</h1>
-${message ? html`<p class="notice">${message}</p>` : ''}
+${message ? html`<p class="notice" role="status">${message}</p>` : ''}
 <p>Sign in with your organisation's admin address; we will email you a one-time sign-in link.</p>
 <form method="post" action="/sign-in">
 <p><label for="tenantDomain">Organisation domain</label><br><input id="tenantDomain" name="tenantDomain" required autocomplete="organization"></p>
@@ -27,15 +29,19 @@ ${message ? html`<p class="notice">${message}</p>` : ''}
   );
 }
 
-export function partnerListPage(tenant: string, rows: PartnerRow[], filter: string, csrf: string): string {
-  const filters = ['active', 'ended', 'all'].map((f) =>
-    f === filter ? html`<strong>${f}</strong> ` : html`<a href="/partner-relationships?filter=${f}">${f}</a> `,
+const filterLabels: Record<PartnerFilter, string> = { active: 'active', ended: 'ended', all: 'all' };
+
+export function partnerListPage(tenant: string, rows: PartnerRow[], filter: PartnerFilter, csrf: string): string {
+  const filters = (Object.keys(filterLabels) as PartnerFilter[]).map(
+    (f) =>
+      html`<li><a href="/partner-relationships?filter=${f}"${f === filter ? html` aria-current="page"` : ''}>${filterLabels[f]}</a></li>`,
   );
   const body = rows.length
     ? html`<table>
+<caption class="visually-hidden">${filterLabels[filter]} partner relationships</caption>
 <thead><tr><th scope="col">Partner</th><th scope="col">Status</th><th scope="col">Roles</th><th scope="col">Since</th><th scope="col">Ends</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
 <tbody>${rows.map(
-        (r) => html`<tr><td>${r.partnerName}</td><td>${r.status}</td><td>${r.roles.map(roleName).join(', ')}</td><td>${day(r.since)}</td><td>${day(r.ends)}</td>
+        (r) => html`<tr><th scope="row">${r.partnerName}</th><td>${r.status}</td><td>${r.roles.map(roleName).join(', ')}</td><td>${day(r.since)}</td><td>${day(r.ends)}</td>
 <td>${
           r.removable
             ? html`<form method="post" action="/partner-relationships/${r.id}/delete"><input type="hidden" name="csrf" value="${csrf}"><button type="submit" class="secondary" aria-label="Delete ${r.partnerName}">Delete</button></form>`
@@ -47,7 +53,7 @@ export function partnerListPage(tenant: string, rows: PartnerRow[], filter: stri
     'Partner relationships',
     html`<h1>Partner relationships</h1>
 <p>Partners with delegated admin access to ${tenant}.</p>
-<p>Show: ${filters}</p>
+<nav aria-label="Show"><ul>${filters}</ul></nav>
 ${body}
 <form method="post" action="/sign-out"><input type="hidden" name="csrf" value="${csrf}"><button type="submit" class="secondary">Sign out</button></form>`,
   );

@@ -1,23 +1,27 @@
-import express, { Router, type Request } from 'express';
-import { z } from 'zod';
-
-import { isEnded } from '../../contract/statuses.js';
+import express, { Router, type ErrorRequestHandler, type Request } from 'express';
+import type { TrialOffer } from '../../contract/relationship.js';
+import { isEnded, liveAfterAcceptance, type RelationshipStatus } from '../../contract/statuses.js';
 import type { Database } from '../../infra/database.js';
 import type { Logger } from '../../infra/logger.js';
 import { constantTimeEqual, hashToken, newToken } from '../../infra/tokens.js';
 import type { MailOutbox } from '../../mail/mailOutbox.js';
-import { readSession, startSession, endSession, type CustomerSession } from '../customerSession.js';
-import { AppError } from '../errors.js';
+import { sessionCookies, type CustomerSession } from '../customerSession.js';
+import { AppError, toAppError } from '../errors.js';
 import {
   acceptedPage,
   authorizationPage,
   declinedPage,
   linkProblemPage,
   messagePage,
+  trialPage,
+  type AuthorizationView,
   type LinkProblem,
 } from '../pages/invitationPages.js';
 import { confirmDeletePage, partnerListPage, removedPage, signInPage } from '../pages/partnerRelationshipPages.js';
+import type { RateLimit } from '../rateLimits.js';
+import { withRedis } from '../redisAvailability.js';
 import type { RelationshipService } from '../relationshipService.js';
+import { csrfFormSchema, invitationAnswerFormSchema, partnerListQuerySchema, relationshipIdSchema, signInFormSchema } from '../schemas.js';
 import { stepRefusalOf } from '../temporalErrors.js';
 
 export interface CustomerPagesDeps {
@@ -26,14 +30,12 @@ export interface CustomerPagesDeps {
   mail: MailOutbox;
   publicBaseUrl: string;
   log: Logger;
+  /** Sign-in emails per organisation. */
+  signInLimit: RateLimit;
 }
 
-const answerSchema = z.object({
-  choice: z.enum(['yes', 'no']),
-  reason: z.string().trim().max(2000).optional(),
-  startTrial: z.literal('yes').optional(),
-});
-const signInSchema = z.object({ tenantDomain: z.string().trim().toLowerCase().min(1).max(253), email: z.email() });
+/** Form bodies of the customer pages are at most this large (413 above it). */
+export const FORM_BODY_LIMIT = '16kb';
 const SIGN_IN_TTL_MS = 15 * 60_000;
 
 const refusalToProblem: Record<string, LinkProblem> = {
@@ -43,12 +45,21 @@ const refusalToProblem: Record<string, LinkProblem> = {
   alreadyEnded: 'used',
 };
 
-/** Server-rendered pages reached from email links; they work without JavaScript. */
+/**
+ * Server-rendered pages reached from email links; they work without JavaScript.
+ *
+ * CSRF: forms of a signed-in customer carry the session's CSRF token (checked
+ * in `checkCsrf`). The invitation form carries none on purpose: it acts only
+ * through the 256-bit single-use token in its own address, which another site
+ * cannot know, so it cannot forge that post; the token *is* the capability.
+ * The sign-in form acts on nobody's session: at worst it emails the real
+ * admin a link, and that is rate limited per organisation.
+ */
 export function customerPages(deps: CustomerPagesDeps): Router {
-  const { db, relationships } = deps;
+  const { db, relationships, log } = deps;
   const router = Router();
-  router.use(express.urlencoded({ extended: false, limit: '16kb' }));
-  const secureCookies = deps.publicBaseUrl.startsWith('https:');
+  router.use(express.urlencoded({ extended: false, limit: FORM_BODY_LIMIT, parameterLimit: 20 }));
+  const session = sessionCookies(deps.publicBaseUrl.startsWith('https:'));
 
   async function openInvitation(token: string) {
     const invitation = await db.invitation.findUnique({
@@ -63,42 +74,52 @@ export function customerPages(deps: CustomerPagesDeps): Router {
     return { problem: null, invitation, rel };
   }
 
+  type OpenInvitation = Extract<Awaited<ReturnType<typeof openInvitation>>, { problem: null }>;
+
+  function authorizationView(token: string, { rel, invitation }: OpenInvitation): AuthorizationView {
+    const policy = rel.policy as { durationMs?: number };
+    return {
+      token,
+      partnerName: rel.partner.name,
+      partnerContactEmail: rel.partner.contactEmail,
+      customerName: rel.tenant.name ?? rel.tenantDomain,
+      roles: rel.roles,
+      terms: rel.terms,
+      durationMs: policy.durationMs ?? null,
+      autoExtend: rel.autoExtend,
+      trial: rel.trialOffer as TrialOffer | null,
+      expiresAt: invitation.expiresAt,
+    };
+  }
+
   router.get('/invitations/:token', async (req, res) => {
     const found = await openInvitation(req.params.token);
     if (found.problem) return res.status(found.problem === 'unknown' ? 404 : 410).send(linkProblemPage(found.problem));
-    const { rel, invitation } = found;
-    const policy = rel.policy as { durationMs?: number };
-    res.send(
-      authorizationPage({
-        token: req.params.token,
-        partnerName: rel.partner.name,
-        partnerContactEmail: rel.partner.contactEmail,
-        customerName: rel.tenant.name ?? rel.tenantDomain,
-        roles: rel.roles,
-        terms: rel.terms,
-        durationDays: policy.durationMs ? Math.max(1, Math.round(policy.durationMs / 86_400_000)) : null,
-        autoExtend: rel.autoExtend,
-        trial: rel.trialOffer as AuthorizationTrial,
-        expiresAt: invitation.expiresAt,
-      }),
-    );
+    res.send(authorizationPage(authorizationView(req.params.token, found)));
   });
 
+  // Yes → Next accepts at once, or (with a trial offered) first shows the trial
+  // step, whose buttons accept with or without the trial. The workflow's
+  // `accept` carries startTrial, so the accept is sent once, with the choice.
   router.post('/invitations/:token', async (req, res) => {
     const found = await openInvitation(req.params.token);
     if (found.problem) return res.status(found.problem === 'unknown' ? 404 : 410).send(linkProblemPage(found.problem));
-    const parsed = answerSchema.safeParse(req.body);
-    if (!parsed.success) return res.status(400).send(messagePage('Choose Yes or No', 'Pick Yes or No, then select Next.'));
+    const view = authorizationView(req.params.token, found);
+    const parsed = invitationAnswerFormSchema.safeParse(req.body);
+    if (!parsed.success) return res.status(400).send(authorizationPage(view, 'Choose Yes or No, then select Next.'));
     const { rel, invitation } = found;
+    const form = parsed.data;
+    if (form.choice === 'yes' && view.trial && form.trial === undefined) {
+      return res.send(trialPage({ token: view.token, partnerName: view.partnerName, trial: view.trial }));
+    }
     const actor = { type: 'customer' as const, id: rel.tenant.adminEmail };
+    const startTrial = Boolean(view.trial) && form.trial === 'start';
     const answer =
-      parsed.data.choice === 'yes'
-        ? { accept: true as const, startTrial: parsed.data.startTrial === 'yes' }
-        : { accept: false as const, ...(parsed.data.reason ? { reason: parsed.data.reason } : {}) };
+      form.choice === 'yes' ? { accept: true as const, startTrial } : { accept: false as const, ...(form.reason ? { reason: form.reason } : {}) };
     try {
       const state = await relationships.answerInvitation(rel.workflowId, invitation.id, actor, answer);
-      deps.log.info({ event: 'invitation.answered', relationshipId: rel.id, workflowId: rel.workflowId, status: state.status }, 'invitation answered');
-      return res.send(answer.accept ? acceptedPage(rel.partner.name, state.trial && state.trial.status === 'pending' ? state.trial : null) : declinedPage(rel.partner.name));
+      log.info({ event: 'invitation.answered', relationshipId: rel.id, workflowId: rel.workflowId, status: state.status, startTrial }, 'invitation answered');
+      return res.send(answer.accept ? acceptedPage(rel.partner.name, startTrial ? view.trial : null) : declinedPage(rel.partner.name));
     } catch (err) {
       const refusal = stepRefusalOf(err);
       if (refusal) return res.status(410).send(linkProblemPage(refusalToProblem[refusal.reason] ?? 'used'));
@@ -106,30 +127,27 @@ export function customerPages(deps: CustomerPagesDeps): Router {
     }
   });
 
-  function requireSession(req: Request): CustomerSession | undefined {
-    return readSession(req);
-  }
-
-  function checkCsrf(req: Request, session: CustomerSession): void {
-    const sent = (req.body as { csrf?: unknown } | undefined)?.csrf;
-    if (typeof sent !== 'string' || !constantTimeEqual(sent, session.csrf)) {
+  function checkCsrf(req: Request, current: CustomerSession): void {
+    const parsed = csrfFormSchema.safeParse(req.body);
+    if (!parsed.success || !constantTimeEqual(parsed.data.csrf, current.csrf)) {
       throw new AppError('forbidden', 'The form expired; reload the page and try again.');
     }
   }
 
   router.get('/partner-relationships', async (req, res) => {
-    const session = requireSession(req);
-    if (!session) return res.send(signInPage());
-    const filter = z.enum(['active', 'ended', 'all']).catch('active').parse(req.query.filter);
+    const current = session.read(req);
+    if (!current) return res.send(signInPage());
+    const filter = partnerListQuerySchema.catch({ filter: 'active' }).parse(req.query).filter;
     const rows = await db.relationship.findMany({
-      where: { tenantDomain: session.tenant, status: { not: 'invited' } },
+      where: { tenantDomain: current.tenant, status: { not: 'invited' } },
       include: { partner: true },
       orderBy: { createdAt: 'desc' },
     });
-    const shown = rows.filter((r) => filter === 'all' || (filter === 'ended') === isEnded(r.status as never));
+    const shown = rows.filter((r) => filter === 'all' || (filter === 'ended') === isEnded(r.status as RelationshipStatus));
+    res.setHeader('Cache-Control', 'no-store');
     res.send(
       partnerListPage(
-        session.tenant,
+        current.tenant,
         shown.map((r) => ({
           id: r.id,
           partnerName: r.partner.name,
@@ -137,25 +155,32 @@ export function customerPages(deps: CustomerPagesDeps): Router {
           roles: r.roles,
           since: r.activatedAt ?? r.acceptedAt,
           ends: r.endedAt ?? r.endsAt,
-          removable: ['accepted', 'provisioning', 'active'].includes(r.status),
+          removable: liveAfterAcceptance.includes(r.status as RelationshipStatus),
         })),
         filter,
-        session.csrf,
+        current.csrf,
       ),
     );
   });
 
   router.post('/sign-in', async (req, res) => {
-    const parsed = signInSchema.safeParse(req.body);
+    const parsed = signInFormSchema.safeParse(req.body);
     if (!parsed.success) return res.status(400).send(signInPage('Enter your organisation domain and a valid email address.'));
     const { tenantDomain, email } = parsed.data;
+    try {
+      await deps.signInLimit.consume(tenantDomain);
+    } catch (err) {
+      const limited = toAppError(err);
+      if (limited.code !== 'rateLimited') throw err;
+      return res.status(429).send(signInPage('Too many sign-in links were asked for this organisation. Try again in an hour.'));
+    }
     const tenant = await db.tenant.findUnique({ where: { domain: tenantDomain } });
     if (tenant && tenant.adminEmail.toLowerCase() === email.toLowerCase()) {
       const token = newToken();
       const expiresAt = new Date(Date.now() + SIGN_IN_TTL_MS);
       const row = await db.signInToken.create({ data: { tokenHash: hashToken(token), tenantDomain, email: tenant.adminEmail, expiresAt } });
-      await deps.mail.enqueue(`signin-${row.id}`, {
-        template: 'signIn',
+      const job = {
+        template: 'signIn' as const,
         to: tenant.adminEmail,
         data: {
           customerName: tenant.name ?? tenant.domain,
@@ -163,7 +188,8 @@ export function customerPages(deps: CustomerPagesDeps): Router {
           signInUrl: new URL(`/sign-in/${token}`, deps.publicBaseUrl).toString(),
           expiresAt: expiresAt.toISOString(),
         },
-      });
+      };
+      await withRedis('send the sign-in email', () => deps.mail.enqueue(`signin-${row.id}`, job), 3_000);
     }
     // The same answer either way: the page must not reveal who administers which tenant.
     res.send(signInPage('If that address is the admin of that organisation, a sign-in link is on its way. It works once, for 15 minutes.'));
@@ -178,44 +204,69 @@ export function customerPages(deps: CustomerPagesDeps): Router {
     });
     const row = used.count === 1 ? await db.signInToken.findUnique({ where: { tokenHash } }) : null;
     if (!row) return res.status(410).send(signInPage('That sign-in link is expired or was already used. Ask for a new one.'));
-    startSession(res, row.tenantDomain, row.email, secureCookies);
+    session.start(res, row.tenantDomain, row.email);
+    log.info({ event: 'customer.signed_in', tenant: row.tenantDomain }, 'customer signed in');
     res.redirect(303, '/partner-relationships');
   });
 
   router.post('/sign-out', (req, res) => {
-    const session = requireSession(req);
-    if (session) checkCsrf(req, session);
-    endSession(res);
+    const current = session.read(req);
+    if (current) checkCsrf(req, current);
+    session.end(res);
     res.redirect(303, '/partner-relationships');
   });
 
+  /** The signed-in customer's relationship `id`, or why not (as a page to send). */
+  async function ownRelationship(req: Request<{ id: string }>) {
+    const current = session.read(req);
+    if (!current) return { status: 401, page: signInPage('Your session ended; sign in again.') } as const;
+    checkCsrf(req, current);
+    const id = relationshipIdSchema.safeParse(req.params.id);
+    // Another tenant's relationship is "not found" for this customer, exactly like a missing one.
+    const rel = id.success
+      ? await db.relationship.findFirst({ where: { id: id.data, tenantDomain: current.tenant }, include: { partner: true } })
+      : null;
+    if (!rel) return { status: 404, page: messagePage('Not found', 'No such partner relationship for your organisation.') } as const;
+    return { status: 200, current, rel } as const;
+  }
+
   router.post('/partner-relationships/:id/delete', async (req, res) => {
-    const session = requireSession(req);
-    if (!session) return res.status(401).send(signInPage('Your session ended; sign in again.'));
-    checkCsrf(req, session);
-    const rel = await db.relationship.findFirst({ where: { id: req.params.id, tenantDomain: session.tenant }, include: { partner: true } });
-    if (!rel) return res.status(404).send(messagePage('Not found', 'No such partner relationship for your organisation.'));
-    res.send(confirmDeletePage(rel.id, rel.partner.name, session.csrf));
+    const own = await ownRelationship(req);
+    if (own.status !== 200) return res.status(own.status).send(own.page);
+    res.send(confirmDeletePage(own.rel.id, own.rel.partner.name, own.current.csrf));
   });
 
   router.post('/partner-relationships/:id/delete/confirm', async (req, res) => {
-    const session = requireSession(req);
-    if (!session) return res.status(401).send(signInPage('Your session ended; sign in again.'));
-    checkCsrf(req, session);
-    const rel = await db.relationship.findFirst({ where: { id: req.params.id, tenantDomain: session.tenant }, include: { partner: true } });
-    if (!rel) return res.status(404).send(messagePage('Not found', 'No such partner relationship for your organisation.'));
+    const own = await ownRelationship(req);
+    if (own.status !== 200) return res.status(own.status).send(own.page);
     try {
-      await relationships.removeByCustomer(session.tenant, session.email, rel.id);
+      await relationships.removeByCustomer(own.current.tenant, own.current.email, own.rel.id);
     } catch (err) {
       if (err instanceof AppError && err.code === 'stepRefused') {
         return res.status(409).send(messagePage('Nothing to remove', 'This partner relationship has already ended.'));
       }
       throw err;
     }
-    res.send(removedPage(rel.partner.name));
+    res.send(removedPage(own.rel.partner.name));
   });
 
   return router;
 }
 
-type AuthorizationTrial = { offer: string; seats: number; days: number } | null;
+/** Errors on customer pages become readable pages; never a stack trace or an internal message. */
+export function customerPageErrors(log: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const error = toAppError(err);
+    if (error.status >= 500 && error.code !== 'unavailable') log.error({ event: 'page.error', err, path: req.path }, 'page failed');
+    if (res.headersSent) return req.socket.destroy();
+    const pages: Partial<Record<typeof error.code, [string, string]>> = {
+      validation: ['That did not work', 'The form was not complete. Go back and try again.'],
+      forbidden: ['Not allowed', error.message],
+      payloadTooLarge: ['That did not work', 'The form was larger than allowed. Go back and try again.'],
+      unsupportedMediaType: ['That did not work', 'The form was sent in a way we do not understand. Go back and try again.'],
+      unavailable: ['Please try again in a moment', 'A service we need is not answering right now. Nothing was changed.'],
+    };
+    const [title, text] = pages[error.code] ?? ['Something went wrong', 'Please try again in a moment.'];
+    res.status(error.status).send(messagePage(title, text));
+  };
+}

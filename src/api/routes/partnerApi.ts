@@ -1,8 +1,12 @@
-import express, { Router } from 'express';
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { roleCatalog } from '../../contract/roles.js';
 import type { Database } from '../../infra/database.js';
 import { hashToken, newToken } from '../../infra/tokens.js';
 import { bearerAuth, principalOf, requireOperator, requirePartner } from '../auth.js';
+import { etagOf, notModified } from '../conditionalRequests.js';
+import { AppError } from '../errors.js';
+import type { Idempotency } from '../idempotency.js';
+import { partnerRateLimit, type RateLimit } from '../rateLimits.js';
 import type { RelationshipService } from '../relationshipService.js';
 import {
   accessQuerySchema,
@@ -10,53 +14,97 @@ import {
   createRelationshipSchema,
   listRelationshipsQuerySchema,
   reasonBodySchema,
+  relationshipIdSchema,
 } from '../schemas.js';
-import { z } from 'zod';
 
 export interface PartnerApiDeps {
   db: Database;
   relationships: RelationshipService;
   operatorToken: string;
+  idempotency: Idempotency;
+  rateLimit: RateLimit;
 }
 
-const idSchema = z.uuid();
+/** Request bodies of the JSON API are at most this large (413 above it). */
+export const API_BODY_LIMIT = '32kb';
+
+/** A body in anything but JSON is refused before it is read (415), so it can't be half-understood. */
+function jsonBodiesOnly(req: Request, _res: Response, next: NextFunction): void {
+  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  if (hasBody && !req.is('application/json')) {
+    return next(new AppError('unsupportedMediaType', 'Send the body as application/json.'));
+  }
+  next();
+}
+
+const callerId = (res: Response) => {
+  const principal = principalOf(res);
+  return principal.kind === 'partner' ? `partner-${principal.partnerId}` : 'operator';
+};
 
 /** The JSON API under /api/v1. */
 export function partnerApi(deps: PartnerApiDeps): Router {
-  const { db, relationships } = deps;
+  const { db, relationships, idempotency } = deps;
   const router = Router();
-  router.use(express.json({ limit: '32kb', strict: true }));
+  router.use(jsonBodiesOnly);
+  router.use(express.json({ limit: API_BODY_LIMIT, strict: true, type: 'application/json' }));
 
   router.get('/roles', (_req, res) => {
     res.json({ roles: roleCatalog });
   });
 
   router.use(bearerAuth(db, deps.operatorToken));
+  router.use(partnerRateLimit(deps.rateLimit));
 
   router.post('/admin/partners', async (req, res) => {
     requireOperator(res);
-    const body = createPartnerSchema.parse(req.body ?? {});
-    const apiKey = `pf_${newToken()}`;
-    const partner = await db.partner.create({
-      data: {
-        name: body.name,
-        contactEmail: body.contactEmail,
-        webhookUrl: body.webhookUrl ?? null,
-        webhookSecret: newToken(),
-        apiKeyHash: hashToken(apiKey),
-        apiKeyPrefix: apiKey.slice(0, 10),
-      },
+    await idempotency.run(req, res, callerId(res), async () => {
+      const body = createPartnerSchema.parse(req.body ?? {});
+      const apiKey = `pf_${newToken()}`;
+      const partner = await db.partner.create({
+        data: {
+          name: body.name,
+          contactEmail: body.contactEmail,
+          webhookUrl: body.webhookUrl ?? null,
+          webhookSecret: newToken(),
+          apiKeyHash: hashToken(apiKey),
+          apiKeyPrefix: apiKey.slice(0, 10),
+        },
+      });
+      // The key is shown only here; we keep its hash. A replay under the same Idempotency-Key
+      // answers without the secrets, which are never written to Redis.
+      const shown = { id: partner.id, name: partner.name, contactEmail: partner.contactEmail };
+      return {
+        status: 201,
+        headers: { 'Cache-Control': 'no-store' },
+        body: { ...shown, apiKey, webhookSecret: partner.webhookSecret },
+        replay: { status: 201, headers: { 'Cache-Control': 'no-store' }, body: shown },
+      };
     });
-    // The key is shown only here; we keep its hash.
-    res.status(201).json({ id: partner.id, name: partner.name, contactEmail: partner.contactEmail, apiKey, webhookSecret: partner.webhookSecret });
+  });
+
+  router.get('/admin/partners', async (_req, res) => {
+    requireOperator(res);
+    const partners = await db.partner.findMany({ orderBy: { createdAt: 'asc' } });
+    res.json({
+      partners: partners.map((p) => ({
+        id: p.id,
+        name: p.name,
+        contactEmail: p.contactEmail,
+        webhookUrl: p.webhookUrl,
+        apiKeyPrefix: p.apiKeyPrefix,
+        createdAt: p.createdAt.toISOString(),
+      })),
+    });
   });
 
   router.post('/relationships', async (req, res) => {
     const partner = requirePartner(res);
-    const body = createRelationshipSchema.parse(req.body ?? {});
-    const idempotencyKey = z.string().min(1).max(200).optional().parse(req.get('idempotency-key'));
-    const result = await relationships.createOffer(partner, body, idempotencyKey);
-    res.status(result.created ? 201 : 200).location(`/api/v1/relationships/${result.relationship.id}`).json(result.relationship);
+    await idempotency.run(req, res, callerId(res), async () => {
+      const body = createRelationshipSchema.parse(req.body ?? {});
+      const relationship = await relationships.createOffer(partner, body);
+      return { status: 201, headers: { Location: `/api/v1/relationships/${relationship.id}` }, body: relationship };
+    });
   });
 
   router.get('/relationships', async (req, res) => {
@@ -65,14 +113,24 @@ export function partnerApi(deps: PartnerApiDeps): Router {
   });
 
   router.get('/relationships/:id', async (req, res) => {
-    res.json(await relationships.get(principalOf(res), idSchema.parse(req.params.id)));
+    const relationship = await relationships.get(principalOf(res), relationshipIdSchema.parse(req.params.id));
+    const etag = etagOf(relationship);
+    res.setHeader('ETag', etag);
+    res.setHeader('Cache-Control', 'private, no-cache');
+    if (notModified(req.get('if-none-match'), etag)) return res.status(304).end();
+    res.json(relationship);
   });
 
   for (const step of ['resend', 'withdraw', 'terminate'] as const) {
     router.post(`/relationships/:id/${step}`, async (req, res) => {
       const partner = requirePartner(res);
-      const { reason } = reasonBodySchema.parse(req.body ?? {});
-      res.json(await relationships.runPartnerStep(partner, idSchema.parse(req.params.id), step, reason));
+      await idempotency.run(req, res, callerId(res), async () => {
+        const id = relationshipIdSchema.parse(req.params.id);
+        const { reason } = reasonBodySchema.parse(req.body ?? {});
+        const ifMatch = req.get('if-match');
+        const body = await relationships.runPartnerStep(partner, id, step, { ...(reason ? { reason } : {}), ...(ifMatch ? { ifMatch } : {}) });
+        return { status: 200, body };
+      });
     });
   }
 

@@ -1,0 +1,162 @@
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+
+// The operator's command line. It speaks the same HTTP API as everyone else
+// (with the operator token), so it needs no database or Temporal access of its
+// own and can't bypass the API's validation, limits or audit.
+
+const usage = `usage: npm run operator -- <command> [options]
+
+  partners create --name <name> --email <contact email> [--webhook <url>]
+  partners list
+  relationships list [--status <status>] [--partner <partner id>] [--tenant <domain>] [--limit <n>]
+  relationships show <relationship id>
+
+  --json   print the API's JSON instead of a table
+
+environment: PARTNERFLOW_URL (default http://localhost:3000), OPERATOR_TOKEN`;
+
+export interface CliIo {
+  env: Record<string, string | undefined>;
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+class CliError extends Error {}
+
+type Json = Record<string, unknown>;
+
+const text = (value: unknown) => (value === null || value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value));
+
+async function call(io: CliIo, method: 'GET' | 'POST', path: string, body?: Json): Promise<Json> {
+  const base = io.env.PARTNERFLOW_URL ?? 'http://localhost:3000';
+  const token = io.env.OPERATOR_TOKEN;
+  if (!token) throw new CliError('OPERATOR_TOKEN is not set');
+  const res = await fetch(new URL(path, base), {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  }).catch((err: unknown) => {
+    const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
+    throw new CliError(`cannot reach the API at ${base} (${cause}); set PARTNERFLOW_URL`);
+  });
+  const json = (await res.json().catch(() => ({}))) as Json;
+  if (!res.ok) {
+    const errors = Array.isArray(json.errors) ? (json.errors as { path: string; message: string }[]).map((e) => `\n  ${e.path}: ${e.message}`).join('') : '';
+    throw new CliError(`${res.status} ${text(json.title ?? res.statusText)}: ${text(json.detail)}${errors}`);
+  }
+  return json;
+}
+
+function table(io: CliIo, rows: Record<string, string>[]): void {
+  if (rows.length === 0) return io.out('(none)');
+  const columns = Object.keys(rows[0] ?? {});
+  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => (r[c] ?? '').length)));
+  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  io.out(line(columns));
+  for (const row of rows) io.out(line(columns.map((c) => row[c] ?? '')));
+}
+
+
+/** Runs one command; returns the process exit code. */
+export async function runOperatorCli(argv: string[], io: CliIo): Promise<number> {
+  try {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        name: { type: 'string' },
+        email: { type: 'string' },
+        webhook: { type: 'string' },
+        status: { type: 'string' },
+        partner: { type: 'string' },
+        tenant: { type: 'string' },
+        limit: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+    const [noun, verb, arg] = positionals;
+    const print = (json: Json, rows: () => Record<string, string>[]) => (values.json ? io.out(JSON.stringify(json, null, 2)) : table(io, rows()));
+
+    if (values.help || !noun) {
+      io.out(usage);
+      return values.help ? 0 : 2;
+    }
+    if (noun === 'partners' && verb === 'create') {
+      if (!values.name || !values.email) throw new CliError('partners create needs --name and --email');
+      const created = await call(io, 'POST', '/api/v1/admin/partners', {
+        name: values.name,
+        contactEmail: values.email,
+        ...(values.webhook ? { webhookUrl: values.webhook } : {}),
+      });
+      if (values.json) io.out(JSON.stringify(created, null, 2));
+      else {
+        io.out(`partner ${text(created.id)} (${text(created.name)})`);
+        io.out(`API key:        ${text(created.apiKey)}`);
+        io.out(`webhook secret: ${text(created.webhookSecret)}`);
+        io.out('Hand these to the partner now: they are not shown again.');
+      }
+      return 0;
+    }
+    if (noun === 'partners' && verb === 'list') {
+      const json = await call(io, 'GET', '/api/v1/admin/partners');
+      print(json, () =>
+        (json.partners as Json[]).map((p) => ({ id: text(p.id), name: text(p.name), contact: text(p.contactEmail), key: `${text(p.apiKeyPrefix)}…`, created: text(p.createdAt) })),
+      );
+      return 0;
+    }
+    if (noun === 'relationships' && verb === 'list') {
+      const query = new URLSearchParams();
+      if (values.status) query.set('status', values.status);
+      if (values.partner) query.set('partnerId', values.partner);
+      if (values.tenant) query.set('tenant', values.tenant);
+      if (values.limit) query.set('limit', values.limit);
+      const json = await call(io, 'GET', `/api/v1/relationships${query.size ? `?${query.toString()}` : ''}`);
+      print(json, () =>
+        (json.relationships as Json[]).map((r) => ({
+          id: text(r.id),
+          status: text(r.status),
+          partner: text(r.partnerId),
+          tenant: text((r.customer as Json | undefined)?.tenantDomain),
+          roles: (r.roles as string[]).join(','),
+          ends: text(r.endedAt ?? r.endsAt),
+        })),
+      );
+      return 0;
+    }
+    if (noun === 'relationships' && verb === 'show') {
+      if (!arg) throw new CliError('relationships show needs a relationship id');
+      const json = await call(io, 'GET', `/api/v1/relationships/${encodeURIComponent(arg)}`);
+      if (values.json) io.out(JSON.stringify(json, null, 2));
+      else {
+        for (const key of ['id', 'status', 'partnerId', 'roles', 'invitationExpiresAt', 'activatedAt', 'endsAt', 'endedAt', 'workflowId'] as const) {
+          io.out(`${key.padEnd(20)}${text(json[key])}`);
+        }
+        io.out(`${'tenant'.padEnd(20)}${text((json.customer as Json | undefined)?.tenantDomain)}`);
+        io.out(`${'temporal ui'.padEnd(20)}${text((json.links as Json | undefined)?.temporalUi)}`);
+        for (const t of (json.transitions as Json[] | undefined) ?? []) {
+          io.out(`  ${text(t.at)}  ${text(t.from) || '·'} → ${text(t.to)}  by ${text((t.actor as Json | undefined)?.type)}${t.reason ? `: ${text(t.reason)}` : ''}`);
+        }
+      }
+      return 0;
+    }
+    throw new CliError(`unknown command: ${positionals.join(' ')}\n\n${usage}`);
+  } catch (err) {
+    io.err(`error: ${err instanceof Error ? err.message : String(err)}`);
+    return err instanceof CliError ? 2 : 1;
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  runOperatorCli(process.argv.slice(2), {
+    env: process.env,
+    out: (line) => console.log(line),
+    err: (line) => console.error(line),
+  })
+    .then((code) => process.exit(code))
+    .catch((err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    });
+}

@@ -1,0 +1,59 @@
+import type { NextFunction, Request, Response } from 'express';
+import type { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { AppError } from './errors.js';
+
+// Fixed-window counters in Redis, shared by every API process. When Redis is
+// down each process falls back to an in-memory window of the same size, so
+// the limit still holds per process and calls that need nothing else from
+// Redis (reads, the access check) keep working.
+
+export interface RateLimitOptions {
+  redis: Redis;
+  keyPrefix: string;
+  points: number;
+  windowSeconds: number;
+}
+
+export interface RateLimit {
+  /** Takes one point for `key`; throws a `rateLimited` AppError (429) when none is left. */
+  consume(key: string): Promise<{ limit: number; remaining: number; resetSeconds: number }>;
+}
+
+export function createRateLimit({ redis, keyPrefix, points, windowSeconds }: RateLimitOptions): RateLimit {
+  const limiter = new RateLimiterRedis({
+    storeClient: redis,
+    keyPrefix,
+    points,
+    duration: windowSeconds,
+    rejectIfRedisNotReady: true,
+    insuranceLimiter: new RateLimiterMemory({ keyPrefix, points, duration: windowSeconds }),
+  });
+  return {
+    async consume(key) {
+      try {
+        const res = await limiter.consume(key);
+        return { limit: points, remaining: res.remainingPoints, resetSeconds: Math.ceil(res.msBeforeNext / 1000) };
+      } catch (err) {
+        if (!(err instanceof RateLimiterRes)) throw err;
+        const retryAfterSeconds = Math.max(1, Math.ceil(err.msBeforeNext / 1000));
+        throw new AppError('rateLimited', `At most ${points} requests per ${windowSeconds} s; retry in ${retryAfterSeconds} s.`, {
+          retryAfterSeconds,
+        });
+      }
+    },
+  };
+}
+
+/** Counts every call of an authenticated partner; the operator is not limited. */
+export function partnerRateLimit(limit: RateLimit) {
+  return async (_req: Request, res: Response, next: NextFunction) => {
+    const principal = res.locals.principal;
+    if (principal?.kind !== 'partner') return next();
+    const state = await limit.consume(principal.partnerId);
+    res.setHeader('RateLimit-Limit', String(state.limit));
+    res.setHeader('RateLimit-Remaining', String(state.remaining));
+    res.setHeader('RateLimit-Reset', String(state.resetSeconds));
+    next();
+  };
+}

@@ -1,0 +1,105 @@
+import { z } from 'zod';
+import { relationshipStatuses } from '../contract/statuses.js';
+
+// What the JSON API answers. The OpenAPI document is generated from these, and
+// the API tests parse real responses with them, so the document can't drift
+// from what the server sends.
+
+const timestamp = z.iso.datetime({ offset: true });
+const nullableTimestamp = timestamp.nullable();
+
+export const statusSchema = z.string().meta({
+  description: `Relationship status. Known values: ${relationshipStatuses.join(', ')}. Clients must tolerate new ones.`,
+  examples: ['invited', 'active'],
+});
+
+const actorSchema = z.object({
+  type: z.string().meta({ description: 'partner, customer, operator or system' }),
+  id: z.string().nullable().optional(),
+});
+
+export const relationshipSchema = z.object({
+  id: z.uuid(),
+  status: statusSchema,
+  partnerId: z.uuid(),
+  customer: z.object({ tenantDomain: z.string(), name: z.string().nullable(), adminEmail: z.string() }),
+  roles: z.array(z.string()),
+  terms: z.string().nullable(),
+  autoExtend: z.boolean(),
+  invitationExpiresAt: nullableTimestamp,
+  invitationDeliveryFailure: z
+    .object({ at: timestamp, reason: z.string().nullable() })
+    .nullable()
+    .meta({ description: "The invitation could not be delivered: the customer's mail server refused it (or its reminder) for good. The partner is also emailed." }),
+  acceptedAt: nullableTimestamp,
+  activatedAt: nullableTimestamp,
+  endsAt: nullableTimestamp,
+  endedAt: nullableTimestamp,
+  trial: z
+    .object({
+      offer: z.string(),
+      seats: z.number().int(),
+      days: z.number().int(),
+      status: z.string().optional().meta({ description: 'pending, provisioning, active, failed or skipped; absent while only offered' }),
+      endsAt: nullableTimestamp.optional(),
+      failureReason: z.string().nullable().optional(),
+    })
+    .nullable(),
+  transitions: z.array(
+    z.object({ from: statusSchema.nullable(), to: statusSchema, at: timestamp, actor: actorSchema, reason: z.string().nullable() }),
+  ),
+  workflowId: z.string(),
+  links: z.object({ temporalUi: z.url().meta({ description: 'The workflow in the Temporal Web UI' }) }),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+  version: z.number().int().meta({ description: 'Sequence number of the last transition' }),
+});
+
+export const relationshipListSchema = z.object({ relationships: z.array(relationshipSchema) });
+
+export const partnerCreatedSchema = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  contactEmail: z.string(),
+  apiKey: z.string().optional().meta({ description: 'Shown only in the first answer (not in an Idempotency-Key replay); only its hash is kept.' }),
+  webhookSecret: z.string().optional().meta({ description: 'HMAC key for verifying webhook signatures; shown like apiKey.' }),
+});
+
+export const partnerListSchema = z.object({
+  partners: z.array(
+    z.object({
+      id: z.uuid(),
+      name: z.string(),
+      contactEmail: z.string(),
+      webhookUrl: z.string().nullable(),
+      apiKeyPrefix: z.string().meta({ description: 'First characters of the API key, to tell keys apart' }),
+      createdAt: timestamp,
+    }),
+  ),
+});
+
+export const roleCatalogSchema = z.object({
+  roles: z.array(z.object({ id: z.string(), name: z.string(), description: z.string() })),
+});
+
+export const accessAnswerSchema = z.object({ allowed: z.boolean(), relationshipId: z.uuid().optional() });
+
+export const problemSchema = z
+  .object({
+    type: z.string().meta({ description: 'Stable identifier of the problem, `/problems/<code>`; branch on this.' }),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    reason: z.string().optional(),
+    retryAfterSeconds: z.number().optional(),
+  })
+  .loose()
+  .meta({ description: 'RFC 9457 problem details' });
+
+export const livenessSchema = z.object({ status: z.literal('ok') });
+
+export const readinessSchema = z.object({
+  status: z.enum(['ready', 'not ready']),
+  checks: z.record(z.enum(['postgres', 'redis', 'temporal']), z.object({ ok: z.boolean(), error: z.string().optional() })),
+});
