@@ -1,5 +1,6 @@
 import type { Database } from '../infra/database.js';
 import type { MailOutbox } from '../mail/mailOutbox.js';
+import type { WebhookOutbox } from '../webhooks/webhookOutbox.js';
 import { createInvitationActivities } from './issueInvitation.js';
 import { createNotifyActivities } from './notify.js';
 import { createReadModelActivities } from './readModel.js';
@@ -10,6 +11,7 @@ export type { NotificationEvent } from './notify.js';
 export interface ActivityDependencies {
   db: Database;
   mail: MailOutbox;
+  webhooks: WebhookOutbox;
   trialProvisioner: TrialProvisioner;
   publicBaseUrl: string;
 }
@@ -17,7 +19,7 @@ export interface ActivityDependencies {
 /** Every activity, closed over its dependencies; workflows import only the type. */
 export function createActivities(deps: ActivityDependencies) {
   return {
-    ...createReadModelActivities(deps.db),
+    ...createReadModelActivities(deps.db, deps.webhooks),
     ...createInvitationActivities(deps.db, deps.mail, deps.publicBaseUrl),
     ...createTrialActivities(deps.db, deps.trialProvisioner),
     ...createNotifyActivities(deps.db, deps.mail),

@@ -6,6 +6,8 @@ import { loadRelationshipContext } from './relationshipContext.js';
 export interface IssueInvitationInput {
   workflowId: string;
   relationshipId: string;
+  /** Chosen by the workflow (deterministically), so it is valid before the email goes out. */
+  invitationId: string;
   /** Counts every link issued by this workflow; with the workflow ID it is the idempotency key. */
   step: number;
   purpose: 'invitation' | 'reminder' | 'resend';
@@ -29,7 +31,7 @@ export function createInvitationActivities(db: Database, mail: MailOutbox, publi
     const expiresAt = new Date(input.expiresAt);
     const invitation = await db.invitation.upsert({
       where: { idempotencyKey: key },
-      create: { idempotencyKey: key, relationshipId: input.relationshipId, tokenHash: hashToken(token), expiresAt },
+      create: { id: input.invitationId, idempotencyKey: key, relationshipId: input.relationshipId, tokenHash: hashToken(token), expiresAt },
       update: { tokenHash: hashToken(token), expiresAt },
     });
     if (input.revokePrevious) {

@@ -13,7 +13,8 @@ export type NotificationEvent =
   | 'terminated'
   | 'expired'
   | 'endingSoon'
-  | 'renewed';
+  | 'renewed'
+  | 'deliveryFailed';
 
 export interface NotifyInput {
   workflowId: string;
@@ -54,6 +55,12 @@ export function createNotifyActivities(db: Database, mail: MailOutbox) {
           ...partner,
           template: 'invitationExpired',
           data: { ...relationship, expiredAt: rel.endedAt ?? now },
+        });
+      case 'deliveryFailed':
+        return mail.enqueue(`${input.key}-partner`, {
+          ...partner,
+          template: 'deliveryFailed',
+          data: { ...relationship, adminEmail: rel.tenant.adminEmail, reason },
         });
       case 'withdrawn':
         // The customer never acted; the partner did this itself. Nobody needs an email.

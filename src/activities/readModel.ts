@@ -1,6 +1,7 @@
 import type { Actor, Transition } from '../contract/relationship.js';
 import { isEnded, type RelationshipStatus } from '../contract/statuses.js';
 import type { Database } from '../infra/database.js';
+import type { WebhookOutbox } from '../webhooks/webhookOutbox.js';
 
 // Read-model and audit writes. Each is idempotent: audit rows carry a key
 // derived from the workflow ID and step, and relationship rows only move
@@ -25,8 +26,15 @@ export interface RecordTransitionInput {
 
 const date = (iso: string | null) => (iso ? new Date(iso) : null);
 
-export function createReadModelActivities(db: Database) {
-  async function recordTransition({ workflowId, relationshipId, transition, snapshot }: RecordTransitionInput) {
+export function createReadModelActivities(db: Database, webhooks: WebhookOutbox) {
+  async function recordTransition(input: RecordTransitionInput) {
+    await writeTransition(input);
+    // After the commit, so a partner never hears of a transition the read model doesn't show yet.
+    // A retry of this activity re-runs both halves; each is idempotent on the transition's seq.
+    await webhooks.enqueueTransition(input);
+  }
+
+  async function writeTransition({ workflowId, relationshipId, transition, snapshot }: RecordTransitionInput) {
     const ended = isEnded(transition.to);
     await db.$transaction(async (tx) => {
       const moved = await tx.relationship.updateMany({
@@ -140,5 +148,30 @@ export function createReadModelActivities(db: Database) {
     ]);
   }
 
-  return { recordTransition, recordRenewal, recordAutoExtend, recordTrialFailure };
+  /** The audit event behind the partner API's `invitationDeliveryFailure`: one per invitation round. */
+  async function recordInvitationUndeliverable(input: {
+    workflowId: string;
+    relationshipId: string;
+    template: 'invitation' | 'reminder';
+    reason: string;
+    at: string;
+    round: number;
+  }) {
+    await db.auditEvent.createMany({
+      data: [
+        {
+          idempotencyKey: `${input.workflowId}-undeliverable-${input.round}`,
+          relationshipId: input.relationshipId,
+          actorType: 'system',
+          action: 'invitation.undeliverable',
+          reason: input.reason,
+          data: { template: input.template, round: input.round },
+          createdAt: new Date(input.at),
+        },
+      ],
+      skipDuplicates: true,
+    });
+  }
+
+  return { recordTransition, recordRenewal, recordAutoExtend, recordTrialFailure, recordInvitationUndeliverable };
 }

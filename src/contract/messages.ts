@@ -1,4 +1,4 @@
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Actor, RelationshipState } from './relationship.js';
 
 // Messages are defined once here and imported by the workflow, the API and the
@@ -36,6 +36,20 @@ export const terminateUpdate = defineUpdate<RelationshipState, [ActorInput]>('te
 export const removeUpdate = defineUpdate<RelationshipState, [ActorInput]>('remove');
 export const setAutoExtendUpdate = defineUpdate<RelationshipState, [SetAutoExtendInput]>('setAutoExtend');
 export const getStateQuery = defineQuery<RelationshipState>('getState');
+
+export interface InvitationUndeliverableInput {
+  /** Mail job id of the refused message (workflow ID + invitation step). */
+  jobId: string;
+  template: 'invitation' | 'reminder';
+  reason: string;
+}
+
+/**
+ * Sent by the mail worker when the customer's mail server refuses an invitation
+ * or reminder for good. A signal, not an update: the worker needs no answer, and
+ * the workflow may have ended already (then there is nobody left to tell).
+ */
+export const invitationUndeliverableSignal = defineSignal<[InvitationUndeliverableInput]>('invitationUndeliverable');
 
 /** ApplicationFailure type of every refused step; `details[0]` is a StepRefusal. */
 export const STEP_REFUSED = 'StepRefused';

@@ -49,6 +49,15 @@ export interface RelationshipOffer {
   policy: RelationshipPolicy;
 }
 
+export interface InvitationDeliveryFailure {
+  template: 'invitation' | 'reminder';
+  reason: string;
+  at: string;
+  /** The invitation round (bumped by each resend) the refused email belonged to. */
+  round: number;
+  partnerTold: boolean;
+}
+
 /** The whole state, as the `getState` query returns it and continue-as-new carries it. */
 export interface RelationshipState {
   relationshipId: string;
@@ -63,7 +72,10 @@ export interface RelationshipState {
     issued: number;
     expiresAt: string;
     reminderSent: boolean;
+    /** True once an invitation or reminder was refused for good by the customer's mail server. */
     deliveryFailed: boolean;
+    /** The latest such refusal; the partner is told once per invitation round. */
+    deliveryFailure?: InvitationDeliveryFailure;
   };
   acceptedAt?: string;
   activatedAt?: string;

@@ -7,6 +7,7 @@ import {
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
+  uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities, NotificationEvent } from '../activities/index.js';
@@ -16,6 +17,7 @@ import {
   type AcceptInput,
   type DeclineInput,
   getStateQuery,
+  invitationUndeliverableSignal,
   removeUpdate,
   resendUpdate,
   setAutoExtendUpdate,
@@ -59,14 +61,19 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
     if (isEnded(to)) state.endedAt = at;
   }
 
-  // Writes every transition not yet in the read model, oldest first.
-  async function flush(): Promise<void> {
-    for (const t of state.transitions.filter((tr) => tr.seq > state.writtenSeq)) {
-      await activities.recordTransition({ ...ids, transition: t, snapshot: snapshot() });
-      state.writtenSeq = t.seq;
-    }
-    upsertSearchAttributes([{ key: RelationshipStatusKey, value: state.status }]);
-    setCurrentDetails(`**${state.status}** · ${offer.partnerName} → ${offer.tenantDomain} · roles: ${state.roles.join(', ')}`);
+  // Writes every transition not yet in the read model, oldest first. Calls are
+  // chained so the main flow and an update handler never write concurrently.
+  let flushing: Promise<void> = Promise.resolve();
+  function flush(): Promise<void> {
+    flushing = flushing.then(async () => {
+      for (const t of state.transitions.filter((tr) => tr.seq > state.writtenSeq)) {
+        await activities.recordTransition({ ...ids, transition: t, snapshot: snapshot() });
+        state.writtenSeq = t.seq;
+      }
+      upsertSearchAttributes([{ key: RelationshipStatusKey, value: state.status }]);
+      setCurrentDetails(`**${state.status}** · ${offer.partnerName} → ${offer.tenantDomain} · roles: ${state.roles.join(', ')}`);
+    });
+    return flushing;
   }
 
   function snapshot() {
@@ -87,17 +94,29 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
   async function issueInvitation(purpose: 'invitation' | 'reminder' | 'resend'): Promise<void> {
     const step = ++state.invitation.issued;
     const revokePrevious = purpose === 'resend';
-    const { invitationId } = await activities.issueInvitation({
+    // The id is valid before the email can reach anyone, so a customer who answers at once is never refused.
+    const invitationId = uuid4();
+    state.invitation.validIds = revokePrevious ? [invitationId] : [...state.invitation.validIds, invitationId];
+    await activities.issueInvitation({
       ...ids,
+      invitationId,
       step,
       purpose,
       expiresAt: state.invitation.expiresAt,
       revokePrevious,
     });
-    state.invitation.validIds = revokePrevious ? [invitationId] : [...state.invitation.validIds, invitationId];
   }
 
   setHandler(getStateQuery, () => state);
+
+  // The mail worker's word that the customer's mail server refused an invitation or reminder.
+  // Recorded here; the main flow tells the partner (once per invitation round).
+  setHandler(invitationUndeliverableSignal, ({ template, reason }) => {
+    const { invitation } = state;
+    if (state.status !== 'invited' || invitation.deliveryFailure?.round === invitation.round) return;
+    invitation.deliveryFailed = true;
+    invitation.deliveryFailure = { template, reason, at: new Date().toISOString(), round: invitation.round, partnerTold: false };
+  });
 
   setHandler(
     acceptUpdate,
@@ -142,8 +161,10 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
 
   setHandler(
     terminateUpdate,
-    ({ actor, reason }) => {
+    async ({ actor, reason }) => {
       transition('terminated', actor, reason);
+      // The grants are revoked before the caller hears back: access ends the moment this returns.
+      await flush();
       return state;
     },
     { validator: (_input) => requireStatus(state, liveAfterAcceptance, 'terminate') },
@@ -151,8 +172,10 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
 
   setHandler(
     removeUpdate,
-    ({ actor, reason }) => {
+    async ({ actor, reason }) => {
       transition('terminated', actor, reason);
+      // The grants are revoked before the caller hears back: access ends the moment this returns.
+      await flush();
       return state;
     },
     { validator: (_input) => requireStatus(state, liveAfterAcceptance, 'remove the partner') },
@@ -176,10 +199,13 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
       const remindNext = !state.invitation.reminderSent && remindAt > Date.now();
       const wakeAt = remindNext ? remindAt : expiresAt;
       const changed = await condition(
-        () => state.status !== 'invited' || state.invitation.round !== round,
+        () => state.status !== 'invited' || state.invitation.round !== round || deliveryFailureToReport(),
         Math.max(wakeAt - Date.now(), 1),
       );
-      if (changed) continue;
+      if (changed) {
+        if (state.status === 'invited' && deliveryFailureToReport()) await reportDeliveryFailure();
+        continue;
+      }
       if (remindNext) {
         state.invitation.reminderSent = true;
         await issueInvitation('reminder');
@@ -189,9 +215,23 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
     }
   }
 
+  // Only ever true after an invitationUndeliverable signal, so histories without one replay unchanged.
+  function deliveryFailureToReport(): boolean {
+    return state.invitation.deliveryFailure?.partnerTold === false;
+  }
+
+  async function reportDeliveryFailure(): Promise<void> {
+    const failure = state.invitation.deliveryFailure;
+    if (!failure) return;
+    failure.partnerTold = true;
+    await activities.recordInvitationUndeliverable({ ...ids, template: failure.template, reason: failure.reason, at: failure.at, round: failure.round });
+    await notify('deliveryFailed', `delivery-failed-${failure.round}`, { reason: failure.reason });
+  }
+
   async function provisionTrial(): Promise<void> {
     const trial = state.trial;
-    if (!trial || trial.status !== 'pending') return;
+    // Removed or terminated while still `accepted`: an ended relationship never comes back to life.
+    if (!trial || trial.status !== 'pending' || state.status !== 'accepted') return;
     transition('provisioning', systemActor);
     await flush();
     try {
