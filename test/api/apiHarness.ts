@@ -1,0 +1,130 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import type { Express } from 'express';
+import { inject } from 'vitest';
+import type { z } from 'zod';
+import { buildApp } from '../../src/api/app.js';
+import { createMetricsRegistry } from '../../src/api/routes/health.js';
+import { loadConfig } from '../../src/config/config.js';
+import { createDatabase } from '../../src/infra/database.js';
+import { createLogger } from '../../src/infra/logger.js';
+import { createMailQueue } from '../../src/infra/queues.js';
+import { createProducerRedis } from '../../src/infra/redis.js';
+import { createMailOutbox } from '../../src/mail/mailOutbox.js';
+import { waitFor } from '../support/waitFor.js';
+
+// An API built with buildApp on the run's real services but without a worker,
+// for supertest: enough for everything that needs no workflow to move
+// (validation, auth, limits, documents), and for pointing the API at a
+// private Redis that a test may stop.
+
+export interface TestAppOptions {
+  env?: Record<string, string>;
+  redisUrl?: string;
+  /** A Temporal address that answers nothing, to see /readyz say so. */
+  temporalAddress?: string;
+  databaseUrl?: string;
+}
+
+export async function buildTestApp(options: TestAppOptions = {}) {
+  const suffix = randomBytes(4).toString('hex');
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    DATABASE_URL: options.databaseUrl ?? inject('databaseUrl'),
+    REDIS_URL: options.redisUrl ?? inject('redisUrl'),
+    TEMPORAL_ADDRESS: options.temporalAddress ?? inject('temporalAddress'),
+    TEMPORAL_TASK_QUEUE: `test-api-${suffix}`,
+    QUEUE_PREFIX: `pftest-api-${suffix}`,
+    PUBLIC_BASE_URL: 'http://127.0.0.1:1',
+    OPERATOR_TOKEN: `operator-${randomBytes(12).toString('hex')}`,
+    SESSION_SECRET: randomBytes(32).toString('hex'),
+    ...options.env,
+  });
+  const log = createLogger({ level: config.LOG_LEVEL, pretty: false, name: 'test-api' });
+  const db = createDatabase(config.DATABASE_URL);
+  const redis = createProducerRedis(config.REDIS_URL);
+  redis.on('error', () => undefined);
+  const mailQueue = createMailQueue(redis, config.QUEUE_PREFIX, log);
+  const connection = options.temporalAddress
+    ? Connection.lazy({ address: options.temporalAddress, connectTimeout: 500 })
+    : await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const app: Express = buildApp({ config, db, redis, temporal, mail: createMailOutbox(db, mailQueue), log, registry: createMetricsRegistry() });
+  return {
+    app,
+    config,
+    db,
+    redis,
+    temporal,
+    operatorToken: config.OPERATOR_TOKEN,
+    async close() {
+      await mailQueue.close().catch(() => undefined);
+      await connection.close().catch(() => undefined);
+      await db.$disconnect();
+      redis.disconnect();
+    },
+  };
+}
+
+export type TestApp = Awaited<ReturnType<typeof buildTestApp>>;
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (!address || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+/** A Redis of the test's own (never the shared one) that the test may stop. */
+export async function startPrivateRedis() {
+  const port = await freePort();
+  const dir = await mkdtemp(join(tmpdir(), 'pf-redis-'));
+  const child: ChildProcess = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--logfile', ''],
+    { stdio: 'ignore' },
+  );
+  const url = `redis://127.0.0.1:${port}`;
+  const probe = createProducerRedis(url);
+  probe.on('error', () => undefined);
+  await waitFor(async () => (await probe.ping().catch(() => undefined)) === 'PONG', { what: `private redis on :${port}`, timeoutMs: 10_000 });
+  probe.disconnect();
+  let stopped = false;
+  return {
+    url,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGKILL');
+      await exited;
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Parses a response body with a response schema, failing the test with zod's message when it doesn't fit. */
+export function expectShape<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw new Error(`response does not match its schema: ${parsed.error.message}\n${JSON.stringify(body).slice(0, 1000)}`);
+  return parsed.data;
+}
+
+export const uniqueDomain = (label: string) => `${label}-${randomBytes(3).toString('hex')}.example.com`;
+
+/** One field of a JSON answer (supertest types bodies as `any`; this keeps them `unknown`). */
+export function field(res: { body: unknown } | undefined, name: string): unknown {
+  const body = res?.body;
+  return body && typeof body === 'object' ? (body as Record<string, unknown>)[name] : undefined;
+}
+
+/** The `id` of a JSON answer, as a string. */
+export const idOf = (res: { body: unknown } | undefined) => String(field(res, 'id'));

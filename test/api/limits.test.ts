@@ -1,0 +1,185 @@
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { problemSchema } from '../../src/api/responseSchemas.js';
+import { relationshipWorkflowId } from '../../src/contract/relationship.js';
+import { startTestSystem, type TestSystem } from '../support/testSystem.js';
+import { waitFor } from '../support/waitFor.js';
+import { buildTestApp, expectShape, field, idOf, startPrivateRedis, uniqueDomain, type TestApp } from './apiHarness.js';
+
+// The per-partner rate limit and pending-invitation cap (small here, through
+// the same environment variables production uses), and what the API does
+// when its Redis is gone.
+
+const RATE_POINTS = 25;
+const MAX_PENDING = 2;
+
+const offerFor = (tenantDomain: string) => ({
+  customer: { tenantDomain, adminEmail: `admin@${tenantDomain}` },
+  roles: ['reports-reader'],
+  invitationTtl: '1h',
+});
+const auth = (key: string) => ({ Authorization: `Bearer ${key}` });
+
+function expectProblem(res: request.Response, status: number, code: string) {
+  expect(res.status).toBe(status);
+  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+  expect(expectShape(problemSchema, res.body).type).toBe(`/problems/${code}`);
+}
+
+describe('limits', () => {
+  let system: TestSystem;
+  let api: ReturnType<typeof request>;
+
+  async function newPartnerKey(name: string): Promise<{ key: string; id: string }> {
+    const res = await api.post('/api/v1/admin/partners').set(auth(system.operatorToken)).send({ name, contactEmail: 'ops@limits.example' });
+    expect(res.status).toBe(201);
+    return { key: String(field(res, 'apiKey')), id: idOf(res) };
+  }
+
+  beforeAll(async () => {
+    system = await startTestSystem('limits', {
+      env: {
+        PARTNER_RATE_LIMIT_POINTS: String(RATE_POINTS),
+        PARTNER_RATE_LIMIT_WINDOW_SECONDS: '60',
+        PARTNER_MAX_PENDING_INVITATIONS: String(MAX_PENDING),
+        SIGN_IN_EMAILS_PER_HOUR: '2',
+      },
+    });
+    api = request(system.baseUrl);
+  });
+  afterAll(async () => {
+    await system?.stop();
+  });
+
+  it('a partner over its request rate gets 429 with Retry-After; other partners and the operator do not', async () => {
+    const a = await newPartnerKey('Rate A');
+    const b = await newPartnerKey('Rate B');
+    for (let i = 0; i < RATE_POINTS; i++) {
+      const res = await api.get('/api/v1/relationships').set(auth(a.key));
+      expect(res.status).toBe(200);
+      expect(res.headers['ratelimit-remaining']).toBe(String(RATE_POINTS - i - 1));
+    }
+    const limited = await api.get('/api/v1/relationships').set(auth(a.key));
+    expectProblem(limited, 429, 'rateLimited');
+    const retryAfter = Number(limited.headers['retry-after']);
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    // Every call counts, writes too, and a refused one changes nothing.
+    const before = await system.db.relationship.count({ where: { partnerId: a.id } });
+    expectProblem(await api.post('/api/v1/relationships').set(auth(a.key)).send(offerFor(uniqueDomain('rate'))), 429, 'rateLimited');
+    expect(await system.db.relationship.count({ where: { partnerId: a.id } })).toBe(before);
+
+    expect((await api.get('/api/v1/relationships').set(auth(b.key))).status).toBe(200);
+    for (let i = 0; i < RATE_POINTS + 2; i++) expect((await api.get('/api/v1/relationships').set(auth(system.operatorToken))).status).toBe(200);
+  });
+
+  it('pending invitations are capped per partner, also under concurrent offers, and the cap frees when one is withdrawn', async () => {
+    const partner = await newPartnerKey('Cap');
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () => api.post('/api/v1/relationships').set(auth(partner.key)).send(offerFor(uniqueDomain('cap')))),
+    );
+    const created = answers.filter((r) => r.status === 201);
+    expect(created).toHaveLength(MAX_PENDING);
+    for (const refused of answers.filter((r) => r.status !== 201)) {
+      expectProblem(refused, 429, 'pendingInvitationLimit');
+      // Retry-After is when the earliest pending invitation expires (invitationTtl 1h).
+      const retryAfter = Number(refused.headers['retry-after']);
+      expect(retryAfter).toBeGreaterThan(3500);
+      expect(retryAfter).toBeLessThanOrEqual(3600);
+      expect(refused.body).toMatchObject({ limit: MAX_PENDING, pending: MAX_PENDING });
+    }
+    expect(await system.db.relationship.count({ where: { partnerId: partner.id } })).toBe(MAX_PENDING);
+
+    const withdrawn = await api.post(`/api/v1/relationships/${idOf(created[0])}/withdraw`).set(auth(partner.key)).send({});
+    expect(withdrawn.status).toBe(200);
+    // The read model follows the workflow a moment later; then there is room for one more.
+    await waitFor(async () => (await system.db.relationship.findUniqueOrThrow({ where: { id: idOf(created[0]) } })).status === 'withdrawn', {
+      what: 'withdrawn in the read model',
+    });
+    expect((await api.post('/api/v1/relationships').set(auth(partner.key)).send(offerFor(uniqueDomain('cap')))).status).toBe(201);
+    expectProblem(await api.post('/api/v1/relationships').set(auth(partner.key)).send(offerFor(uniqueDomain('cap'))), 429, 'pendingInvitationLimit');
+  });
+
+  it('sign-in emails are limited per organisation', async () => {
+    const tenantDomain = uniqueDomain('signin');
+    for (let i = 0; i < 2; i++) {
+      const res = await api.post('/sign-in').type('form').send({ tenantDomain, email: `admin@${tenantDomain}` });
+      expect(res.status).toBe(200);
+    }
+    const limited = await api.post('/sign-in').type('form').send({ tenantDomain, email: `admin@${tenantDomain}` });
+    expect(limited.status).toBe(429);
+    expect(limited.text).toContain('Too many sign-in links');
+  });
+});
+
+describe('with Redis down', () => {
+  let redis: Awaited<ReturnType<typeof startPrivateRedis>>;
+  let app: TestApp;
+  let api: ReturnType<typeof request>;
+  let partnerKey: string;
+  let partnerId: string;
+  let relationshipId: string;
+  let tenantDomain: string;
+
+  beforeAll(async () => {
+    redis = await startPrivateRedis();
+    app = await buildTestApp({ redisUrl: redis.url });
+    api = request(app.app);
+    const partner = await api.post('/api/v1/admin/partners').set(auth(app.operatorToken)).send({ name: 'Redisless', contactEmail: 'ops@redisless.example' });
+    partnerKey = String(field(partner, 'apiKey'));
+    partnerId = idOf(partner);
+    tenantDomain = uniqueDomain('redisless');
+    const created = await api.post('/api/v1/relationships').set(auth(partnerKey)).send(offerFor(tenantDomain));
+    expect(created.status).toBe(201);
+    relationshipId = idOf(created);
+    await redis.stop();
+  });
+  afterAll(async () => {
+    // No worker polls this app's task queue; end the workflow it started.
+    await app?.temporal.workflow.getHandle(relationshipWorkflowId(relationshipId)).terminate('test cleanup').catch(() => undefined);
+    await app?.close();
+    await redis?.stop();
+  });
+
+  it('calls that need Redis answer 503 quickly with Retry-After and change nothing', async () => {
+    const before = await app.db.relationship.count({ where: { partnerId } });
+    const newTenant = uniqueDomain('down');
+    for (const call of [
+      () => api.post('/api/v1/relationships').set(auth(partnerKey)).send(offerFor(newTenant)),
+      () => api.post('/api/v1/relationships').set(auth(partnerKey)).set('Idempotency-Key', 'k1').send(offerFor(uniqueDomain('down'))),
+      () => api.post(`/api/v1/relationships/${relationshipId}/withdraw`).set(auth(partnerKey)).set('Idempotency-Key', 'k2').send({}),
+      () => api.post('/api/v1/admin/partners').set(auth(app.operatorToken)).set('Idempotency-Key', 'k3').send({ name: 'X', contactEmail: 'x@x.example' }),
+    ]) {
+      const started = Date.now();
+      const res = await call();
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expectProblem(res, 503, 'unavailable');
+      expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+    }
+    expect(await app.db.relationship.count({ where: { partnerId } })).toBe(before);
+    expect(await app.db.tenant.count({ where: { domain: newTenant } })).toBe(0);
+    expect((await app.db.relationship.findUniqueOrThrow({ where: { id: relationshipId } })).status).toBe('invited');
+    expect(await app.db.partner.count({ where: { name: 'X', contactEmail: 'x@x.example' } })).toBe(0);
+  });
+
+  it('the sign-in page says to try again (503), quickly', async () => {
+    const started = Date.now();
+    const res = await api.post('/sign-in').type('form').send({ tenantDomain, email: `admin@${tenantDomain}` });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(res.status).toBe(503);
+    expect(res.text).toContain('Please try again in a moment');
+  });
+
+  it('reads and the access check keep working (the rate limit falls back to memory)', async () => {
+    const one = await api.get(`/api/v1/relationships/${relationshipId}`).set(auth(partnerKey));
+    expect(one.status).toBe(200);
+    expect(one.headers['ratelimit-limit']).toBeDefined();
+    expect((await api.get('/api/v1/access').query({ tenant: tenantDomain, role: 'reports-reader' }).set(auth(partnerKey))).body).toEqual({ allowed: false });
+  });
+
+  it('/readyz reports Redis down and the others up', async () => {
+    const res = await api.get('/readyz');
+    expect(res.status).toBe(503);
+    expect(res.body).toMatchObject({ status: 'not ready', checks: { redis: { ok: false }, postgres: { ok: true }, temporal: { ok: true } } });
+  });
+});

@@ -1,0 +1,116 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Client, Connection } from '@temporalio/client';
+import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { inject } from 'vitest';
+import type { TrialProvisioner } from '../../src/activities/trialProvisioning.js';
+import { buildApp } from '../../src/api/app.js';
+import { createMetricsRegistry } from '../../src/api/routes/health.js';
+import { loadConfig, type Config } from '../../src/config/config.js';
+import { createDatabase } from '../../src/infra/database.js';
+import { createLogger } from '../../src/infra/logger.js';
+import { createMailQueue, createWebhookQueue } from '../../src/infra/queues.js';
+import { createProducerRedis } from '../../src/infra/redis.js';
+import { createMailOutbox } from '../../src/mail/mailOutbox.js';
+import { bundleWorkflows } from '../../src/worker/workflowBundle.js';
+import { createWorkerRuntime, type WorkerRuntime } from '../../src/worker/workerRuntime.js';
+import { startSmtpCatcher } from './smtpCatcher.js';
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+/** One workflow bundle per test file (a worker restart reuses it). */
+export const sharedBundle = () => (bundle ??= bundleWorkflows());
+
+export interface TestSystemOptions {
+  trialProvisioner?: TrialProvisioner;
+  rejectRecipient?: (address: string) => boolean;
+  /** Extra configuration (e.g. WEBHOOK_ATTEMPTS) for the API and the worker. */
+  env?: Record<string, string>;
+}
+
+/**
+ * The whole system for one test file, on the run's real services: the shared
+ * Temporal dev server and database, Redis, and an SMTP server of its own. Task
+ * queue and queue prefix are unique, so files run in parallel unseen.
+ */
+export async function startTestSystem(name: string, options: TestSystemOptions = {}) {
+  const suffix = `${name}-${randomBytes(4).toString('hex')}`;
+  const smtp = await startSmtpCatcher(options.rejectRecipient ? { rejectRecipient: options.rejectRecipient } : {});
+  const server: Server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const config: Config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+    DATABASE_URL: inject('databaseUrl'),
+    REDIS_URL: inject('redisUrl'),
+    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    TEMPORAL_TASK_QUEUE: `test-${suffix}`,
+    QUEUE_PREFIX: `pftest-${suffix}`,
+    SMTP_URL: smtp.url,
+    PUBLIC_BASE_URL: baseUrl,
+    OPERATOR_TOKEN: `operator-${randomBytes(12).toString('hex')}`,
+    SESSION_SECRET: randomBytes(32).toString('hex'),
+    ...options.env,
+  });
+  const log = createLogger({ level: config.LOG_LEVEL, pretty: false, name: `test-${name}` });
+
+  const db = createDatabase(config.DATABASE_URL);
+  const redis = createProducerRedis(config.REDIS_URL);
+  const mailQueue = createMailQueue(redis, config.QUEUE_PREFIX, log);
+  const webhookQueue = createWebhookQueue(redis, config.QUEUE_PREFIX, log);
+  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const app = buildApp({ config, db, redis, temporal, mail: createMailOutbox(db, mailQueue), log, registry: createMetricsRegistry() });
+  server.on('request', app);
+
+  const workerOptions = {
+    workflowBundle: await sharedBundle(),
+    ...(options.trialProvisioner ? { trialProvisioner: options.trialProvisioner } : {}),
+  };
+  let worker: WorkerRuntime = await createWorkerRuntime(config, log, workerOptions);
+  let running = worker.run();
+
+  return {
+    config,
+    baseUrl,
+    smtp,
+    db,
+    temporal,
+    mailQueue,
+    webhookQueue,
+    operatorToken: config.OPERATOR_TOKEN,
+    /** Stops the worker process's parts and starts them again, as after a crash or deploy. */
+    async restartWorker() {
+      await worker.shutdown();
+      await running;
+      worker = await createWorkerRuntime(config, log, workerOptions);
+      running = worker.run();
+    },
+    async stopWorker() {
+      await worker.shutdown();
+      await running;
+    },
+    async startWorker() {
+      worker = await createWorkerRuntime(config, log, workerOptions);
+      running = worker.run();
+    },
+    async stop() {
+      await worker.shutdown();
+      await running.catch(() => undefined);
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await mailQueue.obliterate({ force: true }).catch(() => undefined);
+      await mailQueue.close();
+      await webhookQueue.obliterate({ force: true }).catch(() => undefined);
+      await webhookQueue.close();
+      await connection.close();
+      await db.$disconnect();
+      redis.disconnect();
+      await smtp.close();
+    },
+  };
+}
+
+export type TestSystem = Awaited<ReturnType<typeof startTestSystem>>;
