@@ -1,0 +1,143 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { removeUpdate } from '../../src/contract/messages.js';
+import { PartnerIdKey, RelationshipStatusKey, TenantDomainKey } from '../../src/contract/searchAttributes.js';
+import { recordHistory } from '../support/historyRecorder.js';
+import {
+  access,
+  answer,
+  customer,
+  expectAuditPath,
+  getPage,
+  invitationLink,
+  mailTo,
+  newPartner,
+  offer,
+  readModel,
+  statusSearchAttributeValues,
+  subjects,
+  waitForStatus,
+  stateOf,
+} from '../support/relationshipDriver.js';
+import { startTestSystem, type TestSystem } from '../support/testSystem.js';
+
+// Acceptance, with and without a trial, and the two ends of an active
+// relationship that people choose: the customer removes, the partner terminates.
+describe.concurrent('accepting an invitation', () => {
+  let system: TestSystem;
+  beforeAll(async () => {
+    system = await startTestSystem('acceptance');
+  });
+  afterAll(async () => {
+    await system?.stop();
+  });
+
+  it('accept → active with grants; customer removes → terminated, access denied at once', async () => {
+    const partner = await newPartner(system, 'accept');
+    const to = customer('accept');
+    const { id, workflowId, handle } = await offer(system, partner, to);
+
+    const link = await invitationLink(system, to);
+    expect((await getPage(link)).status).toBe(200);
+    const answered = await answer(link, { yes: true });
+    expect(answered.status).toBe(200);
+    expect(answered.text).toContain(`You authorized ${partner.name}`);
+
+    const active = await waitForStatus(partner, id, 'active');
+    expect(active.acceptedAt).toBeTruthy();
+    expect(active.activatedAt).toBeTruthy();
+    expect(Date.parse(String(active.endsAt)) - Date.parse(String(active.activatedAt))).toBe(730 * 86_400_000);
+    const accepted = await mailTo(system, partner.contactEmail, subjects.accepted);
+    expect(accepted.parsed.text).toContain('User administrator');
+    expect(await access(partner, to)).toEqual({ allowed: true, relationshipId: id });
+    expect(await access(partner, to, 'license-administrator')).toEqual({ allowed: true, relationshipId: id });
+    // A role that was not granted stays closed.
+    expect(await access(partner, to, 'domain-administrator')).toEqual({ allowed: false });
+
+    // The link was used: the page no longer offers Yes/No.
+    const reopened = await getPage(link);
+    expect(reopened.status).toBe(410);
+    expect(reopened.text).toContain('already answered');
+
+    const description = await handle.describe();
+    expect(description.typedSearchAttributes.get(RelationshipStatusKey)).toBe('active');
+    expect(description.typedSearchAttributes.get(PartnerIdKey)).toBe(partner.id);
+    expect(description.typedSearchAttributes.get(TenantDomainKey)).toBe(to.tenantDomain);
+    expect(workflowId).toBe(`relationship-${id}`);
+
+    const removed = await handle.executeUpdate(removeUpdate, { args: [{ actor: { type: 'customer', id: to.adminEmail } }] });
+    expect(removed.status).toBe('terminated');
+    // The moment the read model says it ended, the access check says no: both change in one transaction.
+    await waitForStatus(partner, id, 'terminated');
+    expect(await access(partner, to)).toEqual({ allowed: false });
+    const grants = await system.db.roleGrant.findMany({ where: { relationshipId: id } });
+    expect(grants).toHaveLength(2);
+    const ended = await readModel(partner, id);
+    for (const g of grants) expect(g.revokedAt?.toISOString()).toBe(ended.endedAt);
+
+    await mailTo(system, partner.contactEmail, subjects.removed);
+    await mailTo(system, to.adminEmail, subjects.removed);
+    await handle.result();
+
+    const trail = await expectAuditPath(system, id, ['invited', 'accepted', 'active', 'terminated']);
+    expect(trail.map((t) => t.actor)).toEqual(['partner', 'customer', 'system', 'customer']);
+    expect(trail[1]?.actorId).toBe(to.adminEmail);
+    expect(trail[3]?.actorId).toBe(to.adminEmail);
+    expect(await statusSearchAttributeValues(handle)).toEqual(['invited', 'accepted', 'active', 'terminated']);
+    expect((await handle.describe()).typedSearchAttributes.get(RelationshipStatusKey)).toBe('terminated');
+    await recordHistory(system.temporal, 'accept-then-customer-removes', workflowId);
+  });
+
+  it('accept with trial → provisioning → active, trial row active, trialReady to the customer; partner terminates', async () => {
+    const partner = await newPartner(system, 'trial');
+    const to = customer('trial');
+    const { id, workflowId, handle } = await offer(system, partner, to, { trial: { offer: 'Business Premium', seats: 25, days: 30 } });
+
+    const link = await invitationLink(system, to);
+    const page = await getPage(link);
+    expect(page.text).toContain('Business Premium');
+    const answered = await answer(link, { yes: true, startTrial: true });
+    expect(answered.text).toContain('We are creating your Business Premium trial');
+
+    const active = await waitForStatus(partner, id, 'active');
+    expect(active.trial).toMatchObject({ status: 'active', offer: 'Business Premium', seats: 25, days: 30 });
+    const trialRows = await system.db.trialSubscription.findMany({ where: { relationshipId: id } });
+    expect(trialRows).toHaveLength(1);
+    expect(trialRows[0]?.externalRef).toMatch(/^trial-/);
+    const ready = await mailTo(system, to.adminEmail, subjects.trialReady);
+    expect(ready.parsed.subject).toContain('Business Premium');
+    const state = await stateOf(handle);
+    expect(state.trial).toMatchObject({ status: 'active', externalRef: trialRows[0]?.externalRef });
+
+    const terminated = await partner.api.post(`/api/v1/relationships/${id}/terminate`, { reason: 'Contract ended' });
+    expect(terminated.status).toBe(200);
+    expect(terminated.json.status).toBe('terminated');
+    await waitForStatus(partner, id, 'terminated');
+    expect(await access(partner, to)).toEqual({ allowed: false });
+    const toCustomer = await mailTo(system, to.adminEmail, subjects.terminated);
+    expect(toCustomer.parsed.text).toContain('Contract ended');
+    await mailTo(system, partner.contactEmail, subjects.terminated);
+
+    await handle.result();
+    // Terminating again is refused with a reason and changes nothing (the workflow has closed, so the
+    // API answers from the read model's end state).
+    const again = await partner.api.post(`/api/v1/relationships/${id}/terminate`, {});
+    expect(again.status).toBe(409);
+    expect(again.json).toMatchObject({ reason: 'alreadyEnded', currentStatus: 'terminated' });
+    const trail = await expectAuditPath(system, id, ['invited', 'accepted', 'provisioning', 'active', 'terminated']);
+    expect(trail[4]).toMatchObject({ actor: 'partner', actorId: partner.id, reason: 'Contract ended' });
+    expect(await statusSearchAttributeValues(handle)).toEqual(['invited', 'accepted', 'provisioning', 'active', 'terminated']);
+    await recordHistory(system.temporal, 'accept-with-trial-then-partner-terminates', workflowId);
+  });
+
+  it('accept without taking the offered trial: trial skipped, no provisioning', async () => {
+    const partner = await newPartner(system, 'notrial');
+    const to = customer('notrial');
+    const { id, handle } = await offer(system, partner, to, { trial: { offer: 'Business Basic', seats: 5, days: 14 } });
+    await answer(await invitationLink(system, to), { yes: true, startTrial: false });
+    await waitForStatus(partner, id, 'active');
+    expect((await stateOf(handle)).trial?.status).toBe('skipped');
+    expect(await system.db.trialSubscription.count({ where: { relationshipId: id } })).toBe(0);
+    await expectAuditPath(system, id, ['invited', 'accepted', 'active']);
+    await handle.terminate('test cleanup');
+  });
+});
