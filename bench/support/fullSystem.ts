@@ -1,0 +1,145 @@
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Client, Connection } from '@temporalio/client';
+import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { buildApp } from '../../src/api/app.js';
+import { createMetricsRegistry } from '../../src/api/routes/health.js';
+import { loadConfig, type Config } from '../../src/config/config.js';
+import { createDatabase } from '../../src/infra/database.js';
+import { createLogger } from '../../src/infra/logger.js';
+import { createMailQueue, createWebhookQueue } from '../../src/infra/queues.js';
+import { createProducerRedis } from '../../src/infra/redis.js';
+import { createMailOutbox } from '../../src/mail/mailOutbox.js';
+import { createWorkerRuntime } from '../../src/worker/workerRuntime.js';
+import { apiClient, getPage, postForm } from '../../test/support/http.js';
+import type { BenchEnvironment } from './benchEnvironment.js';
+import type { Cleanup } from './cleanup.js';
+import { legTimer, type OnboardingSystem } from './onboardingSystem.js';
+import { startSmtpInbox } from './smtpInbox.js';
+import { pollUntil } from './stats.js';
+
+export interface FullSystemSettings {
+  workflowBundle: WorkflowBundleWithSourceMap;
+  logLevel: string;
+  /** MAIL_RATE_PER_SECOND; undefined keeps the product default. */
+  mailRatePerSecond: number | undefined;
+  partners: number;
+  pollMs: number;
+  stepTimeoutMs: number;
+}
+
+/**
+ * The real system, wired as test/support/testSystem.ts wires it (which needs
+ * vitest, so it is not imported): the API on a real port, the worker runtime
+ * (Temporal worker + BullMQ mail and webhook workers), Postgres, Redis and an
+ * SMTP server, all in this process. A relationship is driven the way people
+ * drive it: the partner posts the offer, the customer opens the emailed link
+ * and answers Yes, the partner reads the relationship until it is active.
+ */
+export async function startFullSystem(env: BenchEnvironment, cleanup: Cleanup, settings: FullSystemSettings): Promise<OnboardingSystem & { config: Config; mailReceived(): number }> {
+  const inbox = await startSmtpInbox();
+  cleanup.defer('close the SMTP server', () => inbox.close());
+
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanup.defer('close the API server', async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: settings.logLevel,
+    DATABASE_URL: env.databaseUrl,
+    REDIS_URL: env.redisUrl,
+    TEMPORAL_ADDRESS: env.temporalAddress,
+    TEMPORAL_TASK_QUEUE: `bench-full-${env.runId}`,
+    QUEUE_PREFIX: env.queuePrefix,
+    SMTP_URL: inbox.url,
+    PUBLIC_BASE_URL: baseUrl,
+    OPERATOR_TOKEN: `operator-${randomBytes(12).toString('hex')}`,
+    SESSION_SECRET: randomBytes(32).toString('hex'),
+    ...(settings.mailRatePerSecond === undefined ? {} : { MAIL_RATE_PER_SECOND: String(settings.mailRatePerSecond) }),
+  });
+  const log = createLogger({ level: config.LOG_LEVEL, pretty: false, name: 'bench-full' });
+
+  // The API process's parts, as src/api/main.ts creates them.
+  const db = createDatabase(config.DATABASE_URL);
+  cleanup.defer('disconnect the API database client', () => db.$disconnect());
+  const redis = createProducerRedis(config.REDIS_URL);
+  cleanup.defer('disconnect the API Redis client', () => redis.disconnect());
+  const mailQueue = createMailQueue(redis, config.QUEUE_PREFIX, log);
+  const webhookQueue = createWebhookQueue(redis, config.QUEUE_PREFIX, log);
+  cleanup.defer('close the API queues', async () => {
+    await mailQueue.obliterate({ force: true }).catch(() => undefined);
+    await webhookQueue.obliterate({ force: true }).catch(() => undefined);
+    await mailQueue.close();
+    await webhookQueue.close();
+  });
+  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  cleanup.defer('close the API Temporal connection', () => connection.close());
+  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  server.on('request', buildApp({ config, db, redis, temporal, mail: createMailOutbox(db, mailQueue), log, registry: createMetricsRegistry() }));
+
+  const worker = await createWorkerRuntime(config, log, { workflowBundle: settings.workflowBundle });
+  const running = worker.run();
+  cleanup.defer('shut the worker runtime down', async () => {
+    await worker.shutdown();
+    await running;
+  });
+
+  const operator = apiClient(baseUrl, config.OPERATOR_TOKEN);
+  const partnerKeys: string[] = [];
+  for (let i = 0; i < settings.partners; i += 1) {
+    const created = await operator.post('/api/v1/admin/partners', { name: `Bench Partner ${i}`, contactEmail: `ops${i}@partner${i}.bench.example` });
+    if (created.status !== 201) throw new Error(`creating a partner answered ${created.status}: ${created.text}`);
+    partnerKeys.push(String(created.json.apiKey));
+  }
+  const partners = partnerKeys.map((key) => apiClient(baseUrl, key));
+
+  return {
+    name: 'full system',
+    config,
+    mailReceived: () => inbox.received,
+    async onboard(index) {
+      const partner = partners[index % partners.length];
+      if (!partner) throw new Error('no partners');
+      const tenantDomain = `c${index}-${env.runId}.bench.example.com`;
+      const adminEmail = `admin@${tenantDomain}`;
+      const timer = legTimer();
+
+      const offer = await partner.post('/api/v1/relationships', {
+        customer: { tenantDomain, adminEmail, name: `Customer ${index}` },
+        roles: ['user-administrator', 'license-administrator'],
+        terms: 'We manage your users and licenses during business hours.',
+      });
+      if (offer.status !== 201) throw new Error(`offer answered ${offer.status}: ${offer.text.slice(0, 200)}`);
+      const id = String(offer.json.id);
+      timer.lap('POST offer');
+
+      const link = await inbox.invitationLink(adminEmail, settings.stepTimeoutMs);
+      timer.lap('→ email received');
+      const page = await getPage(link);
+      if (page.status !== 200) throw new Error(`invitation page answered ${page.status} (${titleOf(page.text)})`);
+      const acceptSent = timer.lap('GET invitation page');
+
+      const answered = await postForm(link, { choice: 'yes' });
+      if (answered.status !== 200) throw new Error(`accepting answered ${answered.status} (${titleOf(answered.text)})`);
+      timer.lap('POST accept (update)');
+      await pollUntil('status active in the read model', settings.pollMs, settings.stepTimeoutMs, async () => {
+        const res = await partner.get(`/api/v1/relationships/${id}`);
+        if (res.status !== 200) throw new Error(`reading the relationship answered ${res.status}: ${res.text.slice(0, 200)}`);
+        return res.json.status === 'active' ? true : undefined;
+      });
+      const activeSeen = timer.lap('→ API shows active');
+      return { acceptToActiveMs: activeSeen - acceptSent, legs: timer.legs };
+    },
+  };
+}
+
+/** The <title> of an HTML page, to name a refusal in one line. */
+function titleOf(html: string): string {
+  return /<title>([^<]*)<\/title>/.exec(html)?.[1] ?? html.slice(0, 100);
+}

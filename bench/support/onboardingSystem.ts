@@ -1,0 +1,29 @@
+export interface OnboardingTimes {
+  /** From the accept being sent to the relationship seen active. */
+  acceptToActiveMs: number;
+  /** Every leg in order, named; the legs add up to the relationship's whole time. */
+  legs: [name: string, ms: number][];
+}
+
+/** One side of the comparison: something that takes a relationship from offer to active. */
+export interface OnboardingSystem {
+  name: string;
+  /** Offer → invitation → accept → active for relationship number `index`. */
+  onboard(index: number): Promise<OnboardingTimes>;
+}
+
+/** Times consecutive legs of one relationship's way. */
+export function legTimer() {
+  const legs: [string, number][] = [];
+  let last = performance.now();
+  return {
+    legs,
+    /** Ends the current leg under `name`; returns when it ended. */
+    lap(name: string): number {
+      const now = performance.now();
+      legs.push([name, now - last]);
+      last = now;
+      return now;
+    },
+  };
+}
