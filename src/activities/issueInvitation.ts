@@ -2,6 +2,7 @@ import type { Database } from '../infra/database.js';
 import { hashToken, newToken } from '../infra/tokens.js';
 import type { MailOutbox } from '../mail/mailOutbox.js';
 import { loadRelationshipContext } from './relationshipContext.js';
+import { storedPolicy, storedTrialOffer } from '../infra/storedOffer.js';
 
 export interface IssueInvitationInput {
   workflowId: string;
@@ -48,8 +49,8 @@ export function createInvitationActivities(db: Database, mail: MailOutbox, publi
     if (input.purpose === 'reminder') {
       await mail.enqueue(key, { ...base, template: 'reminder', data: { ...parties, expiresAt: input.expiresAt, invitationUrl } });
     } else {
-      const policy = rel.policy as { durationMs?: number };
-      const trial = rel.trialOffer as { offer: string; seats: number; days: number } | null;
+      const policy = storedPolicy(rel.policy);
+      const trial = storedTrialOffer(rel.trialOffer);
       await mail.enqueue(key, {
         ...base,
         template: 'invitation',

@@ -1,6 +1,7 @@
 import type { Database } from '../infra/database.js';
 import type { MailOutbox } from '../mail/mailOutbox.js';
 import { loadRelationshipContext } from './relationshipContext.js';
+import { storedPolicy } from '../infra/storedOffer.js';
 
 export type NotificationEvent =
   | 'accepted'
@@ -104,7 +105,7 @@ export function createNotifyActivities(db: Database, mail: MailOutbox) {
         case 'endingSoon':
           return { template: 'endingSoon' as const, data: { ...base, daysLeft: daysLeft ?? 1, endsAt: rel.endsAt ?? now } };
         default: {
-          const policy = rel.policy as { autoExtendByMs?: number };
+          const policy = storedPolicy(rel.policy);
           const durationSeconds = Math.max(1, Math.round((policy.autoExtendByMs ?? 0) / 1000));
           return { template: 'renewed' as const, data: { ...base, durationSeconds, endsAt: rel.endsAt ?? now } };
         }

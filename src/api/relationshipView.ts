@@ -1,5 +1,6 @@
 import type { RelationshipState, TrialOffer } from '../contract/relationship.js';
 import type { Prisma } from '../generated/prisma/client.js';
+import { storedTrialOffer } from '../infra/storedOffer.js';
 
 // The one JSON shape of a relationship, whether read from the read model
 // (GET) or from the workflow's own state right after a step (POST).
@@ -26,7 +27,7 @@ function trialOf(row: RelationshipRow): TrialView | null {
     return { offer, seats, days, status, endsAt: iso(endsAt), failureReason };
   }
   // Offered but not (yet) taken: the offer as the partner sent it.
-  const offered = row.trialOffer as TrialOffer | null;
+  const offered = storedTrialOffer(row.trialOffer);
   return offered ? { offer: offered.offer, seats: offered.seats, days: offered.days } : null;
 }
 

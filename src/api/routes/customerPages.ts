@@ -1,5 +1,4 @@
 import express, { Router, type ErrorRequestHandler, type Request } from 'express';
-import type { TrialOffer } from '../../contract/relationship.js';
 import { isEnded, liveAfterAcceptance, type RelationshipStatus } from '../../contract/statuses.js';
 import type { Database } from '../../infra/database.js';
 import type { Logger } from '../../infra/logger.js';
@@ -23,6 +22,7 @@ import { withRedis } from '../redisAvailability.js';
 import type { RelationshipService } from '../relationshipService.js';
 import { csrfFormSchema, invitationAnswerFormSchema, partnerListQuerySchema, relationshipIdSchema, signInFormSchema } from '../schemas.js';
 import { stepRefusalOf } from '../temporalErrors.js';
+import { storedPolicy, storedTrialOffer } from '../../infra/storedOffer.js';
 
 export interface CustomerPagesDeps {
   db: Database;
@@ -77,7 +77,7 @@ export function customerPages(deps: CustomerPagesDeps): Router {
   type OpenInvitation = Extract<Awaited<ReturnType<typeof openInvitation>>, { problem: null }>;
 
   function authorizationView(token: string, { rel, invitation }: OpenInvitation): AuthorizationView {
-    const policy = rel.policy as { durationMs?: number };
+    const policy = storedPolicy(rel.policy);
     return {
       token,
       partnerName: rel.partner.name,
@@ -87,7 +87,7 @@ export function customerPages(deps: CustomerPagesDeps): Router {
       terms: rel.terms,
       durationMs: policy.durationMs ?? null,
       autoExtend: rel.autoExtend,
-      trial: rel.trialOffer as TrialOffer | null,
+      trial: storedTrialOffer(rel.trialOffer),
       expiresAt: invitation.expiresAt,
     };
   }
