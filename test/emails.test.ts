@@ -112,7 +112,7 @@ describe('links', () => {
   );
 
   it('covers the emails that carry a link', () => {
-    expect(linked.map(([name]) => name).sort()).toEqual(['invitation', 'reminder', 'signIn']);
+    expect(linked.map(([name]) => name).sort()).toEqual(['adminInvitation', 'domainVerification', 'invitation', 'reminder', 'signIn']);
   });
 
   it.each(linked)('%s puts %s in a working href, escaped for HTML', (name, key) => {
@@ -147,6 +147,11 @@ describe('data validation', () => {
     ['a relationship ID that is not a UUID', 'expired', { relationshipId: '42' }, 'relationshipId'],
     ['a bad address', 'deliveryFailed', { adminEmail: 'not-an-address' }, 'adminEmail'],
     ['zero days left', 'endingSoon', { daysLeft: 0 }, 'daysLeft'],
+    ['a forwarder that is not an address', 'invitation', { forwardedBy: 'Mallory <script>' }, 'forwardedBy'],
+    ['a javascript: verification link', 'domainVerification', { verifyUrl: 'javascript:alert(1)' }, 'verifyUrl'],
+    ['a domain that is not a domain name', 'domainVerification', { tenantDomain: 'contoso.example/<b>' }, 'tenantDomain'],
+    ['a line break in the inviter (header injection)', 'adminInvitation', { invitedBy: 'it-admin@contoso.example\r\nBcc: x@evil.example' }, 'invitedBy'],
+    ['a data: confirmation link', 'adminInvitation', { confirmUrl: 'data:text/html,<script>alert(1)</script>' }, 'confirmUrl'],
   ];
 
   it.each(refused)('refuses %s', (_label, name, change, field) => {
@@ -175,10 +180,10 @@ describe('data validation', () => {
   });
 
   it('schemas fill optional fields so strict templates always find them', () => {
-    const { terms, trial, durationSeconds, autoExtend, ...required } = emailSamples.invitation;
-    expect([terms, trial, durationSeconds, autoExtend].every((value) => value !== undefined)).toBe(true);
+    const { terms, trial, durationSeconds, autoExtend, forwardedBy, ...required } = emailSamples.invitation;
+    expect([terms, trial, durationSeconds, autoExtend, forwardedBy].every((value) => value !== undefined)).toBe(true);
     const parsed = emailRegistry.invitation.schema.parse(required);
-    expect(parsed).toMatchObject({ terms: null, trial: null, durationSeconds: null, autoExtend: false });
+    expect(parsed).toMatchObject({ terms: null, trial: null, durationSeconds: null, autoExtend: false, forwardedBy: null });
     const { text } = templates.render('invitation', required);
     expect(text).toContain('How long: until you or Northwind IT Services end it.');
     expect(text).not.toContain('Trial offer');
@@ -200,6 +205,73 @@ describe('wording', () => {
     const toCustomer = templates.render('removed', { ...emailSamples.removed, recipient: 'customer' }).text;
     expect(toPartner).toContain('Contoso Ltd removed you as a partner');
     expect(toCustomer).toContain('Northwind IT Services was removed as a partner');
+  });
+});
+
+describe('tenant directory emails', () => {
+  const forwardedNotice = 'm.jones@contoso.example forwarded this request to you because you are an admin of Contoso Ltd.';
+  const htmlHostile = '<b>Contoso</b> & "Partners"';
+  const escapedHostile = '&lt;b&gt;Contoso&lt;/b&gt; &amp; &quot;Partners&quot;';
+
+  /** The button and the fallback link both lead to `url`, and the text part shows it. */
+  function expectLinkInBothParts({ html, text }: { html: string; text: string }, url: string): void {
+    expect(hrefs(html).filter((href) => href === url)).toHaveLength(2);
+    expect(text).toContain(url);
+  }
+
+  it('domainVerification links to the verification page and explains the DNS step', () => {
+    const rendered = templates.render('domainVerification', emailSamples.domainVerification);
+    expect(rendered.subject).toBe('Verify contoso.example for partner relationships');
+    expectLinkInBothParts(rendered, 'https://partners.example.com/tenants/verify/Hq3Wn8Ld2Xc5Vb9Tr1Ym6Kp4Js7Gf0Ae');
+    for (const part of [rendered.html, rendered.text]) {
+      expect(part).toContain('DNS TXT record');
+      expect(part).toContain('expires on 3 December 2025 at 09:30 UTC');
+      expect(part).toContain('nothing happens without the DNS record');
+    }
+  });
+
+  it('adminInvitation links to the confirmation page and names who invited', () => {
+    const rendered = templates.render('adminInvitation', emailSamples.adminInvitation);
+    expect(rendered.subject).toBe('it-admin@contoso.example invited you to administer partner relationships for Contoso Ltd');
+    expectLinkInBothParts(rendered, 'https://partners.example.com/admins/confirm/Pm5Rt8Wq2Zn7Xc4Lv1Hb9Kd3Fg6Ys0Je');
+    expect(hrefs(rendered.html)).toContain('mailto:it-admin@contoso.example');
+    for (const part of [rendered.html, rendered.text]) {
+      expect(part).toContain('you can authorize partners to administer Contoso Ltd, and remove them');
+      expect(part).toContain('works once and expires on 9 December 2025 at 09:30 UTC');
+    }
+  });
+
+  it('invitation says near the top who forwarded it, only when someone did', () => {
+    const forwarded = templates.render('invitation', { ...emailSamples.invitation, forwardedBy: 'm.jones@contoso.example' });
+    const direct = templates.render('invitation', { ...emailSamples.invitation, forwardedBy: null });
+    const { forwardedBy: _omitted, ...withoutField } = emailSamples.invitation;
+    const leftOut = templates.render('invitation', withoutField);
+
+    expect(forwarded.text).toContain(forwardedNotice);
+    expect(forwarded.html).toContain(
+      '<a href="mailto:m.jones@contoso.example">m.jones@contoso.example</a> forwarded this request to you because you are an admin of Contoso Ltd.',
+    );
+    for (const part of [forwarded.html, forwarded.text]) {
+      const notice = part.indexOf('forwarded this request to you');
+      expect(notice).toBeGreaterThan(-1);
+      expect(notice).toBeLessThan(part.indexOf('asks for delegated admin access'));
+    }
+    for (const part of [direct.html, direct.text]) {
+      expect(part).not.toContain('forwarded');
+      expect(part).not.toContain('m.jones@contoso.example');
+    }
+    expect(leftOut).toEqual(direct);
+    // Nothing else changes: same subject, and without the notice the same text.
+    expect(forwarded.subject).toBe(direct.subject);
+    expect(forwarded.text.replace(`\n${forwardedNotice} Only an admin can authorize a partner.\n`, '')).toBe(direct.text);
+  });
+
+  it.each(['domainVerification', 'adminInvitation', 'invitation'] as const)('%s escapes HTML in the customer name', (name) => {
+    const { subject, html, text } = templates.renderUntyped(name, { ...sample(name), customerName: htmlHostile });
+    expect(html).not.toContain('<b>Contoso');
+    expect(html).toContain(escapedHostile);
+    expect(text).toContain(htmlHostile);
+    if (subject.includes('Contoso')) expect(subject).toContain(htmlHostile);
   });
 });
 

@@ -36,6 +36,7 @@ export const emailSamples: { readonly [N in EmailTemplateName]: EmailData<N> } =
     trial,
     expiresAt: '2025-12-14T10:00:00Z',
     invitationUrl: 'https://partners.example.com/invitations/k7Qm2vXr9TnP4sLd8wYb3cFh6JzA1eGu',
+    forwardedBy: 'm.jones@contoso.example',
   },
   reminder: {
     partnerName,
@@ -135,6 +136,19 @@ export const emailSamples: { readonly [N in EmailTemplateName]: EmailData<N> } =
     tenantDomain,
     signInUrl: 'https://partners.example.com/sign-in/Zx8Vb2Nq5Rt7Yw1Ku4Hp9Lm3Dc6Fg0Sa',
     expiresAt: '2025-12-02T09:45:00Z',
+  },
+  domainVerification: {
+    customerName,
+    tenantDomain,
+    verifyUrl: 'https://partners.example.com/tenants/verify/Hq3Wn8Ld2Xc5Vb9Tr1Ym6Kp4Js7Gf0Ae',
+    expiresAt: '2025-12-03T09:30:00Z',
+  },
+  adminInvitation: {
+    customerName,
+    tenantDomain,
+    invitedBy: 'it-admin@contoso.example',
+    confirmUrl: 'https://partners.example.com/admins/confirm/Pm5Rt8Wq2Zn7Xc4Lv1Hb9Kd3Fg6Ys0Je',
+    expiresAt: '2025-12-09T09:30:00Z',
   },
   deliveryFailed: {
     partnerName,

@@ -81,6 +81,11 @@ export const emailRegistry = {
       trial: trial.nullable().default(null),
       expiresAt: instant,
       invitationUrl: link,
+      /**
+       * Set when someone at the customer who may not authorize partners passed the
+       * request on to an admin (only admins can accept); the email says so.
+       */
+      forwardedBy: z.email().nullable().default(null),
     }),
   },
   reminder: {
@@ -184,6 +189,32 @@ export const emailRegistry = {
       customerName: singleLine,
       tenantDomain,
       signInUrl: link,
+      expiresAt: instant,
+    }),
+  },
+  /**
+   * Self-service registration at /tenants/new: proves the registrant receives mail
+   * at the address given; the page behind the link shows the DNS TXT record that
+   * proves the domain. `customerName` is whatever the registrant typed.
+   */
+  domainVerification: {
+    subject: 'Verify {{tenantDomain}} for partner relationships',
+    schema: z.object({
+      customerName: singleLine,
+      tenantDomain,
+      verifyUrl: link,
+      expiresAt: instant,
+    }),
+  },
+  /** A verified admin added another admin, who confirms with a one-time link. */
+  adminInvitation: {
+    // invitedBy is an address (no line breaks), so the subject stays one header line.
+    subject: '{{invitedBy}} invited you to administer partner relationships for {{customerName}}',
+    schema: z.object({
+      customerName: singleLine,
+      tenantDomain,
+      invitedBy: z.email(),
+      confirmUrl: link,
       expiresAt: instant,
     }),
   },
