@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig, type Config } from '../src/config/config.js';
 import { checkPostgres, checkRedis } from '../src/infra/preflight.js';
+import { DEV_DNS_HOST, devDnsPortFromEnv, recordsFileFromEnv, startDevDnsServer } from './dns.js';
 import { createSay, paint, taggedSink } from './start/output.js';
 import { projectRoot } from './start/paths.js';
 import type { ManagedProcess } from './start/processes.js';
@@ -10,7 +11,7 @@ import { MAIL_HOST, MAIL_SMTP_PORT, runMigrations, spawnApp, startMailCatcher } 
 import { Supervisor } from './start/supervisor.js';
 import { startTemporalDevServer, temporalPortsFromEnv } from './temporal.js';
 
-// `npm start`: Temporal dev server, migrations, mail catcher, worker and API,
+// `npm start`: Temporal dev server, migrations, mail catcher, DNS server, worker and API,
 // with one combined log and one Ctrl-C that stops them all.
 
 const say = createSay('start');
@@ -44,6 +45,8 @@ interface Plan {
   /** False when SMTP_URL was given: mail goes there and no catcher starts. */
   startMail: boolean;
   smtpUrl: string;
+  /** Port of the local DNS server, or undefined when DNS_SERVERS was given: lookups go there. */
+  dnsPort: number | undefined;
   env: NodeJS.ProcessEnv;
 }
 
@@ -62,6 +65,12 @@ function plan(config: Config): Plan {
   const temporalUiUrl = local && !process.env.TEMPORAL_UI_URL ? `http://localhost:${ports.uiPort}` : config.TEMPORAL_UI_URL;
   const startMail = !process.env.SMTP_URL;
   const smtpUrl = startMail ? `smtp://${MAIL_HOST}:${MAIL_SMTP_PORT}` : config.SMTP_URL;
+  let dnsPort: number | undefined;
+  try {
+    dnsPort = config.DNS_SERVERS === undefined ? devDnsPortFromEnv() : undefined;
+  } catch (error) {
+    fail(messageOf(error));
+  }
   return {
     temporalPort: local ? ports.port : undefined,
     temporalUiPort: ports.uiPort,
@@ -69,9 +78,16 @@ function plan(config: Config): Plan {
     temporalUiUrl,
     startMail,
     smtpUrl,
+    dnsPort,
     // The children read the same variables; pass the values chosen here so the
     // worker and API talk to exactly the servers this script started.
-    env: { ...process.env, TEMPORAL_ADDRESS: temporalAddress, TEMPORAL_UI_URL: temporalUiUrl, SMTP_URL: smtpUrl },
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: temporalAddress,
+      TEMPORAL_UI_URL: temporalUiUrl,
+      SMTP_URL: smtpUrl,
+      ...(dnsPort === undefined ? {} : { DNS_SERVERS: `${DEV_DNS_HOST}:${dnsPort}` }),
+    },
   };
 }
 
@@ -95,10 +111,11 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const p = plan(config);
+  const dnsOutput = taggedSink('dns', 'gray');
   const track = (longRunning: boolean, graceMs?: number) => (proc: ManagedProcess) =>
     supervisor.add(proc, { longRunning, ...(graceMs === undefined ? {} : { graceMs }) });
 
-  // Independent of each other, so they start together; the apps need all three.
+  // Independent of each other, so they start together; the apps need all four.
   let inboxUrl: string | undefined;
   try {
     await Promise.all([
@@ -120,6 +137,15 @@ async function main(): Promise<void> {
           })
         : Promise.resolve(say.info(`sending mail through SMTP_URL ${withoutCredentials(p.smtpUrl)}; not starting a mail catcher`)),
       runMigrations({ env: p.env, onSpawn: track(false) }).then(() => say.info('migrations applied')),
+      // In this process rather than a child: it is a socket and a file read per
+      // query, and it closes when the supervisor exits this process.
+      p.dnsPort === undefined
+        ? Promise.resolve(say.info(`looking up TXT records through DNS_SERVERS ${config.DNS_SERVERS?.join(',')}; not starting a DNS server`))
+        : startDevDnsServer({
+            port: p.dnsPort,
+            recordsFile: recordsFileFromEnv(),
+            log: (line) => dnsOutput(line, 'stdout'),
+          }).then((dns) => say.info(`DNS server ready at ${dns.host}:${dns.port} (records: npm run dns -- list)`)),
     ]);
   } catch (error) {
     if (supervisor.shuttingDown) return;
@@ -170,12 +196,20 @@ async function main(): Promise<void> {
   }
   if (supervisor.shuttingDown) return;
 
+  const dnsRows: Array<[string, string]> =
+    p.dnsPort === undefined
+      ? [['DNS', `${config.DNS_SERVERS?.join(', ')} (DNS_SERVERS)`]]
+      : [
+          ['DNS', `${DEV_DNS_HOST}:${p.dnsPort}`],
+          ['', 'npm run dns -- txt _partnerflow-challenge.<domain> <value>'],
+        ];
   const rows: Array<[string, string]> = [
     ['API', apiUrl],
     ['health', `${apiUrl}/healthz`],
     ['Web UI', p.temporalUiUrl],
     ['inbox', inboxUrl ?? `none (mail goes to ${withoutCredentials(p.smtpUrl)})`],
     ['gRPC', p.temporalPort === undefined ? `${p.temporalAddress} (external)` : p.temporalAddress],
+    ...dnsRows,
   ];
   const lines = [
     '',

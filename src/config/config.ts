@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 // Every setting the processes read, parsed once at start-up so a bad value
@@ -14,6 +15,34 @@ const url = (protocols: string[], example: string) =>
     },
     { message: `must be a URL like ${example}` },
   );
+
+// The forms c-ares' setServers accepts, checked here so a typo stops start-up
+// instead of surfacing as "DNS unavailable" at the first domain check.
+function isDnsServerAddress(entry: string): boolean {
+  if (isIP(entry) !== 0) return true;
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(entry);
+  if (!match) return false;
+  const [, ipv6, ipv4, port] = match;
+  const portInRange = Number(port) >= 1 && Number(port) <= 65535;
+  return portInRange && (ipv6 === undefined ? isIP(ipv4 ?? '') === 4 : isIP(ipv6) === 6);
+}
+
+const dnsServerList = z
+  .string()
+  .transform((value, ctx) => {
+    const entries = value.split(',').map((entry) => entry.trim());
+    if (entries.every((entry) => entry === '')) return undefined;
+    const bad = entries.find((entry) => !isDnsServerAddress(entry));
+    if (bad !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${bad === '' ? 'has an empty entry' : `"${bad}" is not ip, ip:port or [ipv6]:port`} (comma-separated, e.g. 10.0.0.2,[2001:db8::53]:53)`,
+      });
+      return z.NEVER;
+    }
+    return entries;
+  })
+  .optional();
 
 const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
@@ -58,6 +87,8 @@ export const configSchema = z.object({
   IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().positive().default(86_400),
   /** Sign-in emails one organisation may ask for per hour (stops mail-bombing its admin). */
   SIGN_IN_EMAILS_PER_HOUR: z.coerce.number().int().positive().default(10),
+  /** Resolvers for domain-ownership TXT lookups; unset: the system's resolver. */
+  DNS_SERVERS: dnsServerList,
   OPERATOR_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
 });
