@@ -30,6 +30,9 @@ describe('walking skeleton: one relationship through real Temporal, Postgres, Re
     expect(created.status).toBe(201);
     const apiKey = String(created.json.apiKey);
     const partner = apiClient(system.baseUrl, apiKey);
+    // Only the operator (or a DNS proof) registers a tenant and its admins; a partner never does.
+    const registered = await operator.put(`/api/v1/admin/tenants/${tenantDomain}`, { name: 'Contoso', admins: [adminEmail] });
+    expect(registered.status).toBe(201);
 
     const offer = await partner.post('/api/v1/relationships', {
       customer: { tenantDomain, adminEmail, name: 'Contoso' },

@@ -2,7 +2,7 @@ import type { Database } from '../infra/database.js';
 import { hashToken, newToken } from '../infra/tokens.js';
 import type { MailOutbox } from '../mail/mailOutbox.js';
 import { loadRelationshipContext } from './relationshipContext.js';
-import { storedPolicy, storedTrialOffer } from '../infra/storedOffer.js';
+import { invitationEmailData } from './invitationEmail.js';
 
 export interface IssueInvitationInput {
   workflowId: string;
@@ -28,11 +28,15 @@ export function createInvitationActivities(db: Database, mail: MailOutbox, publi
     const existing = await db.invitation.findUnique({ where: { idempotencyKey: key } });
     if (existing && (await mail.isEnqueued(key))) return { invitationId: existing.id };
 
+    const context = await loadRelationshipContext(db, input.relationshipId);
+    const { rel, parties } = context;
     const token = newToken();
     const expiresAt = new Date(input.expiresAt);
+    // The link goes to the contact the partner named; whether it authorizes is decided when it is used.
+    const recipientEmail = rel.contactEmail;
     const invitation = await db.invitation.upsert({
       where: { idempotencyKey: key },
-      create: { id: input.invitationId, idempotencyKey: key, relationshipId: input.relationshipId, tokenHash: hashToken(token), expiresAt },
+      create: { id: input.invitationId, idempotencyKey: key, relationshipId: input.relationshipId, tokenHash: hashToken(token), recipientEmail, expiresAt },
       update: { tokenHash: hashToken(token), expiresAt },
     });
     if (input.revokePrevious) {
@@ -43,29 +47,12 @@ export function createInvitationActivities(db: Database, mail: MailOutbox, publi
     }
     await db.relationship.update({ where: { id: input.relationshipId }, data: { invitationExpiresAt: expiresAt } });
 
-    const { rel, roles, parties } = await loadRelationshipContext(db, input.relationshipId);
     const invitationUrl = new URL(`/invitations/${token}`, publicBaseUrl).toString();
-    const base = { to: rel.tenant.adminEmail, relationshipId: rel.id, workflowId: input.workflowId };
+    const base = { to: recipientEmail, relationshipId: rel.id, workflowId: input.workflowId };
     if (input.purpose === 'reminder') {
       await mail.enqueue(key, { ...base, template: 'reminder', data: { ...parties, expiresAt: input.expiresAt, invitationUrl } });
     } else {
-      const policy = storedPolicy(rel.policy);
-      const trial = storedTrialOffer(rel.trialOffer);
-      await mail.enqueue(key, {
-        ...base,
-        template: 'invitation',
-        data: {
-          ...parties,
-          partnerContactEmail: rel.partner.contactEmail,
-          roles,
-          terms: rel.terms,
-          durationSeconds: policy.durationMs ? Math.round(policy.durationMs / 1000) : null,
-          autoExtend: rel.autoExtend,
-          trial,
-          expiresAt: input.expiresAt,
-          invitationUrl,
-        },
-      });
+      await mail.enqueue(key, { ...base, template: 'invitation', data: invitationEmailData(context, { invitationUrl, expiresAt: input.expiresAt }) });
     }
     return { invitationId: invitation.id };
   }

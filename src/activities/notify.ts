@@ -1,6 +1,6 @@
 import type { Database } from '../infra/database.js';
 import type { MailOutbox } from '../mail/mailOutbox.js';
-import { loadRelationshipContext } from './relationshipContext.js';
+import { customerRecipients, loadRelationshipContext, recipientKey } from './relationshipContext.js';
 import { storedPolicy } from '../infra/storedOffer.js';
 
 export type NotificationEvent =
@@ -33,7 +33,8 @@ export function createNotifyActivities(db: Database, mail: MailOutbox) {
     const { rel, roles, parties } = await loadRelationshipContext(db, input.relationshipId);
     const relationship = { ...parties, relationshipId: rel.id };
     const partner = { to: rel.partner.contactEmail, relationshipId: rel.id, workflowId: input.workflowId };
-    const customer = { to: rel.tenant.adminEmail, relationshipId: rel.id, workflowId: input.workflowId };
+    const base = { relationshipId: rel.id, workflowId: input.workflowId };
+    const customers = (await customerRecipients(db, rel.tenantDomain, rel.contactEmail)).map((to) => ({ to, key: `customer-${recipientKey(to)}` }));
     const now = new Date().toISOString();
     const reason = input.reason ?? null;
     const trial = rel.trial ? { offer: rel.trial.offer, seats: rel.trial.seats, days: rel.trial.days } : null;
@@ -61,18 +62,22 @@ export function createNotifyActivities(db: Database, mail: MailOutbox) {
         return mail.enqueue(`${input.key}-partner`, {
           ...partner,
           template: 'deliveryFailed',
-          data: { ...relationship, adminEmail: rel.tenant.adminEmail, reason },
+          data: { ...relationship, adminEmail: rel.contactEmail, reason },
         });
       case 'withdrawn':
         // The customer never acted; the partner did this itself. Nobody needs an email.
         return;
       case 'trialReady':
         if (!trial || !rel.trial?.endsAt) return;
-        return mail.enqueue(`${input.key}-customer`, {
-          ...customer,
-          template: 'trialReady',
-          data: { ...parties, trial, trialEndsAt: rel.trial.endsAt },
-        });
+        for (const customer of customers) {
+          await mail.enqueue(`${input.key}-${customer.key}`, {
+            ...base,
+            to: customer.to,
+            template: 'trialReady',
+            data: { ...parties, trial, trialEndsAt: rel.trial.endsAt },
+          });
+        }
+        return;
       case 'trialFailed':
         if (!trial) return;
         return mail.enqueue(`${input.key}-partner`, { ...partner, template: 'trialFailed', data: { ...relationship, trial, reason } });
@@ -81,11 +86,9 @@ export function createNotifyActivities(db: Database, mail: MailOutbox) {
       case 'expired':
       case 'endingSoon':
       case 'renewed':
-        for (const [recipient, target] of [
-          ['partner', partner],
-          ['customer', customer],
-        ] as const) {
-          await mail.enqueue(`${input.key}-${recipient}`, { ...target, ...toBoth(input, { ...relationship, recipient }) });
+        await mail.enqueue(`${input.key}-partner`, { ...partner, ...toBoth(input, { ...relationship, recipient: 'partner' }) });
+        for (const customer of customers) {
+          await mail.enqueue(`${input.key}-${customer.key}`, { ...base, to: customer.to, ...toBoth(input, { ...relationship, recipient: 'customer' }) });
         }
         return;
     }

@@ -19,6 +19,9 @@ import { apiDocs } from './routes/apiDocs.js';
 import { customerPageErrors, customerPages } from './routes/customerPages.js';
 import { healthRoutes } from './routes/health.js';
 import { partnerApi } from './routes/partnerApi.js';
+import { createTxtLookup } from '../tenants/dnsTxtLookup.js';
+import { createDomainChallenges } from '../tenants/domainChallenge.js';
+import { createTenantDirectory } from '../tenants/tenantDirectory.js';
 
 /** The version of the HTTP API, as /openapi.json states it. */
 const API_VERSION = '1.0.0';
@@ -70,6 +73,9 @@ export function buildApp(deps: AppDeps): Express {
     pendingInvitations: createPendingInvitationCap({ db: deps.db, redis: deps.redis, keyPrefix, max: config.PARTNER_MAX_PENDING_INVITATIONS }),
   });
 
+  const tenants = createTenantDirectory(deps.db);
+  const challenges = createDomainChallenges(deps.db, createTxtLookup(config.DNS_SERVERS ? { servers: config.DNS_SERVERS } : {}));
+
   app.use(healthRoutes({ db: deps.db, redis: deps.redis, temporal: deps.temporal, registry: deps.registry }));
   mountQueueDashboard(app, { redis: deps.redis, prefix: config.QUEUE_PREFIX, operatorToken: config.OPERATOR_TOKEN, log });
   app.use(apiDocs({ publicBaseUrl: config.PUBLIC_BASE_URL, version: API_VERSION }));
@@ -78,6 +84,7 @@ export function buildApp(deps: AppDeps): Express {
     partnerApi({
       db: deps.db,
       relationships,
+      tenants,
       operatorToken: config.OPERATOR_TOKEN,
       idempotency: createIdempotency({ redis: deps.redis, keyPrefix, ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS }),
       rateLimit: createRateLimit({
@@ -94,10 +101,18 @@ export function buildApp(deps: AppDeps): Express {
     customerPages({
       db: deps.db,
       relationships,
+      tenants,
+      challenges,
       mail: deps.mail,
       publicBaseUrl: config.PUBLIC_BASE_URL,
       log,
       signInLimit: createRateLimit({ redis: deps.redis, keyPrefix: `${keyPrefix}:ratelimit:signin`, points: config.SIGN_IN_EMAILS_PER_HOUR, windowSeconds: 3600 }),
+      verificationLimit: createRateLimit({
+        redis: deps.redis,
+        keyPrefix: `${keyPrefix}:ratelimit:verification`,
+        points: config.SIGN_IN_EMAILS_PER_HOUR,
+        windowSeconds: 3600,
+      }),
     }),
   );
 

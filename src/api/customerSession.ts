@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { newToken } from '../infra/tokens.js';
+import type { TenantDirectory } from '../tenants/tenantDirectory.js';
 
 // The customer's session lives in a signed, httpOnly, SameSite=Lax cookie
 // (cookie-parser signs it with SESSION_SECRET). It carries a CSRF token that
@@ -44,4 +45,19 @@ export function sessionCookies(secure: boolean) {
   }
 
   return { name, start, read, end };
+}
+
+export type SessionCookies = ReturnType<typeof sessionCookies>;
+
+/**
+ * The signed-in admin, checked against the tenant directory on every request:
+ * a session counts only while its address is still an admin of its tenant, so
+ * removing an admin ends what that admin can do at once.
+ */
+export async function signedInAdmin(cookies: SessionCookies, tenants: Pick<TenantDirectory, 'isAdmin'>, req: Request, res: Response) {
+  const current = cookies.read(req);
+  if (!current) return undefined;
+  if (await tenants.isAdmin(current.tenant, current.email)) return current;
+  cookies.end(res);
+  return undefined;
 }

@@ -10,17 +10,22 @@ import {
   relationshipListSchema,
   relationshipSchema,
   roleCatalogSchema,
+  tenantSchema,
 } from './responseSchemas.js';
 import {
   accessQuerySchema,
+  addAdminFormSchema,
   createPartnerSchema,
   createRelationshipSchema,
   csrfFormSchema,
   invitationAnswerFormSchema,
   listRelationshipsQuerySchema,
+  newTenantFormSchema,
   partnerListQuerySchema,
+  putTenantSchema,
   reasonBodySchema,
   signInFormSchema,
+  verifyDomainFormSchema,
 } from './schemas.js';
 
 // The OpenAPI 3.1 document, generated from the zod schemas the routes validate
@@ -32,7 +37,7 @@ type JsonSchema = Record<string, unknown>;
 type Security = 'partner' | 'operator' | 'none';
 
 interface Operation {
-  method: 'get' | 'post';
+  method: 'get' | 'post' | 'put' | 'delete';
   path: string;
   tag: 'Partner API' | 'Operator' | 'Customer pages' | 'Service';
   summary: string;
@@ -55,6 +60,10 @@ const requestSchemas = {
   InvitationAnswerForm: invitationAnswerFormSchema,
   SignInForm: signInFormSchema,
   CsrfForm: csrfFormSchema,
+  PutTenantRequest: putTenantSchema,
+  NewTenantForm: newTenantFormSchema,
+  VerifyDomainForm: verifyDomainFormSchema,
+  AddAdminForm: addAdminFormSchema,
 } as const;
 
 const responseSchemas = {
@@ -67,6 +76,7 @@ const responseSchemas = {
   Problem: problemSchema,
   Liveness: livenessSchema,
   Readiness: readinessSchema,
+  Tenant: tenantSchema,
 } as const;
 
 const authProblems: ErrorCode[] = ['unauthorized', 'forbidden', 'rateLimited'];
@@ -165,6 +175,38 @@ export const operations: Operation[] = [
     security: ['operator'],
     success: { status: 200, description: 'Every partner', schema: 'PartnerList' },
     problems: ['unauthorized', 'forbidden'],
+  },
+  {
+    method: 'put',
+    path: '/api/v1/admin/tenants/{domain}',
+    tag: 'Operator',
+    summary: 'Register a tenant, or set its name and exactly its admins (verified by the operator’s word)',
+    description: 'The domain is normalised (lower case, punycode, no trailing dot). 201 when created, 200 when updated. Admins not listed are removed.',
+    security: ['operator'],
+    pathParams: { domain: 'The tenant’s domain, e.g. contoso.com' },
+    requestBody: { schema: 'PutTenantRequest', mediaType: 'application/json', required: true },
+    success: { status: 201, description: 'The tenant as it now is (200 when it existed)', schema: 'Tenant', headers: ['Location'] },
+    problems: [...bodyProblems, 'unauthorized', 'forbidden'],
+  },
+  {
+    method: 'get',
+    path: '/api/v1/admin/tenants/{domain}',
+    tag: 'Operator',
+    summary: 'A tenant and its verified admins',
+    security: ['operator'],
+    pathParams: { domain: 'The tenant’s domain' },
+    success: { status: 200, description: 'The tenant', schema: 'Tenant' },
+    problems: ['validation', 'unauthorized', 'forbidden', 'notFound'],
+  },
+  {
+    method: 'delete',
+    path: '/api/v1/admin/tenants/{domain}/admins/{email}',
+    tag: 'Operator',
+    summary: 'Remove one admin (never the last one: 409 lastAdmin)',
+    security: ['operator'],
+    pathParams: { domain: 'The tenant’s domain', email: 'The admin’s address' },
+    success: { status: 200, description: 'The tenant after the removal', schema: 'Tenant' },
+    problems: ['validation', 'unauthorized', 'forbidden', 'notFound', 'conflict'],
   },
   {
     method: 'get',
@@ -313,7 +355,49 @@ export const operations: Operation[] = [
     problems: [],
     pageErrors: [401, 403, 404, 409],
   },
+  ...tenantPageOperations(),
 ];
+
+/** The customer pages of the tenant directory: self-service registration and the admins list. */
+function tenantPageOperations(): Operation[] {
+  const page = (method: 'get' | 'post', path: string, summary: string, extra: Partial<Operation> = {}): Operation => ({
+    method,
+    path,
+    tag: 'Customer pages',
+    summary,
+    security: ['none'],
+    success: { status: 200, description: 'A page', mediaType: 'text/html' },
+    problems: [],
+    ...extra,
+  });
+  const form = (schema: string) => ({ requestBody: { schema, mediaType: 'application/x-www-form-urlencoded' as const, required: true } });
+  const token = { token: 'The token from the link' };
+  const invitationToken = { token: 'The single-use token from the invitation email' };
+  return [
+    page('post', '/invitations/{token}/forward', 'A contact who is not an admin sends the request to the tenant’s admins (each gets a link of its own)', {
+      pathParams: invitationToken,
+      pageErrors: [404, 410, 503],
+    }),
+    page('post', '/invitations/{token}/verify-domain', 'For an unregistered domain: start its DNS proof, with the invitation’s address as the admin to be', {
+      pathParams: invitationToken,
+      success: { status: 303, description: 'Redirect to the verification page' },
+      pageErrors: [400, 404, 410],
+    }),
+    page('get', '/tenants/new', 'Register an organisation (domain, name, your address)'),
+    page('post', '/tenants/new', 'Email a verification link (the same answer for every domain)', { ...form('NewTenantForm'), pageErrors: [400, 429, 503] }),
+    page('get', '/tenants/verify/{token}', 'The TXT record to publish, and Verify', { pathParams: token, pageErrors: [404, 410] }),
+    page('post', '/tenants/verify/{token}', 'Look the TXT record up; register the tenant when it matches', {
+      pathParams: token,
+      ...form('VerifyDomainForm'),
+      pageErrors: [404, 410, 422, 503],
+    }),
+    page('get', '/tenant-admins', 'Admins of the signed-in admin’s tenant', { pageErrors: [401] }),
+    page('post', '/tenant-admins', 'Invite an admin (they confirm by an emailed link)', { ...form('AddAdminForm'), pageErrors: [400, 401, 403] }),
+    page('post', '/tenant-admins/remove', 'Remove an admin (never the last one)', { ...form('CsrfForm'), pageErrors: [401, 403, 404, 409] }),
+    page('get', '/tenant-admins/confirm/{token}', 'The invited address sees what it confirms', { pathParams: token, pageErrors: [404, 410] }),
+    page('post', '/tenant-admins/confirm/{token}', 'Confirm: become an admin', { pathParams: token, pageErrors: [404, 410] }),
+  ];
+}
 
 /** Components from a set of zod schemas; references between them point into components/schemas. */
 function componentSchemas(schemas: Record<string, z.ZodType>, io: 'input' | 'output'): Record<string, JsonSchema> {

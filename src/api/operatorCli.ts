@@ -11,6 +11,10 @@ const usage = `usage: npm run operator -- <command> [options]
   partners list
   relationships list [--status <status>] [--partner <partner id>] [--tenant <domain>] [--limit <n>]
   relationships show <relationship id>
+  tenants put <domain> --name <name> --admin <email> [--admin <email> ...]
+                       register a tenant, or set its name and exactly its admins
+  tenants show <domain>
+  tenants remove-admin <domain> <email>
 
   --json   print the API's JSON instead of a table
 
@@ -28,7 +32,7 @@ type Json = Record<string, unknown>;
 
 const text = (value: unknown) => (value === null || value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value));
 
-async function call(io: CliIo, method: 'GET' | 'POST', path: string, body?: Json): Promise<Json> {
+async function call(io: CliIo, method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: Json): Promise<Json> {
   const base = io.env.PARTNERFLOW_URL ?? 'http://localhost:3000';
   const token = io.env.OPERATOR_TOKEN;
   if (!token) throw new CliError('OPERATOR_TOKEN is not set');
@@ -58,6 +62,37 @@ function table(io: CliIo, rows: Record<string, string>[]): void {
 }
 
 
+function printTenant(io: CliIo, tenant: Json, asJson: boolean): void {
+  if (asJson) return io.out(JSON.stringify(tenant, null, 2));
+  io.out(`${'domain'.padEnd(16)}${text(tenant.domain)}`);
+  io.out(`${'name'.padEnd(16)}${text(tenant.name)}`);
+  io.out(`${'registered via'.padEnd(16)}${text(tenant.registeredVia)}`);
+  io.out('admins:');
+  for (const admin of (tenant.admins as Json[] | undefined) ?? []) io.out(`  ${text(admin.email)}  (${text(admin.addedVia)}, ${text(admin.verifiedAt)})`);
+}
+
+async function tenantCommand(io: CliIo, verb: string | undefined, args: string[], values: { name?: string; admin?: string[]; json: boolean }): Promise<number> {
+  const [domain, email] = args;
+  if (!domain) throw new CliError(`tenants ${verb ?? ''} needs a domain\n\n${usage}`);
+  const path = `/api/v1/admin/tenants/${encodeURIComponent(domain)}`;
+  if (verb === 'put') {
+    if (!values.name || !values.admin?.length) throw new CliError('tenants put needs --name and at least one --admin');
+    const tenant = await call(io, 'PUT', path, { name: values.name, admins: values.admin });
+    printTenant(io, tenant, values.json);
+    return 0;
+  }
+  if (verb === 'show') {
+    printTenant(io, await call(io, 'GET', path), values.json);
+    return 0;
+  }
+  if (verb === 'remove-admin') {
+    if (!email) throw new CliError('tenants remove-admin needs a domain and an email');
+    printTenant(io, await call(io, 'DELETE', `${path}/admins/${encodeURIComponent(email)}`), values.json);
+    return 0;
+  }
+  throw new CliError(`unknown command: tenants ${verb ?? ''}\n\n${usage}`);
+}
+
 /** Runs one command; returns the process exit code. */
 export async function runOperatorCli(argv: string[], io: CliIo): Promise<number> {
   try {
@@ -72,6 +107,7 @@ export async function runOperatorCli(argv: string[], io: CliIo): Promise<number>
         partner: { type: 'string' },
         tenant: { type: 'string' },
         limit: { type: 'string' },
+        admin: { type: 'string', multiple: true },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -141,6 +177,7 @@ export async function runOperatorCli(argv: string[], io: CliIo): Promise<number>
       }
       return 0;
     }
+    if (noun === 'tenants') return await tenantCommand(io, verb, positionals.slice(2), values);
     throw new CliError(`unknown command: ${positionals.join(' ')}\n\n${usage}`);
   } catch (err) {
     io.err(`error: ${err instanceof Error ? err.message : String(err)}`);

@@ -42,7 +42,9 @@ const READ_MODEL_POLL_MS = 20;
 
 export function createRelationshipService(deps: RelationshipServiceDeps) {
   const { db, temporal, log } = deps;
-  const fromRow = (row: Parameters<typeof relationshipFromRow>[0]) => relationshipFromRow(row, deps.temporalUiUrl, deps.namespace);
+  // Partners never learn which of a tenant's admins acted: that would tell them who the admins are.
+  const fromRow = (principal: Principal, row: Parameters<typeof relationshipFromRow>[0]) =>
+    relationshipFromRow(row, { temporalUiUrl: deps.temporalUiUrl, namespace: deps.namespace, showCustomerIdentity: principal.kind === 'operator' });
 
   async function findVisible(principal: Principal, id: string) {
     const row = await db.relationship.findUnique({ where: { id }, include: relationshipInclude });
@@ -73,23 +75,19 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
     const policy = policyFrom(body);
     const workflowId = relationshipWorkflowId(id);
 
-    // Inside the cap's lock, so a refusal (or Redis being down) leaves no tenant row behind either.
-    const tenant = await deps.pendingInvitations.withinCap(partner.partnerId, async () => {
-      const tenant = await db.tenant.upsert({
-        where: { domain: body.customer.tenantDomain },
-        create: { domain: body.customer.tenantDomain, adminEmail: body.customer.adminEmail, name: body.customer.name ?? null },
-        update: {},
-      });
-      if (tenant.adminEmail.toLowerCase() !== body.customer.adminEmail.toLowerCase()) {
-        throw new AppError('conflict', 'adminEmail does not match the admin registered for this tenant.', { reason: 'tenantAdminMismatch' });
-      }
+    const { tenantDomain, adminEmail: contactEmail, name: contactName } = body.customer;
+    // The tenant directory is never read or written here: the answer is the same whether or not
+    // the tenant is registered and whoever its admins are, so an offer reveals nothing about them.
+    await deps.pendingInvitations.withinCap(partner.partnerId, async () => {
       try {
         await db.relationship.create({
           data: {
             id,
             workflowId,
             partnerId: partner.partnerId,
-            tenantDomain: tenant.domain,
+            tenantDomain,
+            contactEmail,
+            contactName: contactName ?? null,
             status: 'invited',
             roles,
             terms: body.terms ?? null,
@@ -110,16 +108,15 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
         }
         throw err;
       }
-      return tenant;
     });
 
     const offer: RelationshipOffer = {
       relationshipId: id,
       partnerId: partner.partnerId,
       partnerName: partner.partnerName,
-      tenantDomain: tenant.domain,
-      customerAdminEmail: tenant.adminEmail,
-      ...(tenant.name ? { customerName: tenant.name } : {}),
+      tenantDomain,
+      customerAdminEmail: contactEmail,
+      ...(contactName ? { customerName: contactName } : {}),
       roles,
       ...(body.terms ? { terms: body.terms } : {}),
       autoExtend: body.autoExtend,
@@ -135,9 +132,9 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
         typedSearchAttributes: [
           { key: RelationshipStatusKey, value: 'invited' },
           { key: PartnerIdKey, value: partner.partnerId },
-          { key: TenantDomainKey, value: tenant.domain },
+          { key: TenantDomainKey, value: tenantDomain },
         ],
-        staticSummary: `${partner.partnerName} → ${tenant.domain}`,
+        staticSummary: `${partner.partnerName} → ${tenantDomain}`,
       });
     } catch (err) {
       // Without a workflow the row would be an offer nobody can act on.
@@ -145,8 +142,8 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
       log.error({ event: 'offer.start_failed', relationshipId: id, workflowId, err }, 'could not start workflow');
       throw new AppError('unavailable', 'Could not start the relationship workflow; try again.');
     }
-    log.info({ event: 'offer.created', relationshipId: id, workflowId, partnerId: partner.partnerId, tenant: tenant.domain }, 'offer created');
-    return fromRow(await findVisible(partner, id));
+    log.info({ event: 'offer.created', relationshipId: id, workflowId, partnerId: partner.partnerId, tenant: tenantDomain }, 'offer created');
+    return fromRow(partner, await findVisible(partner, id));
   }
 
   async function list(principal: Principal, filters: ListRelationshipsQuery) {
@@ -164,17 +161,17 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
       orderBy: { createdAt: 'desc' },
       take: filters.limit,
     });
-    return rows.map(fromRow);
+    return rows.map((row) => fromRow(principal, row));
   }
 
   async function get(principal: Principal, id: string) {
-    return fromRow(await findVisible(principal, id));
+    return fromRow(principal, await findVisible(principal, id));
   }
 
   /** A partner's step on its relationship; `ifMatch` (the client's ETag) must still be current. */
   async function runPartnerStep(partner: PartnerPrincipal, id: string, step: PartnerStep, options: { reason?: string; ifMatch?: string }) {
     const row = await findVisible(partner, id);
-    const before = fromRow(row);
+    const before = fromRow(partner, row);
     requireIfMatch(options.ifMatch, etagOf(before));
     const input: ActorInput = { actor: { type: 'partner', id: partner.partnerId }, ...(options.reason ? { reason: options.reason } : {}) };
     const state = await temporal.workflow
@@ -184,7 +181,7 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
         throw toStepError(err, row.status);
       });
     log.info({ event: `relationship.${step}`, relationshipId: id, workflowId: row.workflowId, status: state.status }, `partner ${step}`);
-    return relationshipAfterStep(before, state);
+    return relationshipAfterStep(before, state, { showCustomerIdentity: false });
   }
 
   async function answerInvitation(

@@ -6,7 +6,6 @@ import { storedTrialOffer } from '../infra/storedOffer.js';
 // (GET) or from the workflow's own state right after a step (POST).
 
 export const relationshipInclude = {
-  tenant: true,
   trial: true,
   auditEvents: { orderBy: { createdAt: 'asc' } },
 } satisfies Prisma.RelationshipInclude;
@@ -31,12 +30,24 @@ function trialOf(row: RelationshipRow): TrialView | null {
   return offered ? { offer: offered.offer, seats: offered.seats, days: offered.days } : null;
 }
 
-export function relationshipFromRow(row: RelationshipRow, temporalUiUrl: string, namespace: string) {
+export interface ViewOptions {
+  temporalUiUrl: string;
+  namespace: string;
+  /** Operators see which admin acted; partners see only that the customer did. */
+  showCustomerIdentity: boolean;
+}
+
+function actorView(type: string, id: string | null | undefined, showCustomerIdentity: boolean) {
+  return { type, id: type === 'customer' && !showCustomerIdentity ? null : (id ?? null) };
+}
+
+export function relationshipFromRow(row: RelationshipRow, { temporalUiUrl, namespace, showCustomerIdentity }: ViewOptions) {
   return {
     id: row.id,
     status: row.status,
     partnerId: row.partnerId,
-    customer: { tenantDomain: row.tenantDomain, name: row.tenant.name, adminEmail: row.tenant.adminEmail },
+    // The contact as the partner named it; never the tenant directory's name or admins.
+    customer: { tenantDomain: row.tenantDomain, name: row.contactName, adminEmail: row.contactEmail },
     roles: row.roles,
     terms: row.terms,
     autoExtend: row.autoExtend,
@@ -49,7 +60,13 @@ export function relationshipFromRow(row: RelationshipRow, temporalUiUrl: string,
     trial: trialOf(row),
     transitions: row.auditEvents
       .filter((e) => e.toStatus)
-      .map((e) => ({ from: e.fromStatus, to: e.toStatus, at: e.createdAt.toISOString(), actor: { type: e.actorType, id: e.actorId }, reason: e.reason })),
+      .map((e) => ({
+        from: e.fromStatus,
+        to: e.toStatus,
+        at: e.createdAt.toISOString(),
+        actor: actorView(e.actorType, e.actorId, showCustomerIdentity),
+        reason: e.reason,
+      })),
     workflowId: row.workflowId,
     links: { temporalUi: temporalUiLink(temporalUiUrl, namespace, row.workflowId) },
     createdAt: row.createdAt.toISOString(),
@@ -64,7 +81,7 @@ export type RelationshipView = ReturnType<typeof relationshipFromRow>;
  * A relationship right after a step: the read model (written by the workflow a
  * moment later) overlaid with the workflow's own state, which the step returned.
  */
-export function relationshipAfterStep(before: RelationshipView, state: RelationshipState): RelationshipView {
+export function relationshipAfterStep(before: RelationshipView, state: RelationshipState, { showCustomerIdentity }: Pick<ViewOptions, 'showCustomerIdentity'>): RelationshipView {
   const trial = before.trial && state.trial ? { ...before.trial, status: state.trial.status, failureReason: state.trial.failureReason ?? null } : before.trial;
   return {
     ...before,
@@ -84,7 +101,7 @@ export function relationshipAfterStep(before: RelationshipView, state: Relations
       from: t.from,
       to: t.to,
       at: t.at,
-      actor: { type: t.actor.type, id: t.actor.id ?? null },
+      actor: actorView(t.actor.type, t.actor.id, showCustomerIdentity),
       reason: t.reason ?? null,
     })),
     version: state.transitions.at(-1)?.seq ?? before.version,

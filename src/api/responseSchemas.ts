@@ -103,3 +103,18 @@ export const readinessSchema = z.object({
   status: z.enum(['ready', 'not ready']),
   checks: z.record(z.enum(['postgres', 'redis', 'temporal']), z.object({ ok: z.boolean(), error: z.string().optional() })),
 });
+
+export const tenantSchema = z.object({
+  domain: z.string().meta({ description: 'Lower case, punycode for international names, no trailing dot' }),
+  name: z.string(),
+  registeredVia: z.string().meta({ description: 'operator or dns (self-service proof)' }),
+  admins: z.array(
+    z.object({
+      email: z.string(),
+      addedVia: z.string().meta({ description: 'operator, dns or admin (added by another admin and confirmed by email)' }),
+      verifiedAt: timestamp,
+    }),
+  ),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+});

@@ -2,6 +2,7 @@ import ms from 'ms';
 import { z } from 'zod';
 import { roleIds } from '../contract/roles.js';
 import { relationshipStatuses } from '../contract/statuses.js';
+import { domainSchema, emailAddressSchema, tenantNameSchema } from '../tenants/tenantIdentifiers.js';
 
 // Request schemas: the edge validates everything before anything changes.
 // `.strict()` refuses unknown fields rather than silently dropping them.
@@ -19,13 +20,6 @@ export const durationSchema = z
     return parsed;
   });
 
-const domainSchema = z
-  .string()
-  .trim()
-  .toLowerCase()
-  .max(253)
-  .regex(/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'must be a domain name like contoso.com');
-
 export const createPartnerSchema = z
   .object({
     name: z.string().trim().min(1).max(200),
@@ -37,7 +31,13 @@ export const createPartnerSchema = z
 export const createRelationshipSchema = z
   .object({
     customer: z
-      .object({ tenantDomain: domainSchema, adminEmail: z.email(), name: z.string().trim().min(1).max(200).optional() })
+      .object({
+        tenantDomain: domainSchema,
+        adminEmail: emailAddressSchema.meta({
+          description: 'The person you deal with. The invitation goes there; it authorizes only if that address is a verified admin of the tenant.',
+        }),
+        name: tenantNameSchema.optional(),
+      })
       .strict(),
     roles: z.array(z.enum(roleIds)).min(1).max(roleIds.length).refine((r) => new Set(r).size === r.length, 'roles must be unique'),
     duration: durationSchema.optional(),
@@ -92,7 +92,29 @@ export const invitationAnswerFormSchema = z.object({
   trial: z.enum(['start', 'skip']).optional(),
 });
 
-export const signInFormSchema = z.object({ tenantDomain: z.string().trim().toLowerCase().min(1).max(253), email: z.email() });
+export const signInFormSchema = z.object({ tenantDomain: domainSchema, email: emailAddressSchema });
+
+// --- the tenant directory ---
+
+export const tenantDomainParamSchema = domainSchema;
+
+export const putTenantSchema = z
+  .object({
+    name: tenantNameSchema,
+    admins: z
+      .array(emailAddressSchema)
+      .min(1, 'a tenant needs at least one admin')
+      .max(50)
+      .meta({ description: 'Exactly the verified admins the tenant has after this call (addresses not listed are removed).' }),
+  })
+  .strict();
+
+export const newTenantFormSchema = z.object({ tenantDomain: domainSchema, name: tenantNameSchema, email: emailAddressSchema });
+
+export const addAdminFormSchema = z.object({ email: emailAddressSchema, csrf: z.string().min(1).max(200) });
+
+/** The invitation token the self-service verification came from, if any: it is linked back to at the end. */
+export const verifyDomainFormSchema = z.object({ invitation: z.string().regex(/^[A-Za-z0-9_-]{20,100}$/).optional() });
 
 /** Every form a signed-in customer posts carries the session's CSRF token. */
 export const csrfFormSchema = z.object({ csrf: z.string().min(1).max(200) });

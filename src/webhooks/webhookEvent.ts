@@ -60,7 +60,8 @@ export function transitionEvent(input: {
         from: t.from,
         to: t.to,
         at: t.at,
-        actor: t.actor.id ? { type: t.actor.type, id: t.actor.id } : { type: t.actor.type },
+        // A customer's address is never sent: it would tell the partner who the tenant's admins are.
+        actor: t.actor.id && t.actor.type !== 'customer' ? { type: t.actor.type, id: t.actor.id } : { type: t.actor.type },
         reason: t.reason ?? null,
       },
       relationship: {

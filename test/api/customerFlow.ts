@@ -27,7 +27,15 @@ export function customerFlow(system: TestSystem) {
     return { id: idOf(res), name, key: String(field(res, 'apiKey')) };
   }
 
-  async function offer(partner: { key: string }, tenantDomain = uniqueDomain('tenant'), extra: Record<string, unknown> = {}) {
+  /** The operator registers the tenant, with `admin@<domain>` (or `admins`) as its verified admins. */
+  async function register(tenantDomain: string, admins = [`admin@${tenantDomain}`]) {
+    const res = await api.put(`/api/v1/admin/tenants/${tenantDomain}`).set(auth(system.operatorToken)).send({ name: 'Contoso', admins });
+    expect([200, 201], res.text).toContain(res.status);
+  }
+
+  /** An offer to `admin@<domain>`; the tenant is registered first (with that admin) unless `registered: false`. */
+  async function offer(partner: { key: string }, tenantDomain = uniqueDomain('tenant'), extra: Record<string, unknown> = {}, { registered = true } = {}) {
+    if (registered) await register(tenantDomain);
     const res = await api
       .post('/api/v1/relationships')
       .set(auth(partner.key))
@@ -66,5 +74,5 @@ export function customerFlow(system: TestSystem) {
     return { agent, path, setCookie: signedIn.headers['set-cookie'] as unknown as string[] };
   }
 
-  return { api, newPartner, offer, invitationPath, statusOf, waitForStatus, signIn };
+  return { api, newPartner, register, offer, invitationPath, statusOf, waitForStatus, signIn };
 }

@@ -129,6 +129,8 @@ describe('with Redis down', () => {
     partnerKey = String(field(partner, 'apiKey'));
     partnerId = idOf(partner);
     tenantDomain = uniqueDomain('redisless');
+    const registered = await api.put(`/api/v1/admin/tenants/${tenantDomain}`).set(auth(app.operatorToken)).send({ name: 'Redisless', admins: [`admin@${tenantDomain}`] });
+    expect(registered.status).toBe(201);
     const created = await api.post('/api/v1/relationships').set(auth(partnerKey)).send(offerFor(tenantDomain));
     expect(created.status).toBe(201);
     relationshipId = idOf(created);

@@ -117,12 +117,18 @@ describe('partner API', () => {
     expect(expectProblem(again, 409, 'conflict')).toMatchObject({ reason: 'duplicateOffer', relationshipId: field(first, 'id') });
   });
 
-  it('an offer naming another admin for a known tenant is a 409 conflict', async () => {
-    const domain = uniqueDomain('admin');
-    expect((await api.post('/api/v1/relationships').set(auth(partnerKey)).send(offerFor(domain))).status).toBe(201);
-    const other = { ...offerFor(domain), customer: { tenantDomain: domain, adminEmail: `someone@${domain}` }, roles: ['reports-reader'] };
-    const res = await api.post('/api/v1/relationships').set(auth(partnerKey)).send(other);
-    expect(expectProblem(res, 409, 'conflict').reason).toBe('tenantAdminMismatch');
+  it('an offer never touches the tenant directory: any address, registered tenant or not, is a 201', async () => {
+    const registered = uniqueDomain('registered');
+    const put = await api.put(`/api/v1/admin/tenants/${registered}`).set(auth(operator)).send({ name: 'Real Contoso', admins: [`real@${registered}`] });
+    expect(put.status).toBe(201);
+    const other = { ...offerFor(registered), customer: { tenantDomain: registered, adminEmail: `someone@${registered}`, name: 'Fake name' } };
+    expect((await api.post('/api/v1/relationships').set(auth(partnerKey)).send(other)).status).toBe(201);
+    const unknown = uniqueDomain('unregistered');
+    expect((await api.post('/api/v1/relationships').set(auth(partnerKey)).send(offerFor(unknown))).status).toBe(201);
+    // Neither offer created or changed a tenant.
+    expect(await system.db.tenant.count({ where: { domain: unknown } })).toBe(0);
+    const after = await api.get(`/api/v1/admin/tenants/${registered}`).set(auth(operator));
+    expect(after.body).toMatchObject({ name: 'Real Contoso', admins: [{ email: `real@${registered}` }] });
   });
 
   it('GET one has a strong ETag; If-None-Match answers 304, a stale tag 200', async () => {

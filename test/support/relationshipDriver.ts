@@ -56,8 +56,21 @@ export async function newPartner(system: TestSystem, label: string) {
 
 export type Partner = Awaited<ReturnType<typeof newPartner>>;
 
-/** Creates an offer through the API and returns its id and workflow handle. */
-export async function offer(system: TestSystem, partner: Partner, to: Customer, extra: Record<string, unknown> = {}) {
+/** The operator registers the customer's tenant with its admin address as the one verified admin. */
+export async function registerTenant(system: TestSystem, to: Customer, admins: string[] = [to.adminEmail]) {
+  const operator = apiClient(system.baseUrl, system.operatorToken);
+  const res = await operator.put(`/api/v1/admin/tenants/${to.tenantDomain}`, { name: to.name, admins });
+  expect([200, 201], res.text).toContain(res.status);
+  return res.json;
+}
+
+/**
+ * Creates an offer through the API and returns its id and workflow handle. The tenant is
+ * registered first (with the offer's address as its admin) unless `registered: false`: only a
+ * verified admin can answer an invitation.
+ */
+export async function offer(system: TestSystem, partner: Partner, to: Customer, extra: Record<string, unknown> = {}, { registered = true } = {}) {
+  if (registered) await registerTenant(system, to);
   const res = await partner.api.post('/api/v1/relationships', {
     customer: to,
     roles: ['user-administrator', 'license-administrator'],

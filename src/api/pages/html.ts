@@ -38,6 +38,7 @@ button.secondary{background:#fff;color:#0f6cbd}table{border-collapse:collapse;wi
 .notice{background:#f3f8fd;border-left:4px solid #0f6cbd;padding:.6rem 1rem}.error{background:#fdf3f4;border-left:4px solid #c50f1f;padding:.6rem 1rem}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 nav ul{list-style:none;padding:0;display:flex;gap:1rem}a[aria-current]{font-weight:bold;color:inherit;text-decoration:none}
+form.inline{display:inline}.wrap,code,dd{overflow-wrap:anywhere}
 button:focus-visible,a:focus-visible,input:focus-visible,textarea:focus-visible{outline:3px solid #1b1b1b;outline-offset:2px}
 </style>
 </head>

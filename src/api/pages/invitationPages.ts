@@ -34,18 +34,23 @@ const roleItems = (roles: string[]) =>
 
 const trialText = (trial: TrialOffer) => `${trial.offer}, ${plural(trial.seats, 'seat')} for ${plural(trial.days, 'day')}, at no cost`;
 
-export function authorizationPage(view: AuthorizationView, error?: string): string {
-  return page(
-    `${view.partnerName} asks to be your partner`,
-    html`<h1>${view.partnerName} asks for admin access to ${view.customerName}</h1>
-${error ? html`<p class="error" role="alert" id="form-error">${error}</p>` : ''}
-<p>${view.partnerName} (${view.partnerContactEmail}) would like to become a delegated administrator for your organisation.</p>
+/** What the partner asks for, as every variant of the invitation page shows it. */
+function requestSummary(view: AuthorizationView) {
+  return html`<p>${view.partnerName} (${view.partnerContactEmail}) would like to become a delegated administrator for your organisation.</p>
 <h2>What ${view.partnerName} could do</h2>
 <ul>${roleItems(view.roles)}</ul>
 <h2>For how long</h2>
 <p>${view.durationMs ? humanDuration(view.durationMs) : 'Until either side ends it'}${view.autoExtend ? ', then renewed automatically' : ''}. You can remove this partner at any time from <a href="/partner-relationships">Partner relationships</a>.</p>
 ${view.terms ? html`<h2>${view.partnerName}'s terms</h2><p>${view.terms}</p>` : ''}
-${view.trial ? html`<h2>Trial offer</h2><p>${view.partnerName} also offers a trial: ${trialText(view.trial)}. If you say Yes, you choose whether to start it on the next step.</p>` : ''}
+${view.trial ? html`<h2>Trial offer</h2><p>${view.partnerName} also offers a trial: ${trialText(view.trial)}. If you say Yes, you choose whether to start it on the next step.</p>` : ''}`;
+}
+
+export function authorizationPage(view: AuthorizationView, error?: string): string {
+  return page(
+    `${view.partnerName} asks to be your partner`,
+    html`<h1>${view.partnerName} asks for admin access to ${view.customerName}</h1>
+${error ? html`<p class="error" role="alert" id="form-error">${error}</p>` : ''}
+${requestSummary(view)}
 <form method="post" action="/invitations/${view.token}">
 <fieldset${error ? html` aria-describedby="form-error"` : ''}>
 <legend>Do you authorize ${view.partnerName}?</legend>
@@ -56,6 +61,53 @@ ${view.trial ? html`<h2>Trial offer</h2><p>${view.partnerName} also offers a tri
 <p>This invitation expires on ${view.expiresAt.toUTCString()}.</p>
 <button type="submit">Next</button>
 </form>`,
+  );
+}
+
+/**
+ * The link reached someone who is not an admin of a registered tenant: the
+ * link proves the inbox, not authority. They can hand the request to the
+ * tenant's admins, whose own emailed links then work. The page never says who
+ * the admins are.
+ */
+export function notAdminPage(view: AuthorizationView & { recipientEmail: string; tenantDomain: string }, notice?: string): string {
+  return page(
+    'An admin must answer this request',
+    html`<h1>${view.partnerName} asks for admin access to ${view.customerName}</h1>
+<p class="error" role="alert">Only an admin of ${view.customerName} (${view.tenantDomain}) can answer this request, and ${view.recipientEmail} is not one of its admins. Nothing was changed.</p>
+${notice ? html`<p class="notice" role="status">${notice}</p>` : ''}
+${requestSummary(view)}
+<h2>Pass it on to your admins</h2>
+<p>We can email this request to the admins of ${view.customerName}; any of them can then authorize or decline it from their own link.</p>
+<form method="post" action="/invitations/${view.token}/forward">
+<button type="submit">Send this request to my organisation's admins</button>
+</form>`,
+  );
+}
+
+/** The tenant is not registered yet: the person who got the link can prove the domain, then answer. */
+export function unregisteredPage(view: AuthorizationView & { recipientEmail: string; tenantDomain: string; suggestedName: string }, error?: string): string {
+  return page(
+    'Verify your organisation first',
+    html`<h1>${view.partnerName} asks for admin access to ${view.tenantDomain}</h1>
+<p class="error" role="alert">${view.tenantDomain} is not registered with us yet, so nobody can authorize a partner for it. Nothing was changed.</p>
+${error ? html`<p class="error" role="alert" id="name-error">${error}</p>` : ''}
+${requestSummary(view)}
+<h2>Do you manage ${view.tenantDomain}?</h2>
+<p>Prove it by publishing a DNS record we give you. Your organisation is then registered with you (${view.recipientEmail}) as its admin, and you can come back here to answer this request.</p>
+<form method="post" action="/invitations/${view.token}/verify-domain">
+<p><label for="name">Organisation name</label><br><input id="name" name="name" required maxlength="200" value="${view.suggestedName}"${error ? html` aria-describedby="name-error" aria-invalid="true"` : ''}></p>
+<button type="submit">Verify ${view.tenantDomain}</button>
+</form>`,
+  );
+}
+
+export function forwardedPage(view: Pick<AuthorizationView, 'partnerName' | 'customerName'>): string {
+  return page(
+    'Request sent to your admins',
+    html`<h1>We sent the request to your admins</h1>
+<p>The admins of ${view.customerName} got an email with ${view.partnerName}'s request. Any of them can authorize or decline it from their own link.</p>
+<p>Nothing else is needed from you.</p>`,
   );
 }
 

@@ -8,18 +8,23 @@ import { AppError } from '../errors.js';
 import type { Idempotency } from '../idempotency.js';
 import { partnerRateLimit, type RateLimit } from '../rateLimits.js';
 import type { RelationshipService } from '../relationshipService.js';
+import type { TenantDirectory } from '../../tenants/tenantDirectory.js';
+import { emailAddressSchema } from '../../tenants/tenantIdentifiers.js';
 import {
   accessQuerySchema,
   createPartnerSchema,
   createRelationshipSchema,
   listRelationshipsQuerySchema,
+  putTenantSchema,
   reasonBodySchema,
   relationshipIdSchema,
+  tenantDomainParamSchema,
 } from '../schemas.js';
 
 export interface PartnerApiDeps {
   db: Database;
   relationships: RelationshipService;
+  tenants: TenantDirectory;
   operatorToken: string;
   idempotency: Idempotency;
   rateLimit: RateLimit;
@@ -96,6 +101,32 @@ export function partnerApi(deps: PartnerApiDeps): Router {
         createdAt: p.createdAt.toISOString(),
       })),
     });
+  });
+
+  // The tenant directory belongs to the operator alone: a partner key is refused here before anything is read.
+  router.put('/admin/tenants/:domain', async (req, res) => {
+    requireOperator(res);
+    const domain = tenantDomainParamSchema.parse(req.params.domain);
+    const body = putTenantSchema.parse(req.body ?? {});
+    const { created, tenant } = await deps.tenants.put(domain, body, { type: 'operator', id: 'operator' });
+    res.status(created ? 201 : 200).setHeader('Location', `/api/v1/admin/tenants/${domain}`).json(tenant);
+  });
+
+  router.get('/admin/tenants/:domain', async (req, res) => {
+    requireOperator(res);
+    const domain = tenantDomainParamSchema.parse(req.params.domain);
+    const tenant = await deps.tenants.get(domain);
+    if (!tenant) throw new AppError('notFound', `No tenant ${domain}.`);
+    res.json(tenant);
+  });
+
+  router.delete('/admin/tenants/:domain/admins/:email', async (req, res) => {
+    requireOperator(res);
+    const domain = tenantDomainParamSchema.parse(req.params.domain);
+    const email = emailAddressSchema.parse(req.params.email);
+    await deps.tenants.removeAdmin(domain, email, { type: 'operator', id: 'operator' });
+    const tenant = await deps.tenants.get(domain);
+    res.json(tenant);
   });
 
   router.post('/relationships', async (req, res) => {
