@@ -17,6 +17,9 @@ const server = new URL(process.env.TEST_DATABASE_URL || 'postgresql://postgres@1
 const database = `partnerflow_migrations_test_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
 const databaseUrl = Object.assign(new URL(server.href), { pathname: `/${database}` }).href;
 const maintenanceUrl = Object.assign(new URL(server.href), { pathname: '/postgres' }).href;
+// A second one for the data-migration test, which stops at an older migration.
+const upgradeDatabase = `${database}_upgrade`;
+const upgradeDatabaseUrl = Object.assign(new URL(server.href), { pathname: `/${upgradeDatabase}` }).href;
 
 const migrationNames = readdirSync(paths.migrations, { withFileTypes: true })
   .filter((entry) => entry.isDirectory())
@@ -36,7 +39,14 @@ async function query<R extends pg.QueryResultRow>(url: string, sql: string): Pro
 
 afterAll(async () => {
   await query(maintenanceUrl, `DROP DATABASE IF EXISTS ${pg.escapeIdentifier(database)} WITH (FORCE)`);
+  await query(maintenanceUrl, `DROP DATABASE IF EXISTS ${pg.escapeIdentifier(upgradeDatabase)} WITH (FORCE)`);
 });
+
+const migrationSql = (suffix: string) => {
+  const name = migrationNames.find((n) => n.endsWith(suffix));
+  if (!name) throw new Error(`no migration *${suffix} in ${paths.migrations}`);
+  return readFileSync(path.join(paths.migrations, name, 'migration.sql'), 'utf8');
+};
 
 describe('migrations', { timeout: 60_000 }, () => {
   it('has migrations to test', () => {
@@ -90,5 +100,62 @@ describe('migrations', { timeout: 60_000 }, () => {
     await expect(applyMigrations(unreachable)).rejects.toThrow(
       new DatabaseUrlError(`cannot reach PostgreSQL at ${server.hostname}:1 (ECONNREFUSED)`),
     );
+  });
+});
+
+// Until tenant_directory, the first partner to name a domain fixed its "admin"
+// address. The migration must not keep any such tenant or admin: the address
+// becomes that relationship's unverified contact, and the change is audited.
+describe('the tenant_directory data migration', { timeout: 60_000 }, () => {
+  it('turns a partner-set admin into an unverified contact and removes the tenant', async () => {
+    expect(await ensureDatabase(upgradeDatabaseUrl)).toBe(true);
+    const client = new pg.Client({ connectionString: upgradeDatabaseUrl });
+    await client.connect();
+    try {
+      // The database as the init migration left it, with data a partner's offer wrote.
+      await client.query(migrationSql('_init'));
+      const partnerId = randomUUID();
+      const relationshipId = randomUUID();
+      const invitationId = randomUUID();
+      const domain = 'contoso.test';
+      const adminEmail = 'Someone@Contoso.test';
+      const name = 'Contoso Ltd';
+      await client.query(
+        `INSERT INTO partners (id, name, contact_email, webhook_secret, api_key_hash, api_key_prefix)
+         VALUES ($1, 'Fabrikam', 'ops@fabrikam.test', 'secret', 'hash-of-key', 'pf_abc')`,
+        [partnerId],
+      );
+      await client.query(`INSERT INTO tenants (domain, name, admin_email, updated_at) VALUES ($1, $2, $3, now())`, [domain, name, adminEmail]);
+      await client.query(
+        `INSERT INTO relationships (id, workflow_id, partner_id, tenant_domain, status, roles, policy, live_key, updated_at)
+         VALUES ($1, $2, $3, $4, 'active', ARRAY['helpdeskAdmin'], '{}'::jsonb, $5, now())`,
+        [relationshipId, `relationship-${relationshipId}`, partnerId, domain, `${partnerId}|${domain}|helpdeskAdmin`],
+      );
+      await client.query(
+        `INSERT INTO invitations (id, relationship_id, idempotency_key, token_hash, expires_at)
+         VALUES ($1, $2, $3, 'hash-of-token', now() + interval '14 days')`,
+        [invitationId, relationshipId, `relationship-${relationshipId}-invitation-1`],
+      );
+
+      await client.query(migrationSql('_tenant_directory'));
+
+      expect((await client.query('SELECT * FROM tenants')).rows).toEqual([]);
+      expect((await client.query('SELECT * FROM tenant_admins')).rows).toEqual([]);
+      const relationships = await client.query<{ id: string; status: string; contact_email: string; contact_name: string | null }>(
+        'SELECT id, status, contact_email, contact_name FROM relationships',
+      );
+      // The relationship itself is untouched: still active, now with a contact that authorizes nothing.
+      expect(relationships.rows).toEqual([{ id: relationshipId, status: 'active', contact_email: adminEmail, contact_name: name }]);
+      const invitations = await client.query<{ id: string; recipient_email: string; forwarded_from_id: string | null }>(
+        'SELECT id, recipient_email, forwarded_from_id FROM invitations',
+      );
+      expect(invitations.rows).toEqual([{ id: invitationId, recipient_email: adminEmail, forwarded_from_id: null }]);
+      const audit = await client.query<{ tenant_domain: string | null; relationship_id: string | null; actor_type: string; data: unknown }>(
+        `SELECT tenant_domain, relationship_id, actor_type, data FROM audit_events WHERE action = 'tenant.adminDemotedToContact'`,
+      );
+      expect(audit.rows).toEqual([{ tenant_domain: domain, relationship_id: null, actor_type: 'system', data: { email: adminEmail, name } }]);
+    } finally {
+      await client.end();
+    }
   });
 });
