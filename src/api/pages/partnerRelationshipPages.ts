@@ -25,7 +25,8 @@ ${message ? html`<p class="notice" role="status">${message}</p>` : ''}
 <p><label for="tenantDomain">Organisation domain</label><br><input id="tenantDomain" name="tenantDomain" required autocomplete="organization"></p>
 <p><label for="email">Admin email</label><br><input id="email" name="email" type="email" required autocomplete="email"></p>
 <button type="submit">Email me a sign-in link</button>
-</form>`,
+</form>
+<p>Is your organisation not registered yet? <a href="/tenants/new">Register your organisation</a>.</p>`,
   );
 }
 
@@ -53,6 +54,7 @@ export function partnerListPage(tenant: string, rows: PartnerRow[], filter: Part
     'Partner relationships',
     html`<h1>Partner relationships</h1>
 <p>Partners with delegated admin access to ${tenant}.</p>
+<p><a href="/tenant-admins">Admins of ${tenant}</a></p>
 <nav aria-label="Show"><ul>${filters}</ul></nav>
 ${body}
 <form method="post" action="/sign-out"><input type="hidden" name="csrf" value="${csrf}"><button type="submit" class="secondary">Sign out</button></form>`,
