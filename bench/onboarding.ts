@@ -126,6 +126,7 @@ async function main(cleanup: Cleanup): Promise<void> {
     if (count <= 0) return;
     const first = nextIndex.get(system) ?? 0;
     nextIndex.set(system, first + count);
+    await system.prepare?.(first, count);
     const callsBefore = calls.snapshot();
     const loop = watchEventLoop();
     const started = performance.now();

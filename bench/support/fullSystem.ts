@@ -99,15 +99,25 @@ export async function startFullSystem(env: BenchEnvironment, cleanup: Cleanup, s
   }
   const partners = partnerKeys.map((key) => apiClient(baseUrl, key));
 
+  const tenantOf = (index: number) => {
+    const tenantDomain = `c${index}-${env.runId}.bench.example.com`;
+    return { tenantDomain, adminEmail: `admin@${tenantDomain}` };
+  };
+
   return {
     name: 'full system',
     config,
     mailReceived: () => inbox.received,
+    // Only a verified admin's Yes counts: the customers exist in the tenant directory before their offers.
+    async prepare(first, count) {
+      const indexes = Array.from({ length: count }, (_, i) => first + i);
+      await db.tenant.createMany({ data: indexes.map((i) => ({ domain: tenantOf(i).tenantDomain, name: `Customer ${i}`, registeredVia: 'operator' })) });
+      await db.tenantAdmin.createMany({ data: indexes.map((i) => ({ tenantDomain: tenantOf(i).tenantDomain, email: tenantOf(i).adminEmail, addedVia: 'operator' })) });
+    },
     async onboard(index) {
       const partner = partners[index % partners.length];
       if (!partner) throw new Error('no partners');
-      const tenantDomain = `c${index}-${env.runId}.bench.example.com`;
-      const adminEmail = `admin@${tenantDomain}`;
+      const { tenantDomain, adminEmail } = tenantOf(index);
       const timer = legTimer();
 
       const offer = await partner.post('/api/v1/relationships', {

@@ -10,6 +10,8 @@ export interface OnboardingSystem {
   name: string;
   /** Offer → invitation → accept → active for relationship number `index`. */
   onboard(index: number): Promise<OnboardingTimes>;
+  /** Set-up that is not onboarding (registering the customers' tenants), done before a round and not counted. */
+  prepare?(first: number, count: number): Promise<void>;
 }
 
 /** Times consecutive legs of one relationship's way. */

@@ -118,10 +118,11 @@ describe('tenant directory, operator API and CLI', () => {
 
   it('a partner key on the operator routes is 403, no key 401, and nothing changes', async () => {
     const domain = uniqueDomain('guarded');
+    const fresh = uniqueDomain('new');
     expect((await put(domain, { name: 'Guarded', admins: [`real@${domain}`] })).status).toBe(201);
     const attempts = [
       () => put(domain, { name: 'Taken', admins: ['me@evil.test'] }, partnerKey),
-      () => put(uniqueDomain('new'), { name: 'Mine', admins: ['me@evil.test'] }, partnerKey),
+      () => put(fresh, { name: 'Mine', admins: ['me@evil.test'] }, partnerKey),
       () => api.get(`/api/v1/admin/tenants/${domain}`).set(auth(partnerKey)),
       () => api.delete(`/api/v1/admin/tenants/${domain}/admins/real@${domain}`).set(auth(partnerKey)),
     ];
@@ -129,7 +130,8 @@ describe('tenant directory, operator API and CLI', () => {
     expect((await api.put(`/api/v1/admin/tenants/${domain}`).send({ name: 'X', admins: ['x@example.com'] })).status).toBe(401);
     const tenant = await api.get(`/api/v1/admin/tenants/${domain}`).set(auth(operator));
     expect(tenant.body).toMatchObject({ name: 'Guarded', admins: [{ email: `real@${domain}` }] });
-    expect(await app.db.tenant.count({ where: { name: { in: ['Taken', 'Mine'] } } })).toBe(0);
+    expect(await app.db.tenant.count({ where: { domain: fresh } })).toBe(0);
+    expect(await app.db.tenantAdmin.count({ where: { email: 'me@evil.test' } })).toBe(0);
   });
 
   it('DELETE removes one admin, never the last one (409 lastAdmin); unknown ones are 404', async () => {

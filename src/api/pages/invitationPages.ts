@@ -35,12 +35,12 @@ const roleItems = (roles: string[]) =>
 const trialText = (trial: TrialOffer) => `${trial.offer}, ${plural(trial.seats, 'seat')} for ${plural(trial.days, 'day')}, at no cost`;
 
 /** What the partner asks for, as every variant of the invitation page shows it. */
-function requestSummary(view: AuthorizationView) {
+function requestSummary(view: AuthorizationView, forAdmin = true) {
   return html`<p>${view.partnerName} (${view.partnerContactEmail}) would like to become a delegated administrator for your organisation.</p>
 <h2>What ${view.partnerName} could do</h2>
 <ul>${roleItems(view.roles)}</ul>
 <h2>For how long</h2>
-<p>${view.durationMs ? humanDuration(view.durationMs) : 'Until either side ends it'}${view.autoExtend ? ', then renewed automatically' : ''}. You can remove this partner at any time from <a href="/partner-relationships">Partner relationships</a>.</p>
+<p>${view.durationMs ? humanDuration(view.durationMs) : 'Until either side ends it'}${view.autoExtend ? ', then renewed automatically' : ''}.${forAdmin ? html` You can remove this partner at any time from <a href="/partner-relationships">Partner relationships</a>.` : ''}</p>
 ${view.terms ? html`<h2>${view.partnerName}'s terms</h2><p>${view.terms}</p>` : ''}
 ${view.trial ? html`<h2>Trial offer</h2><p>${view.partnerName} also offers a trial: ${trialText(view.trial)}. If you say Yes, you choose whether to start it on the next step.</p>` : ''}`;
 }
@@ -76,7 +76,7 @@ export function notAdminPage(view: AuthorizationView & { recipientEmail: string;
     html`<h1>${view.partnerName} asks for admin access to ${view.customerName}</h1>
 <p class="error" role="alert">Only an admin of ${view.customerName} (${view.tenantDomain}) can answer this request, and ${view.recipientEmail} is not one of its admins. Nothing was changed.</p>
 ${notice ? html`<p class="notice" role="status">${notice}</p>` : ''}
-${requestSummary(view)}
+${requestSummary(view, false)}
 <h2>Pass it on to your admins</h2>
 <p>We can email this request to the admins of ${view.customerName}; any of them can then authorize or decline it from their own link.</p>
 <form method="post" action="/invitations/${view.token}/forward">
@@ -92,7 +92,7 @@ export function unregisteredPage(view: AuthorizationView & { recipientEmail: str
     html`<h1>${view.partnerName} asks for admin access to ${view.tenantDomain}</h1>
 <p class="error" role="alert">${view.tenantDomain} is not registered with us yet, so nobody can authorize a partner for it. Nothing was changed.</p>
 ${error ? html`<p class="error" role="alert" id="name-error">${error}</p>` : ''}
-${requestSummary(view)}
+${requestSummary(view, false)}
 <h2>Do you manage ${view.tenantDomain}?</h2>
 <p>Prove it by publishing a DNS record we give you. Your organisation is then registered with you (${view.recipientEmail}) as its admin, and you can come back here to answer this request.</p>
 <form method="post" action="/invitations/${view.token}/verify-domain">

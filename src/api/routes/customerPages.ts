@@ -1,26 +1,15 @@
 import express, { Router, type ErrorRequestHandler } from 'express';
-import type { Database } from '../../infra/database.js';
 import type { Logger } from '../../infra/logger.js';
-import type { MailOutbox } from '../../mail/mailOutbox.js';
-import type { DomainChallenges } from '../../tenants/domainChallenge.js';
-import type { TenantDirectory } from '../../tenants/tenantDirectory.js';
 import { sessionCookies } from '../customerSession.js';
 import { toAppError } from '../errors.js';
 import { messagePage } from '../pages/invitationPages.js';
 import type { RateLimit } from '../rateLimits.js';
-import type { RelationshipService } from '../relationshipService.js';
-import { invitationRoutes } from './invitationRoutes.js';
+import { invitationRoutes, type InvitationRoutesDeps } from './invitationRoutes.js';
 import { partnerRelationshipRoutes } from './partnerRelationshipRoutes.js';
 import { tenantRoutes } from './tenantRoutes.js';
 
-export interface CustomerPagesDeps {
-  db: Database;
-  relationships: RelationshipService;
-  tenants: TenantDirectory;
-  challenges: DomainChallenges;
-  mail: MailOutbox;
-  publicBaseUrl: string;
-  log: Logger;
+/** What the invitation pages need, and the limits of the pages that send email on request. */
+export interface CustomerPagesDeps extends InvitationRoutesDeps {
   /** Sign-in emails per organisation. */
   signInLimit: RateLimit;
   /** Verification emails per domain (self-service registration). */
