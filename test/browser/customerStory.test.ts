@@ -1,26 +1,11 @@
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectPageProblems, launchChromium, screenshotTaker } from '../support/browser.js';
+import { clickEmailLink, collectPageProblems, launchChromium, screenshotTaker } from '../support/browser.js';
 import { access, customer, mailTo, newPartner, offer, subjects, waitForStatus } from '../support/relationshipDriver.js';
-import type { CaughtMail } from '../support/smtpCatcher.js';
 import { startTestSystem, type TestSystem } from '../support/testSystem.js';
 
 const signInSubject = /sign-in link/;
 const trialOffer = { offer: 'Business Premium', seats: 25, days: 30 };
-
-/**
- * Shows an email in the "mail client" tab and clicks one of its links. Email
- * buttons open in a new tab (MJML's target="_blank"), which is returned.
- */
-async function clickEmailLink(mailClient: Page, mail: CaughtMail, linkName: string): Promise<Page> {
-  if (!mail.parsed.html) throw new Error(`email "${mail.parsed.subject}" has no HTML part`);
-  await mailClient.setContent(mail.parsed.html);
-  const opened = mailClient.context().waitForEvent('page');
-  await mailClient.getByRole('link', { name: linkName }).click();
-  const page = await opened;
-  await page.waitForLoadState();
-  return page;
-}
 
 // The customer's whole story in a real browser, on the real API, worker,
 // Temporal, Postgres, Redis and SMTP. It runs once with JavaScript and once

@@ -1,6 +1,6 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectPageProblems, launchChromium, screenshotTaker } from '../support/browser.js';
+import { clickEmailLink, collectPageProblems, launchChromium, screenshotTaker } from '../support/browser.js';
 import { startTestDnsServer, type TestDnsServer } from '../support/dnsServer.js';
 import { apiClient } from '../support/http.js';
 import {
@@ -18,26 +18,10 @@ import {
   waitForStatus,
   type Customer,
 } from '../support/relationshipDriver.js';
-import type { CaughtMail } from '../support/smtpCatcher.js';
 import { startTestSystem, type TestSystem } from '../support/testSystem.js';
 
 const signInSubject = /sign-in link/;
 const adminInvitationSubject = /invited you to administer partner relationships/;
-
-/**
- * Shows an email in the "mail client" tab and clicks one of its links. Email
- * buttons open in a new tab (MJML's target="_blank"), which is returned.
- * Names match exactly: each email also shows its link as text ("…/confirm/…").
- */
-async function clickEmailLink(mailClient: Page, mail: CaughtMail, linkName: string): Promise<Page> {
-  if (!mail.parsed.html) throw new Error(`email "${mail.parsed.subject}" has no HTML part`);
-  await mailClient.setContent(mail.parsed.html);
-  const opened = mailClient.context().waitForEvent('page');
-  await mailClient.getByRole('link', { name: linkName, exact: true }).click();
-  const page = await opened;
-  await page.waitForLoadState();
-  return page;
-}
 
 /** One person's browser: its own cookies, a "mail client" tab, and everything its pages report as wrong. */
 async function personBrowser(browser: Browser) {

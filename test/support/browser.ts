@@ -2,6 +2,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { CaughtMail } from './smtpCatcher.js';
 
 // Debian's Chromium, driven by playwright-core: `npx playwright install` cannot
 // download browsers here (PLATFORM.md). CI installs the package with apt.
@@ -69,4 +70,19 @@ export function collectPageProblems(context: BrowserContext): string[] {
   context.pages().forEach(watch);
   context.on('page', watch);
   return problems;
+}
+
+/**
+ * Shows an email in the "mail client" tab and clicks one of its links. Email
+ * buttons open in a new tab (MJML's target="_blank"), which is returned.
+ * Names match exactly: each email also shows its link as text ("…/confirm/…").
+ */
+export async function clickEmailLink(mailClient: Page, mail: CaughtMail, linkName: string): Promise<Page> {
+  if (!mail.parsed.html) throw new Error(`email "${mail.parsed.subject}" has no HTML part`);
+  await mailClient.setContent(mail.parsed.html);
+  const opened = mailClient.context().waitForEvent('page');
+  await mailClient.getByRole('link', { name: linkName, exact: true }).click();
+  const page = await opened;
+  await page.waitForLoadState();
+  return page;
 }
