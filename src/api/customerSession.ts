@@ -1,7 +1,9 @@
 import type { Request, Response } from 'express';
 import { z } from 'zod';
-import { newToken } from '../infra/tokens.js';
+import { constantTimeEqual, newToken } from '../infra/tokens.js';
 import type { TenantDirectory } from '../tenants/tenantDirectory.js';
+import { AppError } from './errors.js';
+import { csrfFormSchema } from './schemas.js';
 
 // The customer's session lives in a signed, httpOnly, SameSite=Lax cookie
 // (cookie-parser signs it with SESSION_SECRET). It carries a CSRF token that
@@ -60,4 +62,12 @@ export async function signedInAdmin(cookies: SessionCookies, tenants: Pick<Tenan
   if (await tenants.isAdmin(current.tenant, current.email)) return current;
   cookies.end(res);
   return undefined;
+}
+
+/** Every form a signed-in admin posts carries the session's CSRF token, so another site cannot post for them. */
+export function checkCsrf(req: Request, current: CustomerSession): void {
+  const parsed = csrfFormSchema.safeParse(req.body);
+  if (!parsed.success || !constantTimeEqual(parsed.data.csrf, current.csrf)) {
+    throw new AppError('forbidden', 'The form expired; reload the page and try again.');
+  }
 }

@@ -14,7 +14,7 @@ import {
 } from './responseSchemas.js';
 import {
   accessQuerySchema,
-  addAdminFormSchema,
+  adminEmailFormSchema,
   createPartnerSchema,
   createRelationshipSchema,
   csrfFormSchema,
@@ -63,7 +63,7 @@ const requestSchemas = {
   PutTenantRequest: putTenantSchema,
   NewTenantForm: newTenantFormSchema,
   VerifyDomainForm: verifyDomainFormSchema,
-  AddAdminForm: addAdminFormSchema,
+  AdminEmailForm: adminEmailFormSchema,
 } as const;
 
 const responseSchemas = {
@@ -392,8 +392,8 @@ function tenantPageOperations(): Operation[] {
       pageErrors: [404, 410, 422, 503],
     }),
     page('get', '/tenant-admins', 'Admins of the signed-in admin’s tenant', { pageErrors: [401] }),
-    page('post', '/tenant-admins', 'Invite an admin (they confirm by an emailed link)', { ...form('AddAdminForm'), pageErrors: [400, 401, 403] }),
-    page('post', '/tenant-admins/remove', 'Remove an admin (never the last one)', { ...form('CsrfForm'), pageErrors: [401, 403, 404, 409] }),
+    page('post', '/tenant-admins', 'Invite an admin (they confirm by an emailed link)', { ...form('AdminEmailForm'), pageErrors: [400, 401, 403] }),
+    page('post', '/tenant-admins/remove', 'Remove an admin (never the last one)', { ...form('AdminEmailForm'), pageErrors: [400, 401, 403, 404, 409] }),
     page('get', '/tenant-admins/confirm/{token}', 'The invited address sees what it confirms', { pathParams: token, pageErrors: [404, 410] }),
     page('post', '/tenant-admins/confirm/{token}', 'Confirm: become an admin', { pathParams: token, pageErrors: [404, 410] }),
   ];

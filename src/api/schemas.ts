@@ -111,7 +111,8 @@ export const putTenantSchema = z
 
 export const newTenantFormSchema = z.object({ tenantDomain: domainSchema, name: tenantNameSchema, email: emailAddressSchema });
 
-export const addAdminFormSchema = z.object({ email: emailAddressSchema, csrf: z.string().min(1).max(200) });
+/** The admins page's forms: invite an address, or remove one. */
+export const adminEmailFormSchema = z.object({ email: emailAddressSchema, csrf: z.string().min(1).max(200) });
 
 /** The invitation token the self-service verification came from, if any: it is linked back to at the end. */
 export const verifyDomainFormSchema = z.object({ invitation: z.string().regex(/^[A-Za-z0-9_-]{20,100}$/).optional() });

@@ -2,17 +2,17 @@ import { Router, type Request, type Response } from 'express';
 import { isEnded, liveAfterAcceptance, type RelationshipStatus } from '../../contract/statuses.js';
 import type { Database } from '../../infra/database.js';
 import type { Logger } from '../../infra/logger.js';
-import { constantTimeEqual, hashToken, newToken } from '../../infra/tokens.js';
+import { hashToken, newToken } from '../../infra/tokens.js';
 import type { MailOutbox } from '../../mail/mailOutbox.js';
 import type { TenantDirectory } from '../../tenants/tenantDirectory.js';
-import { signedInAdmin, type CustomerSession, type SessionCookies } from '../customerSession.js';
+import { checkCsrf, signedInAdmin, type SessionCookies } from '../customerSession.js';
 import { AppError, toAppError } from '../errors.js';
 import { messagePage } from '../pages/invitationPages.js';
 import { confirmDeletePage, partnerListPage, removedPage, signInPage } from '../pages/partnerRelationshipPages.js';
 import type { RateLimit } from '../rateLimits.js';
 import { withRedis } from '../redisAvailability.js';
 import type { RelationshipService } from '../relationshipService.js';
-import { csrfFormSchema, partnerListQuerySchema, relationshipIdSchema, signInFormSchema } from '../schemas.js';
+import { partnerListQuerySchema, relationshipIdSchema, signInFormSchema } from '../schemas.js';
 
 export interface PartnerRelationshipRoutesDeps {
   db: Database;
@@ -27,14 +27,6 @@ export interface PartnerRelationshipRoutesDeps {
 }
 
 const SIGN_IN_TTL_MS = 15 * 60_000;
-
-/** Every form a signed-in admin posts carries the session's CSRF token, so another site cannot post for them. */
-export function checkCsrf(req: Request, current: CustomerSession): void {
-  const parsed = csrfFormSchema.safeParse(req.body);
-  if (!parsed.success || !constantTimeEqual(parsed.data.csrf, current.csrf)) {
-    throw new AppError('forbidden', 'The form expired; reload the page and try again.');
-  }
-}
 
 /**
  * Partner relationships: sign-in by an emailed one-time link, the list, and

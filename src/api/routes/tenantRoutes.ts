@@ -5,7 +5,7 @@ import { hashToken } from '../../infra/tokens.js';
 import type { MailOutbox } from '../../mail/mailOutbox.js';
 import type { DomainChallenges } from '../../tenants/domainChallenge.js';
 import type { TenantDirectory } from '../../tenants/tenantDirectory.js';
-import { signedInAdmin, type CustomerSession, type SessionCookies } from '../customerSession.js';
+import { checkCsrf, signedInAdmin, type CustomerSession, type SessionCookies } from '../customerSession.js';
 import { AppError, toAppError } from '../errors.js';
 import { signInPage } from '../pages/partnerRelationshipPages.js';
 import {
@@ -22,8 +22,7 @@ import {
 } from '../pages/tenantPages.js';
 import type { RateLimit } from '../rateLimits.js';
 import { withRedis } from '../redisAvailability.js';
-import { addAdminFormSchema, newTenantFormSchema, verifyDomainFormSchema } from '../schemas.js';
-import { checkCsrf } from './partnerRelationshipRoutes.js';
+import { adminEmailFormSchema, newTenantFormSchema, verifyDomainFormSchema } from '../schemas.js';
 
 export interface TenantRoutesDeps {
   db: Database;
@@ -157,7 +156,7 @@ export function tenantRoutes(deps: TenantRoutesDeps): Router {
     const current = await requireAdmin(req, res);
     if (!current) return;
     checkCsrf(req, current);
-    const parsed = addAdminFormSchema.safeParse(req.body);
+    const parsed = adminEmailFormSchema.safeParse(req.body);
     if (!parsed.success) return res.status(400).send(adminsPage(await adminsView(current), { kind: 'error', text: 'Enter a valid email address.' }));
     const { email } = parsed.data;
     if (await tenants.isAdmin(current.tenant, email)) {
@@ -179,7 +178,9 @@ export function tenantRoutes(deps: TenantRoutesDeps): Router {
     const current = await requireAdmin(req, res);
     if (!current) return;
     checkCsrf(req, current);
-    const email = fieldOf(req.body, 'email')?.trim().toLowerCase() ?? '';
+    const parsed = adminEmailFormSchema.safeParse(req.body);
+    if (!parsed.success) return res.status(400).send(adminsPage(await adminsView(current), { kind: 'error', text: 'Choose an admin to remove.' }));
+    const { email } = parsed.data;
     try {
       await tenants.removeAdmin(current.tenant, email, { type: 'customer', id: current.email });
     } catch (err) {
