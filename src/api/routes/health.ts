@@ -11,6 +11,8 @@ export interface HealthDeps {
   registry: Registry;
 }
 
+const READY_CHECK_MS = 2000;
+
 const withTimeout = <T>(promise: Promise<T>, ms: number) =>
   Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms).unref())]);
 
@@ -30,13 +32,15 @@ export function healthRoutes(deps: HealthDeps): Router {
     const checks: Record<string, () => Promise<unknown>> = {
       postgres: () => deps.db.$executeRaw`SELECT 1`,
       redis: () => deps.redis.ping(),
-      temporal: () => deps.temporal.workflowService.getSystemInfo({}),
+      // A gRPC deadline (inside the check's own timeout) ends the client's retries too; without it a probe
+      // against a Temporal that does not answer leaves a call retrying in the background after it answered.
+      temporal: () => deps.temporal.withDeadline(Date.now() + READY_CHECK_MS - 100, () => deps.temporal.workflowService.getSystemInfo({})),
     };
     const results: Record<string, { ok: boolean; error?: string }> = {};
     await Promise.all(
       Object.entries(checks).map(async ([name, check]) => {
         try {
-          await withTimeout(check(), 2000);
+          await withTimeout(check(), READY_CHECK_MS);
           results[name] = { ok: true };
         } catch (err) {
           results[name] = { ok: false, error: err instanceof Error ? err.message : String(err) };
