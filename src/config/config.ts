@@ -91,13 +91,16 @@ export const configSchema = z.object({
   DNS_SERVERS: dnsServerList,
   OPERATOR_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** Derives the tokens of emailed links at the moment the email is rendered, so no raw token waits in Redis. */
+  LINK_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
 
-export interface Config extends Omit<RawConfig, 'OPERATOR_TOKEN' | 'SESSION_SECRET'> {
+export interface Config extends Omit<RawConfig, 'OPERATOR_TOKEN' | 'SESSION_SECRET' | 'LINK_SECRET'> {
   OPERATOR_TOKEN: string;
   SESSION_SECRET: string;
+  LINK_SECRET: string;
 }
 
 export class ConfigError extends Error {
@@ -113,6 +116,7 @@ export class ConfigError extends Error {
 // Local defaults for secrets are fine on a developer's machine and refused in production.
 const DEV_OPERATOR_TOKEN = 'dev-operator-token-change-me';
 const DEV_SESSION_SECRET = 'dev-session-secret-change-me-0123456789abcdef';
+const DEV_LINK_SECRET = 'dev-link-secret-change-me-0123456789abcdef';
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = configSchema.safeParse(env);
@@ -126,6 +130,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (raw.NODE_ENV === 'production') {
     if (!raw.OPERATOR_TOKEN) throw new ConfigError('OPERATOR_TOKEN', 'is required when NODE_ENV=production');
     if (!raw.SESSION_SECRET) throw new ConfigError('SESSION_SECRET', 'is required when NODE_ENV=production');
+    if (!raw.LINK_SECRET) throw new ConfigError('LINK_SECRET', 'is required when NODE_ENV=production');
   }
   if (Boolean(raw.TEMPORAL_TLS_CERT_PATH) !== Boolean(raw.TEMPORAL_TLS_KEY_PATH)) {
     throw new ConfigError('TEMPORAL_TLS_CERT_PATH', 'and TEMPORAL_TLS_KEY_PATH must be set together');
@@ -134,5 +139,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...raw,
     OPERATOR_TOKEN: raw.OPERATOR_TOKEN ?? DEV_OPERATOR_TOKEN,
     SESSION_SECRET: raw.SESSION_SECRET ?? DEV_SESSION_SECRET,
+    LINK_SECRET: raw.LINK_SECRET ?? DEV_LINK_SECRET,
   };
 }

@@ -44,6 +44,7 @@ export async function buildTestApp(options: TestAppOptions = {}) {
     PUBLIC_BASE_URL: 'http://127.0.0.1:1',
     OPERATOR_TOKEN: `operator-${randomBytes(12).toString('hex')}`,
     SESSION_SECRET: randomBytes(32).toString('hex'),
+    LINK_SECRET: randomBytes(32).toString('hex'),
     ...options.env,
   });
   const log = createLogger({ level: config.LOG_LEVEL, pretty: false, name: 'test-api' });

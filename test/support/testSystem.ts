@@ -52,6 +52,7 @@ export async function startTestSystem(name: string, options: TestSystemOptions =
     PUBLIC_BASE_URL: baseUrl,
     OPERATOR_TOKEN: `operator-${randomBytes(12).toString('hex')}`,
     SESSION_SECRET: randomBytes(32).toString('hex'),
+    LINK_SECRET: randomBytes(32).toString('hex'),
     ...options.env,
   });
   const log = createLogger({ level: config.LOG_LEVEL, pretty: false, name: `test-${name}` });
