@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { relationshipSchema } from '../src/api/responseSchemas.js';
 import { getStateQuery } from '../src/contract/messages.js';
+import { linkFor } from '../src/infra/linkTokens.js';
 import { createLogger } from '../src/infra/logger.js';
 import { createMailQueue } from '../src/infra/queues.js';
 import { createWorkerRedis } from '../src/infra/redis.js';
@@ -38,7 +39,8 @@ describe('mail delivery', () => {
     const job: MailJob = {
       template: 'signIn',
       to,
-      data: { customerName: 'Contoso', tenantDomain: 'contoso.example', signInUrl: 'http://127.0.0.1/sign-in/abc', expiresAt: new Date(Date.now() + 600_000) },
+      link: linkFor(system.config.LINK_SECRET, 'signIn').ref,
+      data: { customerName: 'Contoso', tenantDomain: 'contoso.example', expiresAt: new Date(Date.now() + 600_000) },
     };
 
     // A retried activity racing its first run, then retrying once more.
@@ -105,6 +107,10 @@ describe('mail delivery', () => {
       from: system.config.MAIL_FROM,
       ratePerSecond: 10,
       log,
+      linkSecret: system.config.LINK_SECRET,
+      publicBaseUrl: system.baseUrl,
+      redis,
+      recipientPerHour: 100,
       onUndeliverable: (_job, reason) => {
         reports.push(reason);
         return reports.length === 1 ? Promise.reject(new Error('temporal unavailable')) : Promise.resolve();
@@ -116,7 +122,8 @@ describe('mail delivery', () => {
       await createMailOutbox(system.db, queue).enqueue(jobId, {
         template: 'signIn',
         to,
-        data: { customerName: 'Contoso', tenantDomain: 'contoso.example', signInUrl: 'http://127.0.0.1/sign-in/abc', expiresAt: new Date(Date.now() + 600_000) },
+        link: linkFor(system.config.LINK_SECRET, 'signIn').ref,
+        data: { customerName: 'Contoso', tenantDomain: 'contoso.example', expiresAt: new Date(Date.now() + 600_000) },
       });
       await waitFor(async () => (await (await queue.getJob(jobId))?.getState()) === 'failed', { what: 'the job to fail for good' });
       // Read the job again: a copy fetched before it moved holds the old counters.

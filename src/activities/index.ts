@@ -13,14 +13,15 @@ export interface ActivityDependencies {
   mail: MailOutbox;
   webhooks: WebhookOutbox;
   trialProvisioner: TrialProvisioner;
-  publicBaseUrl: string;
+  /** Invitation tokens are derived from it (by the mail worker too), never stored. */
+  linkSecret: string;
 }
 
 /** Every activity, closed over its dependencies; workflows import only the type. */
 export function createActivities(deps: ActivityDependencies) {
   return {
     ...createReadModelActivities(deps.db, deps.webhooks),
-    ...createInvitationActivities(deps.db, deps.mail, deps.publicBaseUrl),
+    ...createInvitationActivities(deps.db, deps.mail, deps.linkSecret),
     ...createTrialActivities(deps.db, deps.trialProvisioner),
     ...createNotifyActivities(deps.db, deps.mail),
   };

@@ -1,15 +1,16 @@
 import { storedPolicy, storedTrialOffer } from '../infra/storedOffer.js';
-import type { EmailData } from '../mail/templateData.js';
+import type { MailJob } from '../mail/mailJob.js';
 import type { RelationshipContext } from './relationshipContext.js';
 
 /**
  * The invitation email's data, the same whether the workflow sends it to the
- * partner's contact or a contact forwards it to the tenant's admins.
+ * partner's contact or a contact forwards it to the tenant's admins. The link
+ * itself is not in it: the mail worker derives it when it renders.
  */
 export function invitationEmailData(
   { rel, roles, parties }: RelationshipContext,
-  link: { invitationUrl: string; expiresAt: string; forwardedBy?: string },
-): EmailData<'invitation'> {
+  link: { expiresAt: string; forwardedBy?: string },
+): Extract<MailJob, { template: 'invitation' }>['data'] {
   const policy = storedPolicy(rel.policy);
   return {
     ...parties,
@@ -20,7 +21,6 @@ export function invitationEmailData(
     autoExtend: rel.autoExtend,
     trial: storedTrialOffer(rel.trialOffer),
     expiresAt: link.expiresAt,
-    invitationUrl: link.invitationUrl,
     forwardedBy: link.forwardedBy ?? null,
   };
 }

@@ -1,5 +1,5 @@
 import type { Database } from '../infra/database.js';
-import { hashToken, newToken } from '../infra/tokens.js';
+import { linkFor } from '../infra/linkTokens.js';
 import type { MailOutbox } from '../mail/mailOutbox.js';
 import { loadRelationshipContext } from './relationshipContext.js';
 import { invitationEmailData } from './invitationEmail.js';
@@ -18,11 +18,12 @@ export interface IssueInvitationInput {
 }
 
 /**
- * Creates a link token, stores only its hash, and enqueues the email carrying
- * it. The raw token never enters workflow history. A retry after the email was
- * enqueued changes nothing; a retry before it rotates the (never sent) token.
+ * Stores the hash of the invitation's link token and enqueues the email with a
+ * reference to the link. The token is derived from LINK_SECRET and the
+ * invitation id (see linkTokens.ts), so it is in neither workflow history nor
+ * Redis, and a retry at any point derives the same token for the same row.
  */
-export function createInvitationActivities(db: Database, mail: MailOutbox, publicBaseUrl: string) {
+export function createInvitationActivities(db: Database, mail: MailOutbox, linkSecret: string) {
   async function issueInvitation(input: IssueInvitationInput): Promise<{ invitationId: string }> {
     const key = `${input.workflowId}-invitation-${input.step}`;
     const existing = await db.invitation.findUnique({ where: { idempotencyKey: key } });
@@ -30,14 +31,16 @@ export function createInvitationActivities(db: Database, mail: MailOutbox, publi
 
     const context = await loadRelationshipContext(db, input.relationshipId);
     const { rel, parties } = context;
-    const token = newToken();
+    // A row written by a retry of this step keeps its id; the id is the derivation input.
+    const link = linkFor(linkSecret, 'invitation', existing?.id ?? input.invitationId);
     const expiresAt = new Date(input.expiresAt);
     // The link goes to the contact the partner named; whether it authorizes is decided when it is used.
     const recipientEmail = rel.contactEmail;
     const invitation = await db.invitation.upsert({
       where: { idempotencyKey: key },
-      create: { id: input.invitationId, idempotencyKey: key, relationshipId: input.relationshipId, tokenHash: hashToken(token), recipientEmail, expiresAt },
-      update: { tokenHash: hashToken(token), expiresAt },
+      create: { id: link.id, idempotencyKey: key, relationshipId: input.relationshipId, tokenHash: link.tokenHash, recipientEmail, expiresAt },
+      // A row from before derived tokens holds a random token's hash that was never sent: replace it.
+      update: { tokenHash: link.tokenHash, expiresAt },
     });
     if (input.revokePrevious) {
       await db.invitation.updateMany({
@@ -47,12 +50,11 @@ export function createInvitationActivities(db: Database, mail: MailOutbox, publi
     }
     await db.relationship.update({ where: { id: input.relationshipId }, data: { invitationExpiresAt: expiresAt } });
 
-    const invitationUrl = new URL(`/invitations/${token}`, publicBaseUrl).toString();
-    const base = { to: recipientEmail, relationshipId: rel.id, workflowId: input.workflowId };
+    const base = { to: recipientEmail, relationshipId: rel.id, workflowId: input.workflowId, sender: rel.partnerId, link: link.ref };
     if (input.purpose === 'reminder') {
-      await mail.enqueue(key, { ...base, template: 'reminder', data: { ...parties, expiresAt: input.expiresAt, invitationUrl } });
+      await mail.enqueue(key, { ...base, template: 'reminder', data: { ...parties, expiresAt: input.expiresAt } });
     } else {
-      await mail.enqueue(key, { ...base, template: 'invitation', data: invitationEmailData(context, { invitationUrl, expiresAt: input.expiresAt }) });
+      await mail.enqueue(key, { ...base, template: 'invitation', data: invitationEmailData(context, { expiresAt: input.expiresAt }) });
     }
     return { invitationId: invitation.id };
   }

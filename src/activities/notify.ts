@@ -32,8 +32,9 @@ export function createNotifyActivities(db: Database, mail: MailOutbox) {
   async function notify(input: NotifyInput): Promise<void> {
     const { rel, roles, parties } = await loadRelationshipContext(db, input.relationshipId);
     const relationship = { ...parties, relationshipId: rel.id };
-    const partner = { to: rel.partner.contactEmail, relationshipId: rel.id, workflowId: input.workflowId };
-    const base = { relationshipId: rel.id, workflowId: input.workflowId };
+    // Every email of a relationship counts toward its partner's volume (queue priority).
+    const base = { relationshipId: rel.id, workflowId: input.workflowId, sender: rel.partnerId };
+    const partner = { ...base, to: rel.partner.contactEmail };
     const customers = (await customerRecipients(db, rel.tenantDomain, rel.contactEmail)).map((to) => ({ to, key: `customer-${recipientKey(to)}` }));
     const now = new Date().toISOString();
     const reason = input.reason ?? null;

@@ -13,6 +13,7 @@ import { messagePage } from './pages/invitationPages.js';
 import { mountQueueDashboard } from './queueDashboard.js';
 import { createIdempotency } from './idempotency.js';
 import { createPendingInvitationCap } from './pendingInvitationCap.js';
+import { createPartnerMailQuota, withPartnerMailQuota } from './partnerMailQuota.js';
 import { createRateLimit } from './rateLimits.js';
 import { createRelationshipService } from './relationshipService.js';
 import { apiDocs } from './routes/apiDocs.js';
@@ -63,7 +64,7 @@ export function buildApp(deps: AppDeps): Express {
 
   // Our own Redis keys live under the deployment's prefix, like BullMQ's.
   const keyPrefix = config.QUEUE_PREFIX;
-  const relationships = createRelationshipService({
+  const serviceWithoutQuota = createRelationshipService({
     db: deps.db,
     temporal: deps.temporal,
     log,
@@ -72,9 +73,11 @@ export function buildApp(deps: AppDeps): Express {
     temporalUiUrl: config.TEMPORAL_UI_URL,
     pendingInvitations: createPendingInvitationCap({ db: deps.db, redis: deps.redis, keyPrefix, max: config.PARTNER_MAX_PENDING_INVITATIONS }),
   });
+  // Offers and resends each email an invitation: counted per partner per hour (429 beyond it).
+  const relationships = withPartnerMailQuota(serviceWithoutQuota, createPartnerMailQuota({ redis: deps.redis, keyPrefix, perHour: config.PARTNER_MAIL_PER_HOUR }));
 
-  const tenants = createTenantDirectory(deps.db);
-  const challenges = createDomainChallenges(deps.db, createTxtLookup(config.DNS_SERVERS ? { servers: config.DNS_SERVERS } : {}));
+  const tenants = createTenantDirectory(deps.db, config.LINK_SECRET);
+  const challenges = createDomainChallenges(deps.db, createTxtLookup(config.DNS_SERVERS ? { servers: config.DNS_SERVERS } : {}), config.LINK_SECRET);
 
   app.use(healthRoutes({ db: deps.db, redis: deps.redis, temporal: deps.temporal, registry: deps.registry }));
   mountQueueDashboard(app, { redis: deps.redis, prefix: config.QUEUE_PREFIX, operatorToken: config.OPERATOR_TOKEN, log });
@@ -105,6 +108,7 @@ export function buildApp(deps: AppDeps): Express {
       challenges,
       mail: deps.mail,
       publicBaseUrl: config.PUBLIC_BASE_URL,
+      linkSecret: config.LINK_SECRET,
       log,
       signInLimit: createRateLimit({ redis: deps.redis, keyPrefix: `${keyPrefix}:ratelimit:signin`, points: config.SIGN_IN_EMAILS_PER_HOUR, windowSeconds: 3600 }),
       verificationLimit: createRateLimit({

@@ -72,6 +72,12 @@ export const configSchema = z.object({
   MAIL_FROM: z.string().min(3).default('partnerflow <no-reply@partnerflow.localhost>'),
   /** Messages per second the mail worker may hand to the SMTP relay. */
   MAIL_RATE_PER_SECOND: z.coerce.number().int().positive().default(20),
+  /** Invitation emails (offers and resends) one partner may cause per hour; beyond it those calls are 429. */
+  PARTNER_MAIL_PER_HOUR: z.coerce.number().int().positive().default(500),
+  /** Emails any one address may get per hour; beyond it they wait for the next hour (sign-in and verification emails excepted). */
+  RECIPIENT_MAIL_PER_HOUR: z.coerce.number().int().positive().default(20),
+  /** Lets webhook URLs point at loopback, private and link-local addresses. For local testing only. */
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: flag.default(false),
   /** Tries per webhook before it is marked failed; with the default backoff, 12 span up to about 6 hours. */
   WEBHOOK_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(12),
   /** First webhook retry delay; each further one doubles (with jitter). */

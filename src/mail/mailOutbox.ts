@@ -1,6 +1,8 @@
 import type { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import type { Database } from '../infra/database.js';
 import type { MailJob } from './mailJob.js';
+import { mailPriority } from './mailPriority.js';
 
 /**
  * Enqueues email for the mail worker. The job id (derived from the workflow ID
@@ -15,7 +17,18 @@ export interface MailOutbox {
 
 const DAY_SECONDS = 86_400;
 
+export class MailQueueConnectionError extends Error {
+  constructor() {
+    super('the mail queue must be created on an ioredis client (createMailQueue(redis, ...)): the outbox counts senders on it');
+    this.name = 'MailQueueConnectionError';
+  }
+}
+
 export function createMailOutbox(db: Database, queue: Queue<MailJob>): MailOutbox {
+  // The queue's own connection: no second client, and callers keep one constructor argument.
+  const redis = queue.opts.connection;
+  if (!(redis instanceof Redis)) throw new MailQueueConnectionError();
+  const prefix = queue.opts.prefix ?? 'bull';
   return {
     async enqueue(jobId, job) {
       // INSERT ... ON CONFLICT DO NOTHING: two racing enqueues of one step (an activity retried
@@ -31,6 +44,9 @@ export function createMailOutbox(db: Database, queue: Queue<MailJob>): MailOutbo
       }
       await queue.add(job.template, job, {
         jobId,
+        // One global send rate serves everyone: a sender's recent volume pushes its own emails back,
+        // so another partner's first invitation (or a customer's sign-in link) does not wait behind a burst.
+        priority: await mailPriority(redis, prefix, job),
         attempts: 8,
         backoff: { type: 'exponential', delay: 2_000, jitter: 0.5 },
         removeOnComplete: { age: 30 * DAY_SECONDS },

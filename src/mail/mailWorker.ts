@@ -1,10 +1,14 @@
-import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { Transporter } from 'nodemailer';
 import { MAIL_QUEUE } from '../contract/taskQueues.js';
 import type { Database } from '../infra/database.js';
+import { LinkSecretMismatchError } from '../infra/linkTokens.js';
 import type { Logger } from '../infra/logger.js';
 import type { EmailTemplates } from './emailTemplates.js';
 import type { MailJob } from './mailJob.js';
+import { createRecipientQuota } from './recipientQuota.js';
+import { renderableData } from './renderLink.js';
 import { isPermanentSmtpFailure } from './smtpTransport.js';
 
 export interface MailWorkerOptions {
@@ -16,6 +20,13 @@ export interface MailWorkerOptions {
   from: string;
   ratePerSecond: number;
   log: Logger;
+  /** Derives each link's token when the email is rendered (jobs carry only a reference). */
+  linkSecret: string;
+  publicBaseUrl: string;
+  /** For the per-recipient hourly quota. */
+  redis: Redis;
+  /** Emails any one address may get per hour; beyond it they wait for the next hour. */
+  recipientPerHour: number;
   /**
    * Called when an address is refused for good, so the workflow can tell the partner.
    * If it throws, the job is retried (without sending again) until it succeeds, so it must be idempotent.
@@ -26,7 +37,9 @@ export interface MailWorkerOptions {
 export function createMailWorker(options: MailWorkerOptions): Worker<MailJob> {
   const { db, templates, transport, log } = options;
 
-  async function send(job: Job<MailJob>): Promise<{ messageId: string } | { skipped: true }> {
+  const quota = createRecipientQuota(options.redis, options.prefix, options.recipientPerHour);
+
+  async function send(job: Job<MailJob>, token?: string): Promise<{ messageId: string } | { skipped: true }> {
     const jobId = job.id ?? '';
     const maxAttempts = job.opts.attempts ?? 1;
     const row = await db.emailMessage.findUnique({ where: { jobId } });
@@ -40,7 +53,25 @@ export function createMailWorker(options: MailWorkerOptions): Worker<MailJob> {
       await reportUndeliverable(job, reason);
       throw new UnrecoverableError(reason);
     }
-    const { subject, html, text } = templates.render(job.data.template, job.data.data);
+    const waitUntil = await quota.take(job.data);
+    if (waitUntil !== null) {
+      // Deferred, not dropped: the address has had its share this hour (a flood aimed at one inbox).
+      await job.moveToDelayed(waitUntil, token);
+      await db.emailMessage.update({ where: { jobId }, data: { error: `deferred until ${new Date(waitUntil).toISOString()}: recipient's hourly quota` } });
+      log.warn({ event: 'mail.deferred', jobId, template: job.data.template, relationshipId: job.data.relationshipId, until: new Date(waitUntil).toISOString() }, 'email deferred: recipient quota');
+      throw new DelayedError();
+    }
+    let data: unknown;
+    try {
+      // The link's token exists only from here until the message is handed to SMTP.
+      data = renderableData(job.data, options.linkSecret, options.publicBaseUrl);
+    } catch (err) {
+      if (!(err instanceof LinkSecretMismatchError)) throw err;
+      log.error({ event: 'mail.linkSecretMismatch', jobId, template: job.data.template, kind: err.ref.kind, id: err.ref.id }, 'not sending a link that would not work');
+      await db.emailMessage.update({ where: { jobId }, data: { status: 'failed', error: err.message } });
+      throw new UnrecoverableError(err.message);
+    }
+    const { subject, html, text } = templates.renderUntyped(job.data.template, data);
     const attempts = job.attemptsMade + 1;
     try {
       const info = await transport.sendMail({

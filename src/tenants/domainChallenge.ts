@@ -1,5 +1,6 @@
 import { Prisma } from '../generated/prisma/client.js';
 import type { Database } from '../infra/database.js';
+import { linkFor } from '../infra/linkTokens.js';
 import { hashToken, newToken } from '../infra/tokens.js';
 import type { TxtLookup } from './dnsTxtLookup.js';
 import { auditTenantChange, lockTenant } from './tenantDirectory.js';
@@ -22,20 +23,23 @@ export type VerifyOutcome =
   | { outcome: 'unavailable'; recordName: string; expected: string }
   | { outcome: 'refused'; problem: ChallengeProblem };
 
-export function createDomainChallenges(db: Database, lookupTxt: TxtLookup) {
+/** `linkSecret` derives the emailed link's token (see linkTokens.ts); only its hash is stored. */
+export function createDomainChallenges(db: Database, lookupTxt: TxtLookup, linkSecret: string) {
+  /** `token` is for a redirect in the same response only; an email's job gets `link`. */
   async function start(input: { domain: string; email: string; name: string }) {
-    const token = newToken();
+    const link = linkFor(linkSecret, 'domainChallenge');
     const challenge = await db.domainChallenge.create({
       data: {
+        id: link.id,
         domain: input.domain,
         email: input.email,
         name: input.name,
-        tokenHash: hashToken(token),
+        tokenHash: link.tokenHash,
         txtValue: `${TXT_PREFIX}${newToken(24)}`,
         expiresAt: new Date(Date.now() + CHALLENGE_TTL_MS),
       },
     });
-    return { token, challenge };
+    return { token: link.token, link: link.ref, challenge };
   }
 
   async function open(token: string) {

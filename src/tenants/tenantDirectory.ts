@@ -3,7 +3,8 @@ import { AppError } from '../api/errors.js';
 import type { Actor } from '../contract/relationship.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import type { Database } from '../infra/database.js';
-import { hashToken, newToken } from '../infra/tokens.js';
+import { linkFor } from '../infra/linkTokens.js';
+import { hashToken } from '../infra/tokens.js';
 
 // The tenant directory: which organisations exist and who may act for them.
 // Only the operator, a person who proved the domain, or an existing admin ever
@@ -42,7 +43,8 @@ async function lockTenant(tx: Tx, domain: string): Promise<boolean> {
   return rows.length === 1;
 }
 
-export function createTenantDirectory(db: Database) {
+/** `linkSecret` derives admin-invitation link tokens (see linkTokens.ts); only their hashes are stored. */
+export function createTenantDirectory(db: Database, linkSecret: string) {
   async function get(domain: string): Promise<TenantView | null> {
     const tenant = await db.tenant.findUnique({ where: { domain }, include: { admins: { orderBy: { verifiedAt: 'asc' } } } });
     if (!tenant) return null;
@@ -117,15 +119,16 @@ export function createTenantDirectory(db: Database) {
    * nobody has proven.
    */
   async function inviteAdmin(domain: string, email: string, invitedBy: string) {
-    const token = newToken();
+    const link = linkFor(linkSecret, 'adminInvite');
     const expiresAt = new Date(Date.now() + ADMIN_INVITE_TTL_MS);
     const invite = await db.$transaction(async (tx) => {
       if (!(await lockTenant(tx, domain))) throw new AppError('notFound', `No tenant ${domain}.`);
-      const row = await tx.tenantAdminInvite.create({ data: { tenantDomain: domain, email, invitedBy, tokenHash: hashToken(token), expiresAt } });
+      const row = await tx.tenantAdminInvite.create({ data: { id: link.id, tenantDomain: domain, email, invitedBy, tokenHash: link.tokenHash, expiresAt } });
       await audit(tx, domain, { type: 'customer', id: invitedBy }, 'tenant.adminInvited', { email });
       return row;
     });
-    return { token, invite };
+    // The email's job gets the reference, never the token.
+    return { link: link.ref, invite };
   }
 
   type InviteProblem = 'unknown' | 'expired' | 'used';

@@ -59,7 +59,7 @@ export async function createWorkerRuntime(config: Config, log: Logger, options: 
       mail,
       webhooks,
       trialProvisioner: options.trialProvisioner ?? localTrialProvisioner,
-      publicBaseUrl: config.PUBLIC_BASE_URL,
+      linkSecret: config.LINK_SECRET,
     }),
   });
 
@@ -73,6 +73,10 @@ export async function createWorkerRuntime(config: Config, log: Logger, options: 
       from: config.MAIL_FROM,
       ratePerSecond: config.MAIL_RATE_PER_SECOND,
       log,
+      linkSecret: config.LINK_SECRET,
+      publicBaseUrl: config.PUBLIC_BASE_URL,
+      redis,
+      recipientPerHour: config.RECIPIENT_MAIL_PER_HOUR,
       onUndeliverable: reportUndeliverableInvitation(temporalClient, log),
     }),
     createWebhookWorker({ connection: redis, prefix: config.QUEUE_PREFIX, db, log, timeoutMs: config.WEBHOOK_TIMEOUT_MS }),

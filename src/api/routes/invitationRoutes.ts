@@ -4,7 +4,8 @@ import { loadRelationshipContext, recipientKey } from '../../activities/relation
 import type { Database } from '../../infra/database.js';
 import type { Logger } from '../../infra/logger.js';
 import { storedPolicy, storedTrialOffer } from '../../infra/storedOffer.js';
-import { hashToken, newToken } from '../../infra/tokens.js';
+import { linkFor } from '../../infra/linkTokens.js';
+import { hashToken } from '../../infra/tokens.js';
 import type { MailOutbox } from '../../mail/mailOutbox.js';
 import type { DomainChallenges } from '../../tenants/domainChallenge.js';
 import { tenantNameSchema } from '../../tenants/tenantIdentifiers.js';
@@ -33,6 +34,8 @@ export interface InvitationRoutesDeps {
   challenges: DomainChallenges;
   mail: MailOutbox;
   publicBaseUrl: string;
+  /** Link tokens are derived from it (see linkTokens.ts); mail jobs carry only a reference. */
+  linkSecret: string;
   log: Logger;
 }
 
@@ -151,18 +154,19 @@ export function invitationRoutes(deps: InvitationRoutesDeps): Router {
     let sent = 0;
     for (const admin of admins) {
       const key = `forward-${found.answeredId}-${recipientKey(admin)}`;
-      // As the workflow's own invitations do: a link whose email never reached the queue gets a new token.
+      // As the workflow's own invitations do: a link whose email never reached the queue is sent again, with the
+      // same derived token (the row's id is the derivation input).
       const existing = await db.invitation.findUnique({ where: { idempotencyKey: key } });
       if (existing && (await withRedis('forward the request', () => deps.mail.isEnqueued(key), 3_000))) continue;
-      const token = newToken();
+      const link = linkFor(deps.linkSecret, 'invitation', existing?.id);
       await db.invitation.upsert({
         where: { idempotencyKey: key },
-        create: { relationshipId: rel.id, idempotencyKey: key, tokenHash: hashToken(token), recipientEmail: admin, forwardedFromId: found.answeredId, expiresAt: invitation.expiresAt },
-        update: { tokenHash: hashToken(token) },
+        create: { id: link.id, relationshipId: rel.id, idempotencyKey: key, tokenHash: link.tokenHash, recipientEmail: admin, forwardedFromId: found.answeredId, expiresAt: invitation.expiresAt },
+        update: { tokenHash: link.tokenHash },
       });
-      const invitationUrl = new URL(`/invitations/${token}`, deps.publicBaseUrl).toString();
-      const data = invitationEmailData(context, { invitationUrl, expiresAt: invitation.expiresAt.toISOString(), forwardedBy: invitation.recipientEmail });
-      await withRedis('forward the request', () => deps.mail.enqueue(key, { template: 'invitation', to: admin, relationshipId: rel.id, data }), 3_000);
+      const data = invitationEmailData(context, { expiresAt: invitation.expiresAt.toISOString(), forwardedBy: invitation.recipientEmail });
+      const job = { template: 'invitation' as const, to: admin, relationshipId: rel.id, sender: rel.partnerId, link: link.ref, data };
+      await withRedis('forward the request', () => deps.mail.enqueue(key, job), 3_000);
       sent++;
     }
     if (sent > 0) {

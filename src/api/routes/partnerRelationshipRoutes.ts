@@ -2,7 +2,8 @@ import { Router, type Request, type Response } from 'express';
 import { isEnded, liveAfterAcceptance, type RelationshipStatus } from '../../contract/statuses.js';
 import type { Database } from '../../infra/database.js';
 import type { Logger } from '../../infra/logger.js';
-import { hashToken, newToken } from '../../infra/tokens.js';
+import { linkFor } from '../../infra/linkTokens.js';
+import { hashToken } from '../../infra/tokens.js';
 import type { MailOutbox } from '../../mail/mailOutbox.js';
 import type { TenantDirectory } from '../../tenants/tenantDirectory.js';
 import { checkCsrf, signedInAdmin, type SessionCookies } from '../customerSession.js';
@@ -21,6 +22,8 @@ export interface PartnerRelationshipRoutesDeps {
   session: SessionCookies;
   mail: MailOutbox;
   publicBaseUrl: string;
+  /** The sign-in link's token is derived from it when the email is rendered (issue 10: no raw token in Redis). */
+  linkSecret: string;
   log: Logger;
   /** Sign-in emails per organisation. */
   signInLimit: RateLimit;
@@ -82,18 +85,15 @@ export function partnerRelationshipRoutes(deps: PartnerRelationshipRoutesDeps): 
     }
     const tenant = await db.tenant.findUnique({ where: { domain: tenantDomain } });
     if (tenant && (await tenants.isAdmin(tenantDomain, email))) {
-      const token = newToken();
+      // The job carries a reference to the link; the mail worker derives the token as it renders.
+      const link = linkFor(deps.linkSecret, 'signIn');
       const expiresAt = new Date(Date.now() + SIGN_IN_TTL_MS);
-      const row = await db.signInToken.create({ data: { tokenHash: hashToken(token), tenantDomain, email, expiresAt } });
+      const row = await db.signInToken.create({ data: { id: link.id, tokenHash: link.tokenHash, tenantDomain, email, expiresAt } });
       const job = {
         template: 'signIn' as const,
         to: email,
-        data: {
-          customerName: tenant.name,
-          tenantDomain,
-          signInUrl: new URL(`/sign-in/${token}`, deps.publicBaseUrl).toString(),
-          expiresAt: expiresAt.toISOString(),
-        },
+        link: link.ref,
+        data: { customerName: tenant.name, tenantDomain, expiresAt: expiresAt.toISOString() },
       };
       await withRedis('send the sign-in email', () => deps.mail.enqueue(`signin-${row.id}`, job), 3_000);
     }

@@ -48,7 +48,6 @@ const fieldOf = (body: unknown, name: string) => {
 export function tenantRoutes(deps: TenantRoutesDeps): Router {
   const { db, tenants, challenges, session, log } = deps;
   const router = Router();
-  const link = (path: string) => new URL(path, deps.publicBaseUrl).toString();
 
   router.get('/tenants/new', (_req, res) => {
     res.send(newTenantPage());
@@ -70,11 +69,12 @@ export function tenantRoutes(deps: TenantRoutesDeps): Router {
       if (toAppError(err).code !== 'rateLimited') throw err;
       return res.status(429).send(newTenantPage(values, 'Too many verification emails were asked for this domain. Try again in an hour.'));
     }
-    const { token, challenge } = await challenges.start({ domain: tenantDomain, email, name });
+    const { link, challenge } = await challenges.start({ domain: tenantDomain, email, name });
     const job = {
       template: 'domainVerification' as const,
       to: email,
-      data: { customerName: name, tenantDomain, verifyUrl: link(`/tenants/verify/${token}`), expiresAt: challenge.expiresAt.toISOString() },
+      link,
+      data: { customerName: name, tenantDomain, expiresAt: challenge.expiresAt.toISOString() },
     };
     await withRedis('send the verification email', () => deps.mail.enqueue(`domain-challenge-${challenge.id}`, job), 3_000);
     log.info({ event: 'tenant.challenge_started', tenant: tenantDomain, from: 'form' }, 'domain challenge started');
@@ -162,12 +162,13 @@ export function tenantRoutes(deps: TenantRoutesDeps): Router {
     if (await tenants.isAdmin(current.tenant, email)) {
       return res.send(adminsPage(await adminsView(current), { kind: 'notice', text: `${email} is already an admin.` }));
     }
-    const { token, invite } = await tenants.inviteAdmin(current.tenant, email, current.email);
+    const { link, invite } = await tenants.inviteAdmin(current.tenant, email, current.email);
     const view = await adminsView(current);
     const job = {
       template: 'adminInvitation' as const,
       to: email,
-      data: { customerName: view.tenantName, tenantDomain: view.domain, invitedBy: current.email, confirmUrl: link(`/tenant-admins/confirm/${token}`), expiresAt: invite.expiresAt.toISOString() },
+      link,
+      data: { customerName: view.tenantName, tenantDomain: view.domain, invitedBy: current.email, expiresAt: invite.expiresAt.toISOString() },
     };
     await withRedis('send the invitation', () => deps.mail.enqueue(`admin-invite-${invite.id}`, job), 3_000);
     log.info({ event: 'tenant.admin_invited', tenant: current.tenant }, 'admin invited');
