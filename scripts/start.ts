@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig, type Config } from '../src/config/config.js';
+import { ensureLocalSecrets, LOCAL_SECRET_NAMES, LOCAL_SECRETS_FILE } from '../src/config/localSecrets.js';
 import { checkPostgres, checkRedis } from '../src/infra/preflight.js';
 import { DEV_DNS_HOST, devDnsPortFromEnv, recordsFileFromEnv, startDevDnsServer } from './dns.js';
 import { createSay, paint, taggedSink } from './start/output.js';
@@ -32,6 +33,24 @@ function loadConfigOrExit(): Config {
     if (error instanceof ConfigError) fail(error.message);
     throw error;
   }
+}
+
+/**
+ * Puts the local secrets into this process's environment, where loadConfig and
+ * every child read them; a value already in the environment wins. Says where the
+ * operator token is, never the token.
+ */
+function useLocalSecrets(): string {
+  let ensured: ReturnType<typeof ensureLocalSecrets>;
+  try {
+    ensured = ensureLocalSecrets(LOCAL_SECRETS_FILE, process.env);
+  } catch (error) {
+    fail(`local secrets: ${messageOf(error)}`);
+  }
+  for (const name of LOCAL_SECRET_NAMES) process.env[name] = ensured.secrets[name];
+  const file = path.relative(process.cwd(), LOCAL_SECRETS_FILE) || LOCAL_SECRETS_FILE;
+  if (ensured.generated.length > 0) say.info(`generated ${ensured.generated.join(', ')} into ${file} (readable by you only)`);
+  return ensured.fromEnvironment.includes('OPERATOR_TOKEN') ? 'OPERATOR_TOKEN from the environment' : `OPERATOR_TOKEN in ${file}`;
 }
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost']);
@@ -102,6 +121,7 @@ async function main(): Promise<void> {
   const supervisor = new Supervisor(say);
   supervisor.installSignalHandlers();
 
+  const operatorTokenAt = useLocalSecrets();
   const config = loadConfigOrExit();
   const failures = (await Promise.allSettled([checkPostgres(config.DATABASE_URL), checkRedis(config.REDIS_URL)])).flatMap(
     (result) => (result.status === 'rejected' ? [messageOf(result.reason)] : []),
@@ -155,7 +175,8 @@ async function main(): Promise<void> {
 
   const apps = [
     { name: 'worker' as const, entry: 'src/worker/main.ts', graceMs: 30_000 },
-    { name: 'api' as const, entry: 'src/api/main.ts', graceMs: 10_000 },
+    // Longer than the API's own drain (SHUTDOWN_GRACE_MS), so in-flight requests finish before any SIGKILL.
+    { name: 'api' as const, entry: 'src/api/main.ts', graceMs: config.SHUTDOWN_GRACE_MS + 5_000 },
   ];
   const started: Record<string, ManagedProcess> = {};
   for (const app of apps) {
@@ -206,6 +227,7 @@ async function main(): Promise<void> {
   const rows: Array<[string, string]> = [
     ['API', apiUrl],
     ['health', `${apiUrl}/healthz`],
+    ['operator', `${operatorTokenAt} (npm run operator reads it)`],
     ['Web UI', p.temporalUiUrl],
     ['inbox', inboxUrl ?? `none (mail goes to ${withoutCredentials(p.smtpUrl)})`],
     ['gRPC', p.temporalPort === undefined ? `${p.temporalAddress} (external)` : p.temporalAddress],

@@ -116,10 +116,12 @@ describe('TXT lookup against a real DNS server', () => {
 });
 
 describe('DNS_SERVERS', () => {
-  const servers = (value: string) => loadConfig({ DNS_SERVERS: value }).DNS_SERVERS;
+  // loadConfig refuses to start without the secrets; these are only for parsing.
+  const secrets = { OPERATOR_TOKEN: 'o'.repeat(16), SESSION_SECRET: 's'.repeat(32), LINK_SECRET: 'l'.repeat(32) };
+  const servers = (value: string) => loadConfig({ ...secrets, DNS_SERVERS: value }).DNS_SERVERS;
 
   it('is undefined when unset or blank: the system resolver', () => {
-    expect(loadConfig({}).DNS_SERVERS).toBeUndefined();
+    expect(loadConfig(secrets).DNS_SERVERS).toBeUndefined();
     expect(servers('')).toBeUndefined();
     expect(servers('  ')).toBeUndefined();
   });

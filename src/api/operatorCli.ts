@@ -1,5 +1,6 @@
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { LOCAL_SECRETS_FILE, readLocalSecrets } from '../config/localSecrets.js';
 
 // The operator's command line. It speaks the same HTTP API as everyone else
 // (with the operator token), so it needs no database or Temporal access of its
@@ -18,12 +19,15 @@ const usage = `usage: npm run operator -- <command> [options]
 
   --json   print the API's JSON instead of a table
 
-environment: PARTNERFLOW_URL (default http://localhost:3000), OPERATOR_TOKEN`;
+environment: PARTNERFLOW_URL (default http://localhost:3000), OPERATOR_TOKEN
+  (unset and PARTNERFLOW_URL on this machine: the token npm start keeps in .data/secrets.json)`;
 
 export interface CliIo {
   env: Record<string, string | undefined>;
   out: (line: string) => void;
   err: (line: string) => void;
+  /** Where npm start keeps the local secrets (default .data/secrets.json). */
+  localSecretsFile?: string;
 }
 
 class CliError extends Error {}
@@ -32,10 +36,31 @@ type Json = Record<string, unknown>;
 
 const text = (value: unknown) => (value === null || value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value));
 
+const LOOPBACK = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
+
+/**
+ * OPERATOR_TOKEN, or for an API on this machine the token npm start generated.
+ * The local file's token is never sent anywhere else: it is the key to the
+ * local deployment only, and another server should not learn it.
+ */
+function operatorToken(io: CliIo, base: string): string {
+  if (io.env.OPERATOR_TOKEN) return io.env.OPERATOR_TOKEN;
+  let local: boolean;
+  try {
+    local = LOOPBACK.test(new URL(base).hostname);
+  } catch {
+    throw new CliError(`PARTNERFLOW_URL is not a URL`);
+  }
+  if (!local) throw new CliError('OPERATOR_TOKEN is not set');
+  const file = io.localSecretsFile ?? LOCAL_SECRETS_FILE;
+  const token = readLocalSecrets(file).OPERATOR_TOKEN;
+  if (!token) throw new CliError(`OPERATOR_TOKEN is not set, and ${file} has none (npm start writes it)`);
+  return token;
+}
+
 async function call(io: CliIo, method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: Json): Promise<Json> {
   const base = io.env.PARTNERFLOW_URL ?? 'http://localhost:3000';
-  const token = io.env.OPERATOR_TOKEN;
-  if (!token) throw new CliError('OPERATOR_TOKEN is not set');
+  const token = operatorToken(io, base);
   const res = await fetch(new URL(path, base), {
     method,
     headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },

@@ -46,6 +46,22 @@ const dnsServerList = z
 
 const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
+// The dev defaults earlier versions shipped. They are public (they were in this
+// file), so a deployment still holding one is refused rather than trusted.
+const WELL_KNOWN_SECRETS = new Set([
+  'dev-operator-token-change-me',
+  'dev-session-secret-change-me-0123456789abcdef',
+  'dev-link-secret-change-me-0123456789abcdef',
+]);
+
+// No secret has a built-in value: a forgotten variable stops the process instead
+// of quietly running with a key anyone who read the source knows.
+const secret = (minLength: number) =>
+  z
+    .string({ error: (issue) => (issue.input === undefined ? 'is required (npm start generates one for local use)' : 'must be a string') })
+    .min(minLength, `must be at least ${minLength} characters`)
+    .refine((value) => !WELL_KNOWN_SECRETS.has(value), 'is a published development value; set a random one (e.g. openssl rand -hex 32)');
+
 export const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -95,19 +111,18 @@ export const configSchema = z.object({
   SIGN_IN_EMAILS_PER_HOUR: z.coerce.number().int().positive().default(10),
   /** Resolvers for domain-ownership TXT lookups; unset: the system's resolver. */
   DNS_SERVERS: dnsServerList,
-  OPERATOR_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
-  SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** How long a stopping API lets in-flight requests finish before it cuts the remaining connections. */
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
+  /** Failed bearer or dashboard authentications one client address may make per window; beyond it, 429 before any key is checked. */
+  AUTH_FAILURE_LIMIT: z.coerce.number().int().positive().default(20),
+  AUTH_FAILURE_WINDOW_SECONDS: z.coerce.number().int().positive().default(600),
+  OPERATOR_TOKEN: secret(16),
+  SESSION_SECRET: secret(32),
   /** Derives the tokens of emailed links at the moment the email is rendered, so no raw token waits in Redis. */
-  LINK_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  LINK_SECRET: secret(32),
 });
 
-export type RawConfig = z.infer<typeof configSchema>;
-
-export interface Config extends Omit<RawConfig, 'OPERATOR_TOKEN' | 'SESSION_SECRET' | 'LINK_SECRET'> {
-  OPERATOR_TOKEN: string;
-  SESSION_SECRET: string;
-  LINK_SECRET: string;
-}
+export type Config = z.infer<typeof configSchema>;
 
 export class ConfigError extends Error {
   constructor(
@@ -119,10 +134,14 @@ export class ConfigError extends Error {
   }
 }
 
-// Local defaults for secrets are fine on a developer's machine and refused in production.
-const DEV_OPERATOR_TOKEN = 'dev-operator-token-change-me';
-const DEV_SESSION_SECRET = 'dev-session-secret-change-me-0123456789abcdef';
-const DEV_LINK_SECRET = 'dev-link-secret-change-me-0123456789abcdef';
+// Values a config error must never repeat: secrets, and anything that may carry
+// credentials (a URL with user:password@). Error lines end up in terminals, CI
+// logs and crash reports.
+const SECRET_NAME = /TOKEN|SECRET|PASSWORD|API_KEY/;
+
+function echoable(variable: string, value: string | undefined): value is string {
+  return value !== undefined && !SECRET_NAME.test(variable) && !value.includes('@');
+}
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = configSchema.safeParse(env);
@@ -130,21 +149,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const issue = parsed.error.issues[0];
     const variable = String(issue?.path[0] ?? 'environment');
     const got = env[variable];
-    throw new ConfigError(variable, `${issue?.message ?? 'invalid'}${got === undefined ? '' : ` (got "${got}")`}`);
+    throw new ConfigError(variable, `${issue?.message ?? 'invalid'}${echoable(variable, got) ? ` (got "${got}")` : ''}`);
   }
   const raw = parsed.data;
-  if (raw.NODE_ENV === 'production') {
-    if (!raw.OPERATOR_TOKEN) throw new ConfigError('OPERATOR_TOKEN', 'is required when NODE_ENV=production');
-    if (!raw.SESSION_SECRET) throw new ConfigError('SESSION_SECRET', 'is required when NODE_ENV=production');
-    if (!raw.LINK_SECRET) throw new ConfigError('LINK_SECRET', 'is required when NODE_ENV=production');
-  }
   if (Boolean(raw.TEMPORAL_TLS_CERT_PATH) !== Boolean(raw.TEMPORAL_TLS_KEY_PATH)) {
     throw new ConfigError('TEMPORAL_TLS_CERT_PATH', 'and TEMPORAL_TLS_KEY_PATH must be set together');
   }
-  return {
-    ...raw,
-    OPERATOR_TOKEN: raw.OPERATOR_TOKEN ?? DEV_OPERATOR_TOKEN,
-    SESSION_SECRET: raw.SESSION_SECRET ?? DEV_SESSION_SECRET,
-    LINK_SECRET: raw.LINK_SECRET ?? DEV_LINK_SECRET,
-  };
+  return raw;
 }
