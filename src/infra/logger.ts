@@ -1,16 +1,27 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
+import { redactingSerializers, redactPaths, scrubText } from './logRedaction.js';
 
 export type { Logger };
 
 // One logger per process; pretty only for a person at a terminal in development.
-export function createLogger(options: { level: string; pretty: boolean; name?: string }): Logger {
-  return pino({
-    name: options.name ?? 'partnerflow',
-    level: options.level,
-    base: undefined,
-    redact: ['apiKey', 'token', 'authorization', '*.apiKey', '*.token', 'req.headers.authorization', 'req.headers.cookie'],
-    ...(options.pretty
-      ? { transport: { target: 'pino-pretty', options: { singleLine: true, translateTime: 'SYS:HH:MM:ss.l' } } }
-      : {}),
-  });
+// `destination` lets a test read exactly what would have been written.
+export function createLogger(options: { level: string; pretty: boolean; name?: string; destination?: DestinationStream }): Logger {
+  const pretty = options.pretty && options.destination === undefined;
+  return pino(
+    {
+      name: options.name ?? 'partnerflow',
+      level: options.level,
+      base: undefined,
+      redact: redactPaths,
+      serializers: redactingSerializers,
+      hooks: {
+        // A message string may quote a path or URL too.
+        logMethod(args, method) {
+          method.apply(this, args.map((arg) => (typeof arg === 'string' ? scrubText(arg) : arg)) as Parameters<typeof method>);
+        },
+      },
+      ...(pretty ? { transport: { target: 'pino-pretty', options: { singleLine: true, translateTime: 'SYS:HH:MM:ss.l' } } } : {}),
+    },
+    options.destination,
+  );
 }

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { Express } from 'express';
+import type { DestinationStream } from 'pino';
 import { inject } from 'vitest';
 import type { z } from 'zod';
 import { buildApp } from '../../src/api/app.js';
@@ -29,6 +30,8 @@ export interface TestAppOptions {
   /** A Temporal address that answers nothing, to see /readyz say so. */
   temporalAddress?: string;
   databaseUrl?: string;
+  /** Where the app's log lines go (default: stdout), for tests that read them. */
+  logDestination?: DestinationStream;
 }
 
 export async function buildTestApp(options: TestAppOptions = {}) {
@@ -47,7 +50,7 @@ export async function buildTestApp(options: TestAppOptions = {}) {
     LINK_SECRET: randomBytes(32).toString('hex'),
     ...options.env,
   });
-  const log = createLogger({ level: config.LOG_LEVEL, pretty: false, name: 'test-api' });
+  const log = createLogger({ level: config.LOG_LEVEL, pretty: false, name: 'test-api', ...(options.logDestination ? { destination: options.logDestination } : {}) });
   const db = createDatabase(config.DATABASE_URL);
   const redis = createProducerRedis(config.REDIS_URL);
   redis.on('error', () => undefined);
