@@ -8,7 +8,9 @@ import type { Config } from '../config/config.js';
 import type { Database } from '../infra/database.js';
 import type { Logger } from '../infra/logger.js';
 import type { MailOutbox } from '../mail/mailOutbox.js';
+import { createAuthFailures, withAuthFailureLimit } from './authFailures.js';
 import { AppError, problemJsonHandler } from './errors.js';
+import { requireOperatorToken } from './operatorAuth.js';
 import { messagePage } from './pages/invitationPages.js';
 import { mountQueueDashboard } from './queueDashboard.js';
 import { createIdempotency } from './idempotency.js';
@@ -79,8 +81,19 @@ export function buildApp(deps: AppDeps): Express {
   const tenants = createTenantDirectory(deps.db, config.LINK_SECRET);
   const challenges = createDomainChallenges(deps.db, createTxtLookup(config.DNS_SERVERS ? { servers: config.DNS_SERVERS } : {}), config.LINK_SECRET);
 
-  app.use(healthRoutes({ db: deps.db, redis: deps.redis, temporal: deps.temporal, registry: deps.registry }));
-  mountQueueDashboard(app, { redis: deps.redis, prefix: config.QUEUE_PREFIX, operatorToken: config.OPERATOR_TOKEN, log });
+  // One count of failed credentials per client address, whichever door they were tried at.
+  const authFailures = createAuthFailures(
+    createRateLimit({
+      redis: deps.redis,
+      keyPrefix: `${keyPrefix}:ratelimit:authfail`,
+      points: config.AUTH_FAILURE_LIMIT,
+      windowSeconds: config.AUTH_FAILURE_WINDOW_SECONDS,
+      counts: 'failed authentications from one address',
+    }),
+  );
+  const operatorOnly = withAuthFailureLimit(requireOperatorToken(config.OPERATOR_TOKEN), authFailures);
+  app.use(healthRoutes({ db: deps.db, redis: deps.redis, temporal: deps.temporal, registry: deps.registry, operatorOnly, log }));
+  mountQueueDashboard(app, { redis: deps.redis, prefix: config.QUEUE_PREFIX, operatorToken: config.OPERATOR_TOKEN, authFailures, log });
   app.use(apiDocs({ publicBaseUrl: config.PUBLIC_BASE_URL, version: API_VERSION }));
   app.use(
     '/api/v1',
@@ -89,6 +102,7 @@ export function buildApp(deps: AppDeps): Express {
       relationships,
       tenants,
       operatorToken: config.OPERATOR_TOKEN,
+      authFailures,
       idempotency: createIdempotency({ redis: deps.redis, keyPrefix, ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS }),
       rateLimit: createRateLimit({
         redis: deps.redis,

@@ -6,6 +6,8 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../infra/logger.js';
 import { createMailQueue, createWebhookQueue } from '../infra/queues.js';
 import { constantTimeEqual } from '../infra/tokens.js';
+import type { AuthFailures } from './authFailures.js';
+import { AppError, retryAfterOf } from './errors.js';
 
 export const QUEUE_DASHBOARD_PATH = '/admin/queues';
 
@@ -13,6 +15,8 @@ export interface QueueDashboardDeps {
   redis: Redis;
   prefix: string;
   operatorToken: string;
+  /** Wrong passwords count against the client like wrong bearer keys do. */
+  authFailures: AuthFailures;
   log: Logger;
 }
 
@@ -24,8 +28,15 @@ export interface QueueDashboardDeps {
  * every request, including the dashboard's own API calls. Scripts may send
  * `Authorization: Bearer <operator token>` instead. Serve it over TLS only.
  */
-function requireOperator(operatorToken: string) {
-  return (req: Request, res: Response, next: NextFunction) => {
+function requireOperator(operatorToken: string, failures: AuthFailures) {
+  return async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      await failures.refuseIfBlocked(req);
+    } catch (err) {
+      if (!(err instanceof AppError && err.code === 'rateLimited')) throw err;
+      res.status(429).set('retry-after', String(retryAfterOf(err) ?? 1)).type('text/plain').send(err.message);
+      return;
+    }
     const header = req.get('authorization') ?? '';
     const [scheme = '', credentials = ''] = header.split(/\s+/, 2);
     let presented: string | undefined;
@@ -38,6 +49,7 @@ function requireOperator(operatorToken: string) {
       res.set('cache-control', 'no-store');
       return next();
     }
+    if (presented !== undefined) await failures.recordFailure(req);
     res
       .status(401)
       .set('www-authenticate', 'Basic realm="partnerflow queues", charset="UTF-8"')
@@ -62,7 +74,7 @@ export function mountQueueDashboard(app: Express, deps: QueueDashboardDeps): { c
   });
   // getRouter() is typed `any` by Bull Board; it is an Express router.
   const router = serverAdapter.getRouter() as (req: Request, res: Response, next: NextFunction) => void;
-  app.use(QUEUE_DASHBOARD_PATH, requireOperator(deps.operatorToken), router);
+  app.use(QUEUE_DASHBOARD_PATH, requireOperator(deps.operatorToken, deps.authFailures), router);
   return {
     async close() {
       await Promise.all(queues.map((queue) => queue.close()));

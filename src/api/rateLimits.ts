@@ -13,14 +13,18 @@ export interface RateLimitOptions {
   keyPrefix: string;
   points: number;
   windowSeconds: number;
+  /** What is counted, for the 429's detail (default "requests"). */
+  counts?: string;
 }
 
 export interface RateLimit {
   /** Takes one point for `key`; throws a `rateLimited` AppError (429) when none is left. */
   consume(key: string): Promise<{ limit: number; remaining: number; resetSeconds: number }>;
+  /** Throws the same 429 when `key` has no point left, taking none: for limits that count only failures. */
+  refuseIfUsedUp(key: string): Promise<void>;
 }
 
-export function createRateLimit({ redis, keyPrefix, points, windowSeconds }: RateLimitOptions): RateLimit {
+export function createRateLimit({ redis, keyPrefix, points, windowSeconds, counts = 'requests' }: RateLimitOptions): RateLimit {
   const limiter = new RateLimiterRedis({
     storeClient: redis,
     keyPrefix,
@@ -29,6 +33,12 @@ export function createRateLimit({ redis, keyPrefix, points, windowSeconds }: Rat
     rejectIfRedisNotReady: true,
     insuranceLimiter: new RateLimiterMemory({ keyPrefix, points, duration: windowSeconds }),
   });
+  const refusal = (msBeforeNext: number) => {
+    const retryAfterSeconds = Math.max(1, Math.ceil(msBeforeNext / 1000));
+    return new AppError('rateLimited', `At most ${points} ${counts} per ${windowSeconds} s; retry in ${retryAfterSeconds} s.`, {
+      retryAfterSeconds,
+    });
+  };
   return {
     async consume(key) {
       try {
@@ -36,11 +46,12 @@ export function createRateLimit({ redis, keyPrefix, points, windowSeconds }: Rat
         return { limit: points, remaining: res.remainingPoints, resetSeconds: Math.ceil(res.msBeforeNext / 1000) };
       } catch (err) {
         if (!(err instanceof RateLimiterRes)) throw err;
-        const retryAfterSeconds = Math.max(1, Math.ceil(err.msBeforeNext / 1000));
-        throw new AppError('rateLimited', `At most ${points} requests per ${windowSeconds} s; retry in ${retryAfterSeconds} s.`, {
-          retryAfterSeconds,
-        });
+        throw refusal(err.msBeforeNext);
       }
+    },
+    async refuseIfUsedUp(key) {
+      const res = await limiter.get(key);
+      if (res && res.consumedPoints >= points) throw refusal(res.msBeforeNext);
     },
   };
 }

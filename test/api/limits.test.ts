@@ -180,7 +180,7 @@ describe('with Redis down', () => {
   });
 
   it('/readyz reports Redis down and the others up', async () => {
-    const res = await api.get('/readyz');
+    const res = await api.get('/readyz').set(auth(app.operatorToken));
     expect(res.status).toBe(503);
     expect(res.body).toMatchObject({ status: 'not ready', checks: { redis: { ok: false }, postgres: { ok: true }, temporal: { ok: true } } });
   });

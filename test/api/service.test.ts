@@ -152,7 +152,7 @@ describe('service endpoints', () => {
   });
 
   it('/readyz checks Postgres, Redis and Temporal', async () => {
-    const res = await api.get('/readyz');
+    const res = await api.get('/readyz').set('Authorization', `Bearer ${system.operatorToken}`);
     expect(res.status).toBe(200);
     expect(expectShape(readinessSchema, res.body)).toEqual({
       status: 'ready',
@@ -164,10 +164,10 @@ describe('service endpoints', () => {
     const noTemporal = await buildTestApp({ temporalAddress: '127.0.0.1:1' });
     const noPostgres = await buildTestApp({ databaseUrl: 'postgresql://postgres@127.0.0.1:1/none' });
     try {
-      const t = await request(noTemporal.app).get('/readyz');
+      const t = await request(noTemporal.app).get('/readyz').set('Authorization', `Bearer ${noTemporal.operatorToken}`);
       expect(t.status).toBe(503);
       expect(field(t, 'checks')).toMatchObject({ temporal: { ok: false }, postgres: { ok: true }, redis: { ok: true } });
-      const p = await request(noPostgres.app).get('/readyz');
+      const p = await request(noPostgres.app).get('/readyz').set('Authorization', `Bearer ${noPostgres.operatorToken}`);
       expect(p.status).toBe(503);
       expect(field(p, 'checks')).toMatchObject({ postgres: { ok: false }, temporal: { ok: true }, redis: { ok: true } });
     } finally {
@@ -178,7 +178,7 @@ describe('service endpoints', () => {
 
   it('/metrics is Prometheus text with request counts', async () => {
     await api.get('/api/v1/roles');
-    const res = await api.get('/metrics');
+    const res = await api.get('/metrics').set('Authorization', `Bearer ${system.operatorToken}`);
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/plain/);
     expect(res.text).toMatch(/partnerflow_http_requests_total\{method="GET",route="\/roles",status="200"\} \d+/);

@@ -1,14 +1,19 @@
-import { Router } from 'express';
+import { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Client } from '@temporalio/client';
 import type { Redis } from 'ioredis';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Database } from '../../infra/database.js';
+import type { Logger } from '../../infra/logger.js';
+import { problemJsonHandler } from '../errors.js';
 
 export interface HealthDeps {
   db: Database;
   redis: Redis;
   temporal: Client;
   registry: Registry;
+  /** Lets only the operator through: readiness and metrics describe the deployment. */
+  operatorOnly: (req: Request, res: Response, next: NextFunction) => Promise<void>;
+  log: Logger;
 }
 
 const READY_CHECK_MS = 2000;
@@ -22,13 +27,13 @@ export function createMetricsRegistry(): Registry {
   return registry;
 }
 
-/** Liveness, readiness (each dependency checked) and Prometheus metrics. */
+/** Liveness (open, for load balancers), readiness (each dependency checked) and Prometheus metrics (operator token). */
 export function healthRoutes(deps: HealthDeps): Router {
   const router = Router();
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  router.get('/readyz', async (_req, res) => {
+  router.get('/readyz', deps.operatorOnly, async (_req, res) => {
     const checks: Record<string, () => Promise<unknown>> = {
       postgres: () => deps.db.$executeRaw`SELECT 1`,
       redis: () => deps.redis.ping(),
@@ -50,8 +55,10 @@ export function healthRoutes(deps: HealthDeps): Router {
     const ready = Object.values(results).every((r) => r.ok);
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks: results });
   });
-  router.get('/metrics', async (_req, res) => {
+  router.get('/metrics', deps.operatorOnly, async (_req, res) => {
     res.type(deps.registry.contentType).send(await deps.registry.metrics());
   });
+  // A refused probe or scrape is a problem+json like the API's, not a customer page.
+  router.use(problemJsonHandler(deps.log));
   return router;
 }

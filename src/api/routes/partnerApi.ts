@@ -3,6 +3,7 @@ import { roleCatalog } from '../../contract/roles.js';
 import type { Database } from '../../infra/database.js';
 import { hashToken, newToken } from '../../infra/tokens.js';
 import { bearerAuth, principalOf, requireOperator, requirePartner } from '../auth.js';
+import { withAuthFailureLimit, type AuthFailures } from '../authFailures.js';
 import { etagOf, notModified } from '../conditionalRequests.js';
 import { AppError } from '../errors.js';
 import type { Idempotency } from '../idempotency.js';
@@ -28,6 +29,8 @@ export interface PartnerApiDeps {
   operatorToken: string;
   idempotency: Idempotency;
   rateLimit: RateLimit;
+  /** Failed key or token attempts per client address. */
+  authFailures: AuthFailures;
 }
 
 /** Request bodies of the JSON API are at most this large (413 above it). */
@@ -58,7 +61,7 @@ export function partnerApi(deps: PartnerApiDeps): Router {
     res.json({ roles: roleCatalog });
   });
 
-  router.use(bearerAuth(db, deps.operatorToken));
+  router.use(withAuthFailureLimit(bearerAuth(db, deps.operatorToken), deps.authFailures));
   router.use(partnerRateLimit(deps.rateLimit));
 
   router.post('/admin/partners', async (req, res) => {
