@@ -8,6 +8,7 @@ import { createProducerRedis } from '../infra/redis.js';
 import { temporalConnectionOptions } from '../infra/temporalConnection.js';
 import { createMailOutbox } from '../mail/mailOutbox.js';
 import { buildApp } from './app.js';
+import { drainable } from './gracefulShutdown.js';
 import { createMetricsRegistry } from './routes/health.js';
 
 async function main(): Promise<void> {
@@ -27,19 +28,33 @@ async function main(): Promise<void> {
   const server = app.listen(config.PORT, () => {
     log.info({ event: 'api.started', url: config.PUBLIC_BASE_URL, port: config.PORT }, `API listening on :${config.PORT}`);
   });
+  const drainer = drainable(server);
+
+  // Requests in flight finish first (they may still need the queues, Temporal and the database).
+  let stopping = false;
+  const stop = async (signal: NodeJS.Signals) => {
+    // `npm run api` relays one Ctrl-C as a second signal; the drain is already bounded.
+    if (stopping) return;
+    stopping = true;
+    log.info({ event: 'api.stopping', signal, graceMs: config.SHUTDOWN_GRACE_MS }, 'shutting down: finishing requests in flight');
+    const { cut, inFlight } = await drainer.drain(config.SHUTDOWN_GRACE_MS);
+    if (cut) log.warn({ event: 'api.drainTimedOut', graceMs: config.SHUTDOWN_GRACE_MS }, 'requests still running at the end of SHUTDOWN_GRACE_MS were cut');
+    await mailQueue.close();
+    await connection.close();
+    await db.$disconnect();
+    redis.disconnect();
+    log.info({ event: 'api.stopped', inFlightAtSignal: inFlight }, 'API stopped');
+  };
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      log.info({ event: 'api.stopping', signal }, 'shutting down');
-      server.close(() => {
-        void (async () => {
-          await mailQueue.close();
-          await connection.close();
-          await db.$disconnect();
-          redis.disconnect();
-          log.info({ event: 'api.stopped' }, 'API stopped');
-        })();
-      });
-      server.closeAllConnections();
+    process.on(signal, () => {
+      // Exit explicitly once everything is closed: a leftover timer in some client must not keep a stopped API alive.
+      stop(signal).then(
+        () => process.exit(0),
+        (err: unknown) => {
+          log.error({ event: 'api.stopFailed', err }, 'API did not stop cleanly');
+          process.exit(1);
+        },
+      );
     });
   }
 }
