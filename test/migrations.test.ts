@@ -159,3 +159,43 @@ describe('the tenant_directory data migration', { timeout: 60_000 }, () => {
     }
   });
 });
+
+// Until api_keys_and_customer_sessions, a partner had exactly one key, on its
+// own row. The migration moves every key into partner_api_keys unchanged, so
+// partners keep working after the upgrade.
+describe('the api_keys_and_customer_sessions data migration', { timeout: 60_000 }, () => {
+  const keysDatabase = `${database}_keys`;
+  const keysDatabaseUrl = Object.assign(new URL(server.href), { pathname: `/${keysDatabase}` }).href;
+  afterAll(async () => {
+    await query(maintenanceUrl, `DROP DATABASE IF EXISTS ${pg.escapeIdentifier(keysDatabase)} WITH (FORCE)`);
+  });
+
+  it('carries every existing API key over: same hash and prefix, no expiry, not revoked', async () => {
+    expect(await ensureDatabase(keysDatabaseUrl)).toBe(true);
+    const client = new pg.Client({ connectionString: keysDatabaseUrl });
+    await client.connect();
+    try {
+      await client.query(migrationSql('_init'));
+      await client.query(migrationSql('_tenant_directory'));
+      const partnerId = randomUUID();
+      const keyHash = createHash('sha256').update('pf_the-old-key').digest('hex');
+      await client.query(
+        `INSERT INTO partners (id, name, contact_email, webhook_secret, api_key_hash, api_key_prefix, created_at)
+         VALUES ($1, 'Fabrikam', 'ops@fabrikam.test', 'secret', $2, 'pf_the-old', now() - interval '30 days')`,
+        [partnerId, keyHash],
+      );
+
+      await client.query(migrationSql('_api_keys_and_customer_sessions'));
+
+      const keys = await client.query<{ partner_id: string; key_hash: string; prefix: string; same_created_at: boolean; expires_at: Date | null; revoked_at: Date | null }>(
+        `SELECT k.partner_id, k.key_hash, k.prefix, k.created_at = p.created_at AS same_created_at, k.expires_at, k.revoked_at
+         FROM partner_api_keys k JOIN partners p ON p.id = k.partner_id`,
+      );
+      expect(keys.rows).toEqual([{ partner_id: partnerId, key_hash: keyHash, prefix: 'pf_the-old', same_created_at: true, expires_at: null, revoked_at: null }]);
+      const columns = await client.query<{ column_name: string }>(`SELECT column_name FROM information_schema.columns WHERE table_name = 'partners'`);
+      expect(columns.rows.map((c) => c.column_name)).not.toContain('api_key_hash');
+    } finally {
+      await client.end();
+    }
+  });
+});

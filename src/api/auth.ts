@@ -1,7 +1,8 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Database } from '../infra/database.js';
-import { constantTimeEqual, hashToken } from '../infra/tokens.js';
+import { constantTimeEqual } from '../infra/tokens.js';
 import { AppError } from './errors.js';
+import { createPartnerKeys } from './partnerKeys.js';
 
 export type Principal = { kind: 'partner'; partnerId: string; partnerName: string } | { kind: 'operator' };
 
@@ -11,8 +12,9 @@ declare module 'express-serve-static-core' {
   }
 }
 
-/** Bearer auth for the JSON API: the operator token, or a partner's API key (looked up by its hash). */
+/** Bearer auth for the JSON API: the operator token, or a live partner API key (looked up by its hash; not revoked or expired). */
 export function bearerAuth(db: Database, operatorToken: string) {
+  const keys = createPartnerKeys(db);
   return async (req: Request, res: Response, next: NextFunction) => {
     const header = req.get('authorization') ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);
@@ -22,9 +24,9 @@ export function bearerAuth(db: Database, operatorToken: string) {
       res.locals.principal = { kind: 'operator' };
       return next();
     }
-    const partner = await db.partner.findUnique({ where: { apiKeyHash: hashToken(key) } });
+    const partner = await keys.authenticate(key);
     if (!partner) throw new AppError('unauthorized', 'The API key is not valid.');
-    res.locals.principal = { kind: 'partner', partnerId: partner.id, partnerName: partner.name };
+    res.locals.principal = { kind: 'partner', partnerId: partner.partnerId, partnerName: partner.partnerName };
     next();
   };
 }

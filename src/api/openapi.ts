@@ -27,6 +27,7 @@ import {
   signInFormSchema,
   verifyDomainFormSchema,
 } from './schemas.js';
+import { keyRotatedSchema, partnerKeyListSchema, partnerKeySchema, rotateKeySchema } from './partnerKeySchemas.js';
 
 // The OpenAPI 3.1 document, generated from the zod schemas the routes validate
 // with (requests, as their input side) and the schemas the tests hold the
@@ -64,6 +65,7 @@ const requestSchemas = {
   NewTenantForm: newTenantFormSchema,
   VerifyDomainForm: verifyDomainFormSchema,
   AdminEmailForm: adminEmailFormSchema,
+  RotateKeyRequest: rotateKeySchema,
 } as const;
 
 const responseSchemas = {
@@ -77,6 +79,9 @@ const responseSchemas = {
   Liveness: livenessSchema,
   Readiness: readinessSchema,
   Tenant: tenantSchema,
+  PartnerKey: partnerKeySchema,
+  PartnerKeyList: partnerKeyListSchema,
+  KeyRotated: keyRotatedSchema,
 } as const;
 
 const authProblems: ErrorCode[] = ['unauthorized', 'forbidden', 'rateLimited'];
@@ -175,6 +180,40 @@ export const operations: Operation[] = [
     security: ['operator'],
     success: { status: 200, description: 'Every partner', schema: 'PartnerList' },
     problems: ['unauthorized', 'forbidden'],
+  },
+  {
+    method: 'get',
+    path: '/api/v1/admin/partners/{id}/keys',
+    tag: 'Operator',
+    summary: 'A partner’s API keys (prefixes and dates, never the keys)',
+    security: ['operator'],
+    pathParams: { id: 'The partner id (a UUID)' },
+    success: { status: 200, description: 'Newest first, with each key’s status', schema: 'PartnerKeyList' },
+    problems: ['validation', 'unauthorized', 'forbidden', 'notFound'],
+  },
+  {
+    method: 'post',
+    path: '/api/v1/admin/partners/{id}/keys',
+    tag: 'Operator',
+    summary: 'Rotate: a new key (shown only in this answer); the older keys keep working for graceSeconds',
+    description: 'Older live keys get an expiry at the end of the grace period (never later than one they already had). Audited as partner.apiKeyRotated.',
+    security: ['operator'],
+    pathParams: { id: 'The partner id (a UUID)' },
+    requestBody: { schema: 'RotateKeyRequest', mediaType: 'application/json', required: false },
+    headers: ['IdempotencyKey'],
+    success: { status: 201, description: 'The new key and when the older ones end', schema: 'KeyRotated' },
+    problems: [...bodyProblems, 'unauthorized', 'forbidden', 'notFound', ...idempotencyProblems, 'unavailable'],
+  },
+  {
+    method: 'delete',
+    path: '/api/v1/admin/partners/{id}/keys/{key}',
+    tag: 'Operator',
+    summary: 'Revoke one key at once (by its id or its prefix)',
+    description: 'The key is refused (401) from now on. Revoking a revoked key changes nothing. Audited as partner.apiKeyRevoked.',
+    security: ['operator'],
+    pathParams: { id: 'The partner id (a UUID)', key: 'The key’s id, or its prefix (pf_ and 7 characters)' },
+    success: { status: 200, description: 'The key, now revoked', schema: 'PartnerKey' },
+    problems: ['validation', 'unauthorized', 'forbidden', 'notFound', 'conflict'],
   },
   {
     method: 'put',

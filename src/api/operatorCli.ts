@@ -10,6 +10,12 @@ const usage = `usage: npm run operator -- <command> [options]
 
   partners create --name <name> --email <contact email> [--webhook <url>]
   partners list
+  partners keys <partner id>
+  partners rotate-key <partner id> [--grace-seconds <n>]
+                       a new API key (shown once); the older keys keep working for
+                       the grace period (default 86400, one day; 0 ends them now)
+  partners revoke-key <partner id> <key id or prefix>
+                       the key stops working at once
   relationships list [--status <status>] [--partner <partner id>] [--tenant <domain>] [--limit <n>]
   relationships show <relationship id>
   tenants put <domain> --name <name> --admin <email> [--admin <email> ...]
@@ -118,6 +124,38 @@ async function tenantCommand(io: CliIo, verb: string | undefined, args: string[]
   throw new CliError(`unknown command: tenants ${verb ?? ''}\n\n${usage}`);
 }
 
+const keyRow = (k: Json) => ({ id: text(k.id), prefix: `${text(k.prefix)}…`, status: text(k.status), created: text(k.createdAt), expires: text(k.expiresAt), revoked: text(k.revokedAt) });
+
+async function partnerKeyCommand(io: CliIo, verb: string, args: string[], values: { graceSeconds: string | undefined; json: boolean }): Promise<number> {
+  const [partnerId, key] = args;
+  if (!partnerId) throw new CliError(`partners ${verb} needs a partner id\n\n${usage}`);
+  const path = `/api/v1/admin/partners/${encodeURIComponent(partnerId)}/keys`;
+  if (verb === 'keys') {
+    const json = await call(io, 'GET', path);
+    if (values.json) io.out(JSON.stringify(json, null, 2));
+    else table(io, ((json.keys as Json[] | undefined) ?? []).map(keyRow));
+    return 0;
+  }
+  if (verb === 'rotate-key') {
+    const grace = values.graceSeconds;
+    if (grace !== undefined && !/^\d+$/.test(grace)) throw new CliError('--grace-seconds must be a whole number of seconds');
+    const json = await call(io, 'POST', path, grace === undefined ? {} : { graceSeconds: Number(grace) });
+    if (values.json) {
+      io.out(JSON.stringify(json, null, 2));
+      return 0;
+    }
+    io.out(`new API key:    ${text(json.apiKey)}`);
+    for (const old of (json.previousKeys as Json[] | undefined) ?? []) io.out(`old key ${text(old.prefix)}… works until ${text(old.expiresAt)}`);
+    io.out('Hand the new key to the partner now: it is not shown again.');
+    return 0;
+  }
+  if (!key) throw new CliError('partners revoke-key needs a partner id and a key id or prefix');
+  const json = await call(io, 'DELETE', `${path}/${encodeURIComponent(key)}`);
+  if (values.json) io.out(JSON.stringify(json, null, 2));
+  else io.out(`key ${text(json.prefix)}… revoked at ${text(json.revokedAt)}`);
+  return 0;
+}
+
 /** Runs one command; returns the process exit code. */
 export async function runOperatorCli(argv: string[], io: CliIo): Promise<number> {
   try {
@@ -133,6 +171,7 @@ export async function runOperatorCli(argv: string[], io: CliIo): Promise<number>
         tenant: { type: 'string' },
         limit: { type: 'string' },
         admin: { type: 'string', multiple: true },
+        'grace-seconds': { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -166,6 +205,9 @@ export async function runOperatorCli(argv: string[], io: CliIo): Promise<number>
         (json.partners as Json[]).map((p) => ({ id: text(p.id), name: text(p.name), contact: text(p.contactEmail), key: `${text(p.apiKeyPrefix)}…`, created: text(p.createdAt) })),
       );
       return 0;
+    }
+    if (noun === 'partners' && (verb === 'keys' || verb === 'rotate-key' || verb === 'revoke-key')) {
+      return await partnerKeyCommand(io, verb, positionals.slice(2), { graceSeconds: values['grace-seconds'], json: values.json });
     }
     if (noun === 'relationships' && verb === 'list') {
       const query = new URLSearchParams();

@@ -72,7 +72,7 @@ export const partnerListSchema = z.object({
       name: z.string(),
       contactEmail: z.string(),
       webhookUrl: z.string().nullable(),
-      apiKeyPrefix: z.string().meta({ description: 'First characters of the API key, to tell keys apart' }),
+      apiKeyPrefix: z.string().nullable().meta({ description: 'First characters of the newest live API key, to tell keys apart; null when none is live (GET /admin/partners/{id}/keys lists them all)' }),
       createdAt: timestamp,
     }),
   ),

@@ -57,8 +57,9 @@ describe('partner API', () => {
     expect(partnerKey).toMatch(/^pf_/);
     expect(created.headers['cache-control']).toBe('no-store');
     // Stored hashed: the key itself is nowhere in the database.
-    const row = await system.db.partner.findUniqueOrThrow({ where: { id: partnerId } });
-    expect(row.apiKeyHash).not.toContain(partnerKey);
+    const row = await system.db.partner.findUniqueOrThrow({ where: { id: partnerId }, include: { apiKeys: true } });
+    expect(row.apiKeys).toHaveLength(1);
+    expect(row.apiKeys[0]?.keyHash).not.toContain(partnerKey);
     expect(JSON.stringify(row)).not.toContain(partnerKey);
   });
   afterAll(async () => {

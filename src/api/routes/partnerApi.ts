@@ -1,13 +1,15 @@
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { roleCatalog } from '../../contract/roles.js';
 import type { Database } from '../../infra/database.js';
-import { hashToken, newToken } from '../../infra/tokens.js';
+import { newToken } from '../../infra/tokens.js';
 import { bearerAuth, principalOf, requireOperator, requirePartner } from '../auth.js';
 import { withAuthFailureLimit, type AuthFailures } from '../authFailures.js';
 import { etagOf, notModified } from '../conditionalRequests.js';
+import { newApiKey } from '../partnerKeys.js';
 import { AppError } from '../errors.js';
 import type { Idempotency } from '../idempotency.js';
 import { partnerRateLimit, type RateLimit } from '../rateLimits.js';
+import { partnerKeyRoutes } from './partnerKeyRoutes.js';
 import type { RelationshipService } from '../relationshipService.js';
 import type { TenantDirectory } from '../../tenants/tenantDirectory.js';
 import { emailAddressSchema } from '../../tenants/tenantIdentifiers.js';
@@ -68,15 +70,14 @@ export function partnerApi(deps: PartnerApiDeps): Router {
     requireOperator(res);
     await idempotency.run(req, res, callerId(res), async () => {
       const body = createPartnerSchema.parse(req.body ?? {});
-      const apiKey = `pf_${newToken()}`;
+      const { apiKey, keyHash, prefix } = newApiKey();
       const partner = await db.partner.create({
         data: {
           name: body.name,
           contactEmail: body.contactEmail,
           webhookUrl: body.webhookUrl ?? null,
           webhookSecret: newToken(),
-          apiKeyHash: hashToken(apiKey),
-          apiKeyPrefix: apiKey.slice(0, 10),
+          apiKeys: { create: { keyHash, prefix } },
         },
       });
       // The key is shown only here; we keep its hash. A replay under the same Idempotency-Key
@@ -93,18 +94,25 @@ export function partnerApi(deps: PartnerApiDeps): Router {
 
   router.get('/admin/partners', async (_req, res) => {
     requireOperator(res);
-    const partners = await db.partner.findMany({ orderBy: { createdAt: 'asc' } });
+    // The prefix shown is the newest key that still works (null when every key is revoked or expired).
+    const now = new Date();
+    const partners = await db.partner.findMany({
+      orderBy: { createdAt: 'asc' },
+      include: { apiKeys: { where: { revokedAt: null, OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] }, orderBy: { createdAt: 'desc' }, take: 1 } },
+    });
     res.json({
       partners: partners.map((p) => ({
         id: p.id,
         name: p.name,
         contactEmail: p.contactEmail,
         webhookUrl: p.webhookUrl,
-        apiKeyPrefix: p.apiKeyPrefix,
+        apiKeyPrefix: p.apiKeys[0]?.prefix ?? null,
         createdAt: p.createdAt.toISOString(),
       })),
     });
   });
+
+  router.use(partnerKeyRoutes({ db, idempotency }));
 
   // The tenant directory belongs to the operator alone: a partner key is refused here before anything is read.
   router.put('/admin/tenants/:domain', async (req, res) => {
