@@ -82,7 +82,9 @@ describe('walking skeleton: one relationship through real Temporal, Postgres, Re
     const jar = new Map<string, string>();
     await postForm(`${system.baseUrl}/sign-in`, { tenantDomain, email: adminEmail }, jar);
     const signIn = await system.smtp.waitForMail((m) => m.to.includes(adminEmail) && /sign-in/i.test(m.parsed.subject ?? ''), 'the sign-in email');
-    const signedIn = await getPage(linkIn(signIn.parsed.text ?? '', '/sign-in'), jar);
+    const signInLink = linkIn(signIn.parsed.text ?? '', '/sign-in');
+    expect((await getPage(signInLink, jar)).text).toContain(`Sign in as ${adminEmail}`);
+    const signedIn = await postForm(signInLink, {}, jar);
     expect(signedIn.status).toBe(303);
     const list = await getPage(`${system.baseUrl}/partner-relationships`, jar);
     expect(list.text).toContain('Fabrikam IT');

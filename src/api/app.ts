@@ -18,6 +18,7 @@ import { createPendingInvitationCap } from './pendingInvitationCap.js';
 import { createPartnerMailQuota, withPartnerMailQuota } from './partnerMailQuota.js';
 import { createRateLimit } from './rateLimits.js';
 import { createRelationshipService } from './relationshipService.js';
+import { createSignInAttempts } from './signInAttempts.js';
 import { apiDocs } from './routes/apiDocs.js';
 import { customerPageErrors, customerPages } from './routes/customerPages.js';
 import { healthRoutes } from './routes/health.js';
@@ -124,7 +125,9 @@ export function buildApp(deps: AppDeps): Express {
       publicBaseUrl: config.PUBLIC_BASE_URL,
       linkSecret: config.LINK_SECRET,
       log,
-      signInLimit: createRateLimit({ redis: deps.redis, keyPrefix: `${keyPrefix}:ratelimit:signin`, points: config.SIGN_IN_EMAILS_PER_HOUR, windowSeconds: 3600 }),
+      redis: deps.redis,
+      signInAttempts: createSignInAttempts({ redis: deps.redis, keyPrefix: `${keyPrefix}:ratelimit:signin-client`, points: config.SIGN_IN_ATTEMPTS_PER_CLIENT, windowSeconds: 3600 }),
+      signInEmailsPerHour: config.SIGN_IN_EMAILS_PER_HOUR,
       verificationLimit: createRateLimit({
         redis: deps.redis,
         keyPrefix: `${keyPrefix}:ratelimit:verification`,

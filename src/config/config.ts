@@ -107,8 +107,14 @@ export const configSchema = z.object({
   PARTNER_MAX_PENDING_INVITATIONS: z.coerce.number().int().positive().default(1000),
   /** How long a completed POST is remembered under its Idempotency-Key. */
   IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().positive().default(86_400),
-  /** Sign-in emails one organisation may ask for per hour (stops mail-bombing its admin). */
+  /**
+   * Sign-in emails one admin address may get per hour, as a spacing (10: one per 6 minutes, and at least
+   * one per link lifetime); an ask within it is answered by the link already sent. Also the verification
+   * emails per domain per hour.
+   */
   SIGN_IN_EMAILS_PER_HOUR: z.coerce.number().int().positive().default(10),
+  /** Sign-in asks plus failed sign-in link uses one client address may make per hour; beyond it, 429 for that client only. */
+  SIGN_IN_ATTEMPTS_PER_CLIENT: z.coerce.number().int().positive().default(30),
   /** Resolvers for domain-ownership TXT lookups; unset: the system's resolver. */
   DNS_SERVERS: dnsServerList,
   /** How long a stopping API lets in-flight requests finish before it cuts the remaining connections. */

@@ -43,6 +43,16 @@ async function lockTenant(tx: Tx, domain: string): Promise<boolean> {
   return rows.length === 1;
 }
 
+/**
+ * A removed admin's sessions and unused sign-in links go with the admin, in
+ * the same transaction: no copy of the session cookie works a moment later.
+ * (The per-request admin check stays as a second line.)
+ */
+async function endAccess(tx: Tx, domain: string, email: string) {
+  await tx.customerSession.deleteMany({ where: { tenantDomain: domain, email } });
+  await tx.signInToken.deleteMany({ where: { tenantDomain: domain, email, usedAt: null } });
+}
+
 /** `linkSecret` derives admin-invitation link tokens (see linkTokens.ts); only their hashes are stored. */
 export function createTenantDirectory(db: Database, linkSecret: string) {
   async function get(domain: string): Promise<TenantView | null> {
@@ -80,6 +90,7 @@ export function createTenantDirectory(db: Database, linkSecret: string) {
       }
       for (const email of current.filter((e) => !wanted.includes(e))) {
         await tx.tenantAdmin.delete({ where: { tenantDomain_email: { tenantDomain: domain, email } } });
+        await endAccess(tx, domain, email);
         await audit(tx, domain, actor, 'tenant.adminRemoved', { email });
       }
       return !exists;
@@ -99,6 +110,7 @@ export function createTenantDirectory(db: Database, linkSecret: string) {
         throw new AppError('conflict', 'The last admin of a tenant cannot be removed; add another admin first.', { reason: 'lastAdmin' });
       }
       await tx.tenantAdmin.delete({ where: { tenantDomain_email: { tenantDomain: domain, email } } });
+      await endAccess(tx, domain, email);
       await audit(tx, domain, actor, 'tenant.adminRemoved', { email });
     });
   }

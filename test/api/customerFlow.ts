@@ -69,7 +69,11 @@ export function customerFlow(system: TestSystem) {
     expect(asked.status).toBe(200);
     const mails = await waitFor(() => (signInMails().length > before ? signInMails() : undefined), { what: 'the sign-in email' });
     const path = linkPath(mails[before]?.parsed.text ?? '', '/sign-in');
-    const signedIn = await agent.get(path);
+    // The link opens a page with a button; only pressing it (a POST) signs in.
+    const opened = await agent.get(path);
+    expect(opened.status).toBe(200);
+    expect(opened.text).toContain(`Sign in as admin@${tenantDomain}`);
+    const signedIn = await agent.post(path).type('form').send({});
     expect(signedIn.status).toBe(303);
     return { agent, path, setCookie: signedIn.headers['set-cookie'] as unknown as string[] };
   }

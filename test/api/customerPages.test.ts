@@ -183,9 +183,10 @@ describe('customer pages', () => {
       expect(cookie).toMatch(/HttpOnly/);
       expect(cookie).toMatch(/SameSite=Lax/);
       expect(cookie).toMatch(/Path=\//);
-      const again = await flow.api.get(path);
+      const again = await flow.api.post(path).type('form').send({});
       expect(again.status).toBe(410);
       expect(again.text).toContain('expired or was already used');
+      expect((await flow.api.get(path)).status).toBe(410);
       expect((await flow.api.get('/sign-in/unknown-token')).status).toBe(410);
     });
 

@@ -100,15 +100,12 @@ describe('limits', () => {
     expectProblem(await api.post('/api/v1/relationships').set(auth(partner.key)).send(offerFor(uniqueDomain('cap'))), 429, 'pendingInvitationLimit');
   });
 
-  it('sign-in emails are limited per organisation', async () => {
+  it('sign-in asks are not limited per organisation (anyone could lock its admin out); limits are per client, see signIn.test.ts', async () => {
     const tenantDomain = uniqueDomain('signin');
-    for (let i = 0; i < 2; i++) {
-      const res = await api.post('/sign-in').type('form').send({ tenantDomain, email: `admin@${tenantDomain}` });
+    for (let i = 0; i < 5; i++) {
+      const res = await api.post('/sign-in').set('X-Forwarded-For', `198.51.100.${i + 1}`).type('form').send({ tenantDomain, email: `admin@${tenantDomain}` });
       expect(res.status).toBe(200);
     }
-    const limited = await api.post('/sign-in').type('form').send({ tenantDomain, email: `admin@${tenantDomain}` });
-    expect(limited.status).toBe(429);
-    expect(limited.text).toContain('Too many sign-in links');
   });
 });
 

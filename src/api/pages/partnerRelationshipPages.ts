@@ -30,6 +30,23 @@ ${message ? html`<p class="notice" role="status">${message}</p>` : ''}
   );
 }
 
+/**
+ * What a sign-in link opens: nothing happens until the button is pressed, so a
+ * mail scanner that fetches the link leaves it usable. The form posts back to
+ * the same address (the link's token is in it).
+ */
+export function signInConfirmPage(link: { email: string; tenantName: string; tenantDomain: string }): string {
+  return page(
+    'Sign in',
+    html`<h1>Sign in</h1>
+<p>You are about to sign in to the partner relationships of ${link.tenantName} (${link.tenantDomain}).</p>
+<form method="post">
+<button type="submit">Sign in as ${link.email} to ${link.tenantName}</button>
+</form>
+<p>Did not ask for this? Close this page; nothing happens until you press the button.</p>`,
+  );
+}
+
 const filterLabels: Record<PartnerFilter, string> = { active: 'active', ended: 'ended', all: 'all' };
 
 export function partnerListPage(tenant: string, rows: PartnerRow[], filter: PartnerFilter, csrf: string): string {

@@ -1,17 +1,23 @@
 import express, { Router, type ErrorRequestHandler } from 'express';
+import type { Redis } from 'ioredis';
 import type { Logger } from '../../infra/logger.js';
 import { sessionCookies } from '../customerSession.js';
 import { toAppError } from '../errors.js';
 import { messagePage } from '../pages/invitationPages.js';
 import type { RateLimit } from '../rateLimits.js';
+import type { SignInAttempts } from '../signInAttempts.js';
 import { invitationRoutes, type InvitationRoutesDeps } from './invitationRoutes.js';
 import { partnerRelationshipRoutes } from './partnerRelationshipRoutes.js';
 import { tenantRoutes } from './tenantRoutes.js';
 
 /** What the invitation pages need, and the limits of the pages that send email on request. */
 export interface CustomerPagesDeps extends InvitationRoutesDeps {
-  /** Sign-in emails per organisation. */
-  signInLimit: RateLimit;
+  /** Sign-in asks and failed link uses per client. */
+  signInAttempts: SignInAttempts;
+  /** Sign-in emails per admin address per hour. */
+  signInEmailsPerHour: number;
+  /** Checked the same way on every sign-in ask, whoever the address is. */
+  redis: Redis;
   /** Verification emails per domain (self-service registration). */
   verificationLimit: RateLimit;
 }
@@ -23,7 +29,7 @@ export const FORM_BODY_LIMIT = '16kb';
 export function customerPages(deps: CustomerPagesDeps): Router {
   const router = Router();
   router.use(express.urlencoded({ extended: false, limit: FORM_BODY_LIMIT, parameterLimit: 20 }));
-  const session = sessionCookies(deps.publicBaseUrl.startsWith('https:'));
+  const session = sessionCookies(deps.db, deps.publicBaseUrl.startsWith('https:'));
   router.use(invitationRoutes(deps));
   router.use(partnerRelationshipRoutes({ ...deps, session }));
   router.use(tenantRoutes({ ...deps, session }));

@@ -1,22 +1,23 @@
 import { Router, type Request, type Response } from 'express';
+import type { Redis } from 'ioredis';
 import { isEnded, liveAfterAcceptance, type RelationshipStatus } from '../../contract/statuses.js';
 import type { Database } from '../../infra/database.js';
 import type { Logger } from '../../infra/logger.js';
-import { linkFor } from '../../infra/linkTokens.js';
-import { hashToken } from '../../infra/tokens.js';
 import type { MailOutbox } from '../../mail/mailOutbox.js';
 import type { TenantDirectory } from '../../tenants/tenantDirectory.js';
 import { checkCsrf, signedInAdmin, type SessionCookies } from '../customerSession.js';
-import { AppError, toAppError } from '../errors.js';
+import { AppError, retryAfterOf, toAppError } from '../errors.js';
 import { messagePage } from '../pages/invitationPages.js';
-import { confirmDeletePage, partnerListPage, removedPage, signInPage } from '../pages/partnerRelationshipPages.js';
-import type { RateLimit } from '../rateLimits.js';
+import { confirmDeletePage, partnerListPage, removedPage, signInConfirmPage, signInPage } from '../pages/partnerRelationshipPages.js';
 import { withRedis } from '../redisAvailability.js';
 import type { RelationshipService } from '../relationshipService.js';
 import { partnerListQuerySchema, relationshipIdSchema, signInFormSchema } from '../schemas.js';
+import type { SignInAttempts } from '../signInAttempts.js';
+import { createSignInLinks } from '../signInLinks.js';
 
 export interface PartnerRelationshipRoutesDeps {
   db: Database;
+  redis: Redis;
   relationships: RelationshipService;
   tenants: TenantDirectory;
   session: SessionCookies;
@@ -25,23 +26,31 @@ export interface PartnerRelationshipRoutesDeps {
   /** The sign-in link's token is derived from it when the email is rendered (issue 10: no raw token in Redis). */
   linkSecret: string;
   log: Logger;
-  /** Sign-in emails per organisation. */
-  signInLimit: RateLimit;
+  /** Asks and failed link uses per client (see signInAttempts.ts). */
+  signInAttempts: SignInAttempts;
+  /** Sign-in emails per admin address per hour (see signInLinks.ts). */
+  signInEmailsPerHour: number;
 }
 
-const SIGN_IN_TTL_MS = 15 * 60_000;
+// One answer for every address, including "a link was sent a moment ago": the page must not
+// reveal who administers which tenant.
+const SIGN_IN_ASKED =
+  'If that address is an admin of that organisation, a sign-in link is on its way. It works once, for 15 minutes. If you asked a moment ago, use the link from that email.';
+const LINK_DEAD = 'That sign-in link is expired or was already used. Ask for a new one.';
 
 /**
  * Partner relationships: sign-in by an emailed one-time link, the list, and
  * Delete → Yes. Only a verified admin of the tenant gets a link, and the
  * session counts only while its address is still an admin (see signedInAdmin).
  * The sign-in form acts on nobody's session: at worst it emails a real admin a
- * link, and that is rate limited per organisation.
+ * link, bounded per address; attempts count per client, so no one else's
+ * attempts can lock an admin out.
  */
 export function partnerRelationshipRoutes(deps: PartnerRelationshipRoutesDeps): Router {
   const { db, relationships, tenants, session, log } = deps;
   const router = Router();
   const currentAdmin = (req: Request, res: Response) => signedInAdmin(session, tenants, req, res);
+  const links = createSignInLinks({ db, tenants, mail: deps.mail, linkSecret: deps.linkSecret, log, emailsPerHour: deps.signInEmailsPerHour });
 
   router.get('/partner-relationships', async (req, res) => {
     const current = await currentAdmin(req, res);
@@ -76,54 +85,68 @@ export function partnerRelationshipRoutes(deps: PartnerRelationshipRoutesDeps): 
     const parsed = signInFormSchema.safeParse(req.body);
     if (!parsed.success) return res.status(400).send(signInPage('Enter your organisation domain and a valid email address.'));
     const { tenantDomain, email } = parsed.data;
+    // Everything on the request path is the same for every address: one attempt counted for this
+    // client, one Redis check; the answer is sent before the directory is even read.
+    if (!(await countAttempt(req, res))) return;
+    await withRedis('send the sign-in email', () => deps.redis.ping());
+    res.send(signInPage(SIGN_IN_ASKED));
+    links.askInBackground(tenantDomain, email);
+  });
+
+  // GET only shows what the link would do: a mail scanner that prefetches it uses nothing up.
+  router.get('/sign-in/:token', async (req, res) => {
+    res.setHeader('Cache-Control', 'no-store');
+    if (!(await attemptsLeft(req, res))) return;
+    const link = await links.peek(req.params.token);
+    if (!link) {
+      if (!(await countAttempt(req, res))) return;
+      return res.status(410).send(signInPage(LINK_DEAD));
+    }
+    res.send(signInConfirmPage(link));
+  });
+
+  router.post('/sign-in/:token', async (req, res) => {
+    res.setHeader('Cache-Control', 'no-store');
+    if (!(await attemptsLeft(req, res))) return;
+    const used = await links.use(req.params.token);
+    if (!used) {
+      if (!(await countAttempt(req, res))) return;
+      return res.status(410).send(signInPage(LINK_DEAD));
+    }
+    await session.start(req, res, used.tenantDomain, used.email);
+    log.info({ event: 'customer.signed_in', tenant: used.tenantDomain }, 'customer signed in');
+    res.redirect(303, '/partner-relationships');
+  });
+
+  router.post('/sign-out', async (req, res) => {
+    const current = await session.read(req);
+    if (current) checkCsrf(req, current);
+    await session.signOut(req, res);
+    res.redirect(303, '/partner-relationships');
+  });
+
+  /** False (with the 429 page sent) when this client has used up its sign-in attempts. */
+  async function attemptsLeft(req: Request, res: Response): Promise<boolean> {
+    return refuseWhenLimited(res, () => deps.signInAttempts.check(req));
+  }
+
+  async function countAttempt(req: Request, res: Response): Promise<boolean> {
+    return refuseWhenLimited(res, () => deps.signInAttempts.count(req));
+  }
+
+  async function refuseWhenLimited(res: Response, step: () => Promise<void>): Promise<boolean> {
     try {
-      await deps.signInLimit.consume(tenantDomain);
+      await step();
+      return true;
     } catch (err) {
       const limited = toAppError(err);
       if (limited.code !== 'rateLimited') throw err;
-      return res.status(429).send(signInPage('Too many sign-in links were asked for this organisation. Try again in an hour.'));
+      const retryAfter = retryAfterOf(limited);
+      if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));
+      res.status(429).send(signInPage(`${limited.message} Links you already have keep working on other networks.`));
+      return false;
     }
-    const tenant = await db.tenant.findUnique({ where: { domain: tenantDomain } });
-    if (tenant && (await tenants.isAdmin(tenantDomain, email))) {
-      // The job carries a reference to the link; the mail worker derives the token as it renders.
-      const link = linkFor(deps.linkSecret, 'signIn');
-      const expiresAt = new Date(Date.now() + SIGN_IN_TTL_MS);
-      const row = await db.signInToken.create({ data: { id: link.id, tokenHash: link.tokenHash, tenantDomain, email, expiresAt } });
-      const job = {
-        template: 'signIn' as const,
-        to: email,
-        link: link.ref,
-        data: { customerName: tenant.name, tenantDomain, expiresAt: expiresAt.toISOString() },
-      };
-      await withRedis('send the sign-in email', () => deps.mail.enqueue(`signin-${row.id}`, job), 3_000);
-    }
-    // The same answer either way: the page must not reveal who administers which tenant.
-    res.send(signInPage('If that address is the admin of that organisation, a sign-in link is on its way. It works once, for 15 minutes.'));
-  });
-
-  router.get('/sign-in/:token', async (req, res) => {
-    const tokenHash = hashToken(req.params.token);
-    // Marking it used in the same statement makes the link single-use even under a double click.
-    const used = await db.signInToken.updateMany({
-      where: { tokenHash, usedAt: null, expiresAt: { gt: new Date() } },
-      data: { usedAt: new Date() },
-    });
-    const row = used.count === 1 ? await db.signInToken.findUnique({ where: { tokenHash } }) : null;
-    // An admin removed after the link was sent gets nothing from it.
-    if (!row || !(await tenants.isAdmin(row.tenantDomain, row.email))) {
-      return res.status(410).send(signInPage('That sign-in link is expired or was already used. Ask for a new one.'));
-    }
-    session.start(res, row.tenantDomain, row.email);
-    log.info({ event: 'customer.signed_in', tenant: row.tenantDomain }, 'customer signed in');
-    res.redirect(303, '/partner-relationships');
-  });
-
-  router.post('/sign-out', (req, res) => {
-    const current = session.read(req);
-    if (current) checkCsrf(req, current);
-    session.end(res);
-    res.redirect(303, '/partner-relationships');
-  });
+  }
 
   /** The signed-in customer's relationship `id`, or why not (as a page to send). */
   async function ownRelationship(req: Request<{ id: string }>, res: Response) {
