@@ -17,7 +17,7 @@ describe('webhooks', () => {
   let receiver: WebhookReceiver;
   beforeAll(async () => {
     receiver = await startWebhookReceiver();
-    system = await startTestSystem('webhooks', { env: { WEBHOOK_ATTEMPTS: String(ATTEMPTS), WEBHOOK_BACKOFF_MS: '200', WEBHOOK_TIMEOUT_MS: '5000' } });
+    system = await startTestSystem('webhooks', { env: { WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true', WEBHOOK_ATTEMPTS: String(ATTEMPTS), WEBHOOK_BACKOFF_MS: '200', WEBHOOK_TIMEOUT_MS: '5000' } });
   });
   afterAll(async () => {
     await system?.stop();

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { activityInfo, ApplicationFailure, log } from '@temporalio/activity';
 import type { Database } from '../infra/database.js';
 
 /**
@@ -21,6 +22,13 @@ export const localTrialProvisioner: TrialProvisioner = {
     Promise.resolve({ externalRef: `trial-${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 16)}` }),
 };
 
+/**
+ * What partners are told when the provider fails (API, webhooks, the trialFailed email).
+ * The provider's own error text may hold internals (hosts, credentials, stack details):
+ * it goes only to the worker's log and the operators' audit log, never to a partner.
+ */
+export const TRIAL_PROVISIONING_FAILED = { code: 'trialProvisioningFailed', message: 'The trial could not be created by the provider.' } as const;
+
 export interface ProvisionTrialInput {
   workflowId: string;
   relationshipId: string;
@@ -41,13 +49,18 @@ export function createTrialActivities(db: Database, provisioner: TrialProvisione
     if (trial.status === 'active' && trial.externalRef && trial.endsAt) {
       return { externalRef: trial.externalRef, endsAt: trial.endsAt.toISOString() };
     }
-    const { externalRef } = await provisioner.provision({
-      idempotencyKey: `${input.workflowId}-trial`,
-      tenantDomain: rel.tenantDomain,
-      offer: input.offer,
-      seats: input.seats,
-      days: input.days,
-    });
+    let externalRef: string;
+    try {
+      ({ externalRef } = await provisioner.provision({
+        idempotencyKey: `${input.workflowId}-trial`,
+        tenantDomain: rel.tenantDomain,
+        offer: input.offer,
+        seats: input.seats,
+        days: input.days,
+      }));
+    } catch (err) {
+      throw await providerFailure(input, err);
+    }
     const startsAt = new Date();
     const endsAt = new Date(startsAt.getTime() + input.days * 86_400_000);
     await db.trialSubscription.update({
@@ -55,6 +68,27 @@ export function createTrialActivities(db: Database, provisioner: TrialProvisione
       data: { status: 'active', externalRef, startsAt, endsAt, failureReason: null },
     });
     return { externalRef, endsAt: endsAt.toISOString() };
+  }
+
+  /** Keeps the raw error for operators and gives Temporal (and so the workflow) only the stable one. */
+  async function providerFailure(input: ProvisionTrialInput, err: unknown): Promise<ApplicationFailure> {
+    const { attempt } = activityInfo();
+    const detail = (err instanceof Error ? `${err.name}: ${err.message}` : String(err)).slice(0, 2000);
+    log.warn('trial provider failed', { event: 'trial.providerFailed', workflowId: input.workflowId, relationshipId: input.relationshipId, attempt, detail });
+    await db.auditEvent.createMany({
+      data: [
+        {
+          idempotencyKey: `${input.workflowId}-trial-provider-error-${attempt}`,
+          relationshipId: input.relationshipId,
+          actorType: 'system',
+          action: 'trial.providerError',
+          data: { attempt, detail },
+        },
+      ],
+      skipDuplicates: true,
+    });
+    // Retryable, as before: the workflow's retry policy decides how often; its message is all that travels on.
+    return ApplicationFailure.create({ type: TRIAL_PROVISIONING_FAILED.code, message: TRIAL_PROVISIONING_FAILED.message });
   }
 
   return { provisionTrial };

@@ -16,6 +16,7 @@ import { mountQueueDashboard } from './queueDashboard.js';
 import { createIdempotency } from './idempotency.js';
 import { createPendingInvitationCap } from './pendingInvitationCap.js';
 import { createPartnerMailQuota, withPartnerMailQuota } from './partnerMailQuota.js';
+import { createWebhookTargetPolicy } from '../webhooks/webhookTarget.js';
 import { createRateLimit } from './rateLimits.js';
 import { createRelationshipService } from './relationshipService.js';
 import { createSignInAttempts } from './signInAttempts.js';
@@ -104,6 +105,7 @@ export function buildApp(deps: AppDeps): Express {
       tenants,
       operatorToken: config.OPERATOR_TOKEN,
       authFailures,
+      webhookTargets: createWebhookTargetPolicy({ allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_TARGETS }),
       idempotency: createIdempotency({ redis: deps.redis, keyPrefix, ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS }),
       rateLimit: createRateLimit({
         redis: deps.redis,

@@ -3,6 +3,8 @@ import { WEBHOOK_QUEUE } from '../contract/taskQueues.js';
 import type { Database } from '../infra/database.js';
 import type { Logger } from '../infra/logger.js';
 import type { WebhookJob } from './webhookOutbox.js';
+import { postWebhook } from './webhookPost.js';
+import { WebhookTargetRefusedError, type WebhookTargetPolicy } from './webhookTarget.js';
 import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signWebhook } from './webhookSignature.js';
 
 export interface WebhookWorkerOptions {
@@ -12,6 +14,8 @@ export interface WebhookWorkerOptions {
   log: Logger;
   /** A receiver that takes longer than this (headers included) counts as a failed attempt. */
   timeoutMs: number;
+  /** Which addresses a delivery may connect to (public only, unless WEBHOOK_ALLOW_PRIVATE_TARGETS). */
+  targets: WebhookTargetPolicy;
   concurrency?: number;
 }
 
@@ -23,14 +27,10 @@ export function isPermanentHttpFailure(status: number): boolean {
   return status >= 400 && status < 500 && status !== 408 && status !== 429;
 }
 
-function describeFetchError(err: unknown, timeoutMs: number): string {
+function describePostError(err: unknown, timeoutMs: number): string {
   if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) return `timed out after ${timeoutMs} ms`;
-  if (err instanceof Error) {
-    // undici wraps the socket error ("fetch failed"); its cause names what happened (ECONNREFUSED, ENOTFOUND...).
-    const cause = err.cause as { code?: unknown; message?: unknown } | undefined;
-    const detail = typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : undefined;
-    return detail ? `${err.message}: ${detail}` : err.message;
-  }
+  // Socket errors name what happened in their message (connect ECONNREFUSED ..., getaddrinfo ENOTFOUND ...).
+  if (err instanceof Error) return err.message;
   return String(err);
 }
 
@@ -53,11 +53,12 @@ export function createWebhookWorker(options: WebhookWorkerOptions): Worker<Webho
     const started = performance.now();
     let statusCode: number | null = null;
     let error: string | null = null;
+    let refusedTarget = false;
     try {
-      const res = await fetch(delivery.url, {
-        method: 'POST',
+      statusCode = await postWebhook(
+        delivery.url,
         body,
-        headers: {
+        {
           'content-type': 'application/json',
           'user-agent': 'partnerflow-webhooks/1',
           // Signed at each attempt, so a retry an hour later still falls inside the receiver's window.
@@ -65,21 +66,19 @@ export function createWebhookWorker(options: WebhookWorkerOptions): Worker<Webho
           [DELIVERY_HEADER]: jobId,
           [EVENT_HEADER]: delivery.event,
         },
-        // A redirect is not followed: the partner registered this URL, not wherever it points to.
-        redirect: 'manual',
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      statusCode = res.status;
-      // Only the status matters; cancelling the body frees the connection without reading a reply of any size.
-      await res.body?.cancel();
+        // A redirect is not followed (postWebhook never does): the partner registered this URL, not wherever it points to.
+        { policy: options.targets, signal: AbortSignal.timeout(timeoutMs) },
+      );
       if (statusCode < 200 || statusCode >= 300) error = `HTTP ${statusCode}`;
     } catch (err) {
-      error = describeFetchError(err, timeoutMs);
+      // A target that is (or now resolves to) a private address is final: nothing was sent, and retrying can't change it.
+      refusedTarget = err instanceof WebhookTargetRefusedError;
+      error = describePostError(err, timeoutMs);
     }
     const durationMs = Math.round(performance.now() - started);
 
     const delivered = error === null;
-    const permanent = statusCode !== null && isPermanentHttpFailure(statusCode);
+    const permanent = refusedTarget || (statusCode !== null && isPermanentHttpFailure(statusCode));
     const lastAttempt = delivered || permanent || jobOutOfAttempts;
     const status = delivered ? 'delivered' : lastAttempt ? 'failed' : 'retrying';
     await db.$transaction([

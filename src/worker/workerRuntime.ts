@@ -15,6 +15,7 @@ import { createMailWorker } from '../mail/mailWorker.js';
 import { createSmtpTransport } from '../mail/smtpTransport.js';
 import { createWebhookOutbox } from '../webhooks/webhookOutbox.js';
 import { createWebhookWorker } from '../webhooks/webhookWorker.js';
+import { createWebhookTargetPolicy } from '../webhooks/webhookTarget.js';
 import { reportUndeliverableInvitation } from './invitationUndeliverable.js';
 import { installTemporalRuntime } from './temporalLogger.js';
 import { bundleWorkflows } from './workflowBundle.js';
@@ -79,7 +80,14 @@ export async function createWorkerRuntime(config: Config, log: Logger, options: 
       recipientPerHour: config.RECIPIENT_MAIL_PER_HOUR,
       onUndeliverable: reportUndeliverableInvitation(temporalClient, log),
     }),
-    createWebhookWorker({ connection: redis, prefix: config.QUEUE_PREFIX, db, log, timeoutMs: config.WEBHOOK_TIMEOUT_MS }),
+    createWebhookWorker({
+      connection: redis,
+      prefix: config.QUEUE_PREFIX,
+      db,
+      log,
+      timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+      targets: createWebhookTargetPolicy({ allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_TARGETS }),
+    }),
   ];
 
   let running: Promise<void> | undefined;

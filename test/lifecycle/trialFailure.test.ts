@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TrialProvisioner } from '../../src/activities/trialProvisioning.js';
+import { TRIAL_PROVISIONING_FAILED, type TrialProvisioner } from '../../src/activities/trialProvisioning.js';
 import { recordHistory } from '../support/historyRecorder.js';
 import {
   access,
@@ -52,12 +52,12 @@ describe.concurrent('trial provisioning that fails', () => {
     await answer(await invitationLink(system, to), { yes: true, startTrial: true });
 
     const active = await waitForStatus(partner, id, 'active');
-    expect(active.trial).toMatchObject({ status: 'failed', failureReason: 'Billing system unavailable' });
+    expect(active.trial).toMatchObject({ status: 'failed', failureReason: TRIAL_PROVISIONING_FAILED.message });
     expect(calls.filter((c) => c.tenantDomain === to.tenantDomain)).toHaveLength(2);
     const failed = await mailTo(system, partner.contactEmail, subjects.trialFailed);
-    expect(failed.parsed.text).toContain('Billing system unavailable');
+    expect(failed.parsed.text).toContain(TRIAL_PROVISIONING_FAILED.message);
     expect(mailsTo(system, to.adminEmail, subjects.trialReady)).toHaveLength(0);
-    expect((await stateOf(handle)).trial).toMatchObject({ status: 'failed', failureReason: 'Billing system unavailable' });
+    expect((await stateOf(handle)).trial).toMatchObject({ status: 'failed', failureReason: TRIAL_PROVISIONING_FAILED.message });
     expect(await access(partner, to)).toEqual({ allowed: true, relationshipId: id });
 
     await expectAuditPath(system, id, ['invited', 'accepted', 'provisioning', 'active']);

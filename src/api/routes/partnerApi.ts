@@ -8,6 +8,8 @@ import { etagOf, notModified } from '../conditionalRequests.js';
 import { newApiKey } from '../partnerKeys.js';
 import { AppError } from '../errors.js';
 import type { Idempotency } from '../idempotency.js';
+import { requireAllowedWebhookUrl } from '../webhookTargetCheck.js';
+import type { WebhookTargetPolicy } from '../../webhooks/webhookTarget.js';
 import { partnerRateLimit, type RateLimit } from '../rateLimits.js';
 import { partnerKeyRoutes } from './partnerKeyRoutes.js';
 import type { RelationshipService } from '../relationshipService.js';
@@ -33,6 +35,8 @@ export interface PartnerApiDeps {
   rateLimit: RateLimit;
   /** Failed key or token attempts per client address. */
   authFailures: AuthFailures;
+  /** Where partner webhooks may point (public addresses only, unless the operator allows private ones). */
+  webhookTargets: WebhookTargetPolicy;
 }
 
 /** Request bodies of the JSON API are at most this large (413 above it). */
@@ -70,6 +74,7 @@ export function partnerApi(deps: PartnerApiDeps): Router {
     requireOperator(res);
     await idempotency.run(req, res, callerId(res), async () => {
       const body = createPartnerSchema.parse(req.body ?? {});
+      await requireAllowedWebhookUrl(deps.webhookTargets, body.webhookUrl);
       const { apiKey, keyHash, prefix } = newApiKey();
       const partner = await db.partner.create({
         data: {
