@@ -59,10 +59,18 @@ export type RefusalReason =
   | 'invitationExpired'
   | 'invitationUsed'
   | 'invitationSuperseded'
-  | 'alreadyEnded';
+  | 'alreadyEnded'
+  /** A resend too soon after the last invitation went out; `retryAfterSeconds` says when. */
+  | 'resendCooldown'
+  /** The invitation was sent again as often as the operator allows. */
+  | 'resendLimit'
+  /** Auto-extend was changed as often as the operator allows. */
+  | 'autoExtendLimit';
 
 export interface StepRefusal {
   reason: RefusalReason;
   status: RelationshipState['status'];
   message: string;
+  /** Set for a cooldown: when the step will be allowed again. */
+  retryAfterSeconds?: number;
 }

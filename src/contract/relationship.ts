@@ -67,8 +67,10 @@ export interface RelationshipState {
   invitation: {
     /** Ids of the invitations whose links are still accepted (a reminder adds one, a resend replaces all). */
     validIds: string[];
-    /** Bumped by every resend so timers re-arm. */
+    /** Bumped by every resend so timers re-arm; also the count of resends, which the operator caps. */
     round: number;
+    /** When the last resend went out (the resend cooldown runs from it, or from the offer). */
+    resentAt?: string;
     issued: number;
     expiresAt: string;
     reminderSent: boolean;
@@ -83,6 +85,8 @@ export interface RelationshipState {
   endedAt?: string;
   warningsSent: number[];
   renewals: number;
+  /** setAutoExtend changes so far (absent before the limit existed: none counted). */
+  autoExtendChanges?: number;
   trial?: TrialState;
   transitions: Transition[];
   /** Highest transition seq written to the read model. */

@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/workflow';
 import { STEP_REFUSED, type RefusalReason, type StepRefusal } from '../contract/messages.js';
+import { operatorLimitsOf, type RelationshipPolicy } from '../contract/policy.js';
 import type { RelationshipState } from '../contract/relationship.js';
 import type { RelationshipStatus } from '../contract/statuses.js';
 import { isEnded } from '../contract/statuses.js';
@@ -7,8 +8,8 @@ import { isEnded } from '../contract/statuses.js';
 // Validators throw these before anything reaches history; the API maps the
 // reason to an HTTP status without parsing messages.
 
-function refuse(state: RelationshipState, reason: RefusalReason, message: string): never {
-  const refusal: StepRefusal = { reason, status: state.status, message };
+function refuse(state: RelationshipState, reason: RefusalReason, message: string, retryAfterSeconds?: number): never {
+  const refusal: StepRefusal = { reason, status: state.status, message, ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }) };
   throw ApplicationFailure.create({ type: STEP_REFUSED, message, details: [refusal], nonRetryable: true });
 }
 
@@ -26,5 +27,31 @@ export function requireOpenInvitation(state: RelationshipState, invitationId: st
   }
   if (!state.invitation.validIds.includes(invitationId)) {
     refuse(state, 'invitationSuperseded', 'This link was replaced by a newer invitation.');
+  }
+}
+
+/**
+ * A resend emails the customer, so it is capped per invitation and spaced by a
+ * cooldown that runs from the last invitation sent (the offer, or the last resend).
+ */
+export function requireResendAllowed(state: RelationshipState, policy: RelationshipPolicy, nowMs: number): void {
+  const { resendsPerInvitation, resendCooldownMs } = operatorLimitsOf(policy);
+  if (state.invitation.round >= resendsPerInvitation) {
+    refuse(state, 'resendLimit', `This invitation was already sent again ${state.invitation.round} times, the most allowed (${resendsPerInvitation}).`);
+  }
+  const lastSent = Date.parse(state.invitation.resentAt ?? state.transitions[0]?.at ?? '');
+  const waitMs = Number.isFinite(lastSent) ? lastSent + resendCooldownMs - nowMs : 0;
+  if (waitMs > 0) {
+    const seconds = Math.ceil(waitMs / 1000);
+    refuse(state, 'resendCooldown', `The invitation was sent recently; it can be sent again in ${seconds} s.`, seconds);
+  }
+}
+
+/** Each change of auto-extend is audited (and may be told), so a relationship gets a bounded number of them. */
+export function requireAutoExtendChangeAllowed(state: RelationshipState, policy: RelationshipPolicy): void {
+  const { autoExtendChangesPerRelationship } = operatorLimitsOf(policy);
+  const changes = state.autoExtendChanges ?? 0;
+  if (changes >= autoExtendChangesPerRelationship) {
+    refuse(state, 'autoExtendLimit', `Auto-extend was already changed ${changes} times, the most allowed (${autoExtendChangesPerRelationship}).`);
   }
 }

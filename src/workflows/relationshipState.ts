@@ -1,3 +1,4 @@
+import { addDuration } from '../contract/policy.js';
 import type { RelationshipOffer, RelationshipState } from '../contract/relationship.js';
 
 // Pure state helpers, kept apart from the workflow so they stay small and obvious.
@@ -12,7 +13,8 @@ export function initialState(offer: RelationshipOffer, now: Date): RelationshipS
       validIds: [],
       round: 0,
       issued: 0,
-      expiresAt: new Date(now.getTime() + offer.policy.invitationTtlMs).toISOString(),
+      // An expiry no date can hold (a policy the workflow then refuses) must not throw before that check.
+      expiresAt: addDuration(now.getTime(), offer.policy.invitationTtlMs) ?? now.toISOString(),
       reminderSent: false,
       deliveryFailed: false,
     },

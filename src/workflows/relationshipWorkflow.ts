@@ -3,6 +3,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -24,12 +25,21 @@ import {
   terminateUpdate,
   withdrawUpdate,
 } from '../contract/messages.js';
+import { addDuration, policyProblem, type PolicyProblem } from '../contract/policy.js';
 import type { Actor, RelationshipState, RelationshipWorkflowInput } from '../contract/relationship.js';
 import { systemActor } from '../contract/relationship.js';
 import { RelationshipStatusKey } from '../contract/searchAttributes.js';
 import { isEnded, liveAfterAcceptance, type RelationshipStatus } from '../contract/statuses.js';
-import { requireOpenInvitation, requireStatus } from './refusals.js';
+import { requireAutoExtendChangeAllowed, requireOpenInvitation, requireResendAllowed, requireStatus } from './refusals.js';
 import { initialState } from './relationshipState.js';
+
+/**
+ * Patches (docs/workflow.md, "Versioning"). A run started before them replays
+ * the old path; a run still failing its task on a date it could not compute
+ * takes the new path at its next task and ends cleanly.
+ */
+const POLICY_CHECKED_AT_START = 'policy-checked-at-start';
+const POLICY_DATES_CHECKED = 'policy-dates-checked';
 
 const activities = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
@@ -151,12 +161,18 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
     async (_input) => {
       // A new link with a fresh expiry; older links stop working.
       state.invitation.round++;
+      state.invitation.resentAt = new Date().toISOString();
       state.invitation.reminderSent = false;
       state.invitation.expiresAt = new Date(Date.now() + policy.invitationTtlMs).toISOString();
       await issueInvitation('resend');
       return state;
     },
-    { validator: (_input) => requireStatus(state, ['invited'], 'resend') },
+    {
+      validator: (_input) => {
+        requireStatus(state, ['invited'], 'resend');
+        requireResendAllowed(state, policy, Date.now());
+      },
+    },
   );
 
   setHandler(
@@ -185,10 +201,16 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
     setAutoExtendUpdate,
     async ({ actor, autoExtend }) => {
       state.autoExtend = autoExtend;
+      state.autoExtendChanges = (state.autoExtendChanges ?? 0) + 1;
       await activities.recordAutoExtend({ ...ids, autoExtend, actor, at: new Date().toISOString() });
       return state;
     },
-    { validator: (_input) => requireStatus(state, ['invited', ...liveAfterAcceptance], 'change auto-extend') },
+    {
+      validator: (_input) => {
+        requireStatus(state, ['invited', ...liveAfterAcceptance], 'change auto-extend');
+        requireAutoExtendChangeAllowed(state, policy);
+      },
+    },
   );
 
   async function awaitInvitationAnswer(): Promise<void> {
@@ -267,7 +289,12 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
         const daysLeft = Math.max(1, Math.round(warning / 86_400_000));
         await notify('endingSoon', `ending-soon-r${state.renewals}-${warning}`, { daysLeft });
       } else if (state.autoExtend) {
-        await renewAndContinueAsNew(endsAt);
+        // A run started before the policy was checked may hold an extension no date can represent.
+        if (addDuration(endsAt, policy.autoExtendByMs) === undefined && patched(POLICY_DATES_CHECKED)) {
+          endForInvalidPolicy({ field: 'autoExtendByMs', message: 'gives an end date that cannot be represented' });
+        } else {
+          await renewAndContinueAsNew(endsAt);
+        }
       } else {
         transition('expired', systemActor);
       }
@@ -285,11 +312,27 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
     return continueAsNew<typeof relationshipWorkflow>({ offer, carried: state });
   }
 
+  /**
+   * A policy outside its ranges (an input that bypassed the API) ends the relationship
+   * as the system: an invitation is withdrawn, a live relationship terminated (its
+   * grants revoked by the next flush), each with the reason, never a task failing forever.
+   */
+  function endForInvalidPolicy(problem: PolicyProblem): void {
+    const reason = `Ended by the system: the relationship's policy is not valid (${problem.field} ${problem.message}).`;
+    transition(state.status === 'invited' ? 'withdrawn' : 'terminated', systemActor, reason);
+  }
+
   // --- the lifecycle ---
+  const problem = isEnded(state.status) ? undefined : policyProblem(policy, offer.trial);
+  const endedAtStart = problem !== undefined && patched(POLICY_CHECKED_AT_START);
+  if (problem && endedAtStart) endForInvalidPolicy(problem);
+
   if (!carried) {
     await flush();
-    await issueInvitation('invitation');
-    await awaitInvitationAnswer();
+    if (!endedAtStart) {
+      await issueInvitation('invitation');
+      await awaitInvitationAnswer();
+    }
   } else {
     await flush();
   }
@@ -299,10 +342,14 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
     await notify('accepted', 'accepted');
     await provisionTrial();
     if (!isEnded(state.status)) {
-      state.activatedAt = new Date().toISOString();
-      state.endsAt = new Date(Date.now() + policy.durationMs).toISOString();
-      transition('active', systemActor);
-      await flush();
+      if (addDuration(Date.now(), policy.durationMs) === undefined && patched(POLICY_DATES_CHECKED)) {
+        endForInvalidPolicy({ field: 'durationMs', message: 'gives an end date that cannot be represented' });
+      } else {
+        state.activatedAt = new Date().toISOString();
+        state.endsAt = new Date(Date.now() + policy.durationMs).toISOString();
+        transition('active', systemActor);
+        await flush();
+      }
     }
   }
   await liveUntilEnd();
