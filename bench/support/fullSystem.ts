@@ -62,6 +62,7 @@ export async function startFullSystem(env: BenchEnvironment, cleanup: Cleanup, s
     OPERATOR_TOKEN: `operator-${randomBytes(12).toString('hex')}`,
     SESSION_SECRET: randomBytes(32).toString('hex'),
     LINK_SECRET: randomBytes(32).toString('hex'),
+    ALLOW_SHORT_DURATIONS: 'true',
     ...(settings.mailRatePerSecond === undefined ? {} : { MAIL_RATE_PER_SECOND: String(settings.mailRatePerSecond) }),
   });
   const log = createLogger({ level: config.LOG_LEVEL, pretty: false, name: 'bench-full' });

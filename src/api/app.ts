@@ -76,6 +76,12 @@ export function buildApp(deps: AppDeps): Express {
     namespace: config.TEMPORAL_NAMESPACE,
     temporalUiUrl: config.TEMPORAL_UI_URL,
     pendingInvitations: createPendingInvitationCap({ db: deps.db, redis: deps.redis, keyPrefix, max: config.PARTNER_MAX_PENDING_INVITATIONS }),
+    offers: {
+      allowShortDurations: config.ALLOW_SHORT_DURATIONS,
+      resendCooldownMs: config.RESEND_COOLDOWN_SECONDS * 1000,
+      resendsPerInvitation: config.RESENDS_PER_INVITATION,
+      autoExtendChangesPerRelationship: config.AUTO_EXTEND_CHANGES_PER_RELATIONSHIP,
+    },
   });
   // Offers and resends each email an invitation: counted per partner per hour (429 beyond it).
   const relationships = withPartnerMailQuota(serviceWithoutQuota, createPartnerMailQuota({ redis: deps.redis, keyPrefix, perHour: config.PARTNER_MAIL_PER_HOUR }));

@@ -19,6 +19,7 @@ export const problemTypes = {
   unsupportedMediaType: { status: 415, title: 'Unsupported media type', description: 'Send request bodies as application/json.' },
   idempotencyKeyReused: { status: 422, title: 'The Idempotency-Key was used for a different request', description: 'An Idempotency-Key identifies one request (method, path and body); use a new key for a new request.' },
   rateLimited: { status: 429, title: 'Too many requests', description: 'A rate limit is used up (the partner’s requests, or failed authentications from this client address); retry after `Retry-After` seconds.' },
+  stepCoolingDown: { status: 429, title: 'Too soon to repeat this step', description: 'The workflow allows this step again after a cooldown (`reason` says which, for example `resendCooldown`); retry after `Retry-After` seconds. Nothing was changed.' },
   partnerMailQuota: { status: 429, title: 'Too many invitation emails this hour', description: 'Each offer and each resend emails an invitation; a partner may cause `limit` of them per hour (PARTNER_MAIL_PER_HOUR). Retry after `Retry-After` seconds. Nothing was changed.' },
   pendingInvitationLimit: { status: 429, title: 'Too many invitations waiting for an answer', description: 'The partner has as many pending invitations as allowed; retry when one is answered, withdrawn or expired (`Retry-After` is the earliest expiry).' },
   internal: { status: 500, title: 'Internal error', description: 'Something failed on our side; the error is logged. Details are never sent to clients.' },

@@ -148,7 +148,8 @@ export const operations: Operation[] = [
       requestBody: { schema: 'StepRequest', mediaType: 'application/json', required: false },
       headers: ['IdempotencyKey', 'IfMatch'],
       success: { status: 200, description: 'The relationship after the step', schema: 'Relationship' },
-      problems: stepProblems,
+      // A resend is capped (409 resendLimit) and spaced by a cooldown (429 with Retry-After).
+      problems: step === 'resend' ? [...stepProblems, 'stepCoolingDown'] : stepProblems,
     }),
   ),
   {

@@ -9,7 +9,7 @@ import {
   withdrawUpdate,
   type ActorInput,
 } from '../contract/messages.js';
-import { defaultPolicy, type RelationshipPolicy } from '../contract/policy.js';
+import { defaultPolicy, type OperatorLimits, type RelationshipPolicy } from '../contract/policy.js';
 import { relationshipWorkflowId, type Actor, type RelationshipOffer } from '../contract/relationship.js';
 import { PartnerIdKey, RelationshipStatusKey, TenantDomainKey } from '../contract/searchAttributes.js';
 import { Prisma } from '../generated/prisma/client.js';
@@ -20,7 +20,7 @@ import { AppError } from './errors.js';
 import { etagOf, requireIfMatch } from './conditionalRequests.js';
 import type { PendingInvitationCap } from './pendingInvitationCap.js';
 import { relationshipAfterStep, relationshipFromRow, relationshipInclude } from './relationshipView.js';
-import type { CreateRelationshipRequest, ListRelationshipsQuery } from './schemas.js';
+import { createRelationshipSchemaFor, type CreateRelationshipRequest, type ListRelationshipsQuery } from './schemas.js';
 import { toStepError } from './temporalErrors.js';
 
 export interface RelationshipServiceDeps {
@@ -31,6 +31,8 @@ export interface RelationshipServiceDeps {
   namespace: string;
   temporalUiUrl: string;
   pendingInvitations: PendingInvitationCap;
+  /** The operator's settings for offers: short durations allowed or not, and limits written into each offer's policy. */
+  offers: OperatorLimits & { allowShortDurations: boolean };
 }
 
 type PartnerPrincipal = Extract<Principal, { kind: 'partner' }>;
@@ -55,9 +57,21 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
     return row;
   }
 
+  const offerSchema = createRelationshipSchemaFor({ allowShortDurations: deps.offers.allowShortDurations });
+
+  /** A partner's offer, checked against the ranges this deployment allows (400 naming each field and its range). */
+  function parseOfferRequest(body: unknown): CreateRelationshipRequest {
+    return offerSchema.parse(body);
+  }
+
   function policyFrom(body: CreateRelationshipRequest): RelationshipPolicy {
+    const { resendCooldownMs, resendsPerInvitation, autoExtendChangesPerRelationship } = deps.offers;
     return {
       ...defaultPolicy,
+      // The operator's limits travel in the offer, so the workflow enforces them without reading configuration.
+      resendCooldownMs,
+      resendsPerInvitation,
+      autoExtendChangesPerRelationship,
       ...(body.invitationTtl ? { invitationTtlMs: body.invitationTtl } : {}),
       ...(body.duration ? { durationMs: body.duration } : {}),
       ...(body.policy?.reminderBeforeExpiry ? { reminderBeforeExpiryMs: body.policy.reminderBeforeExpiry } : {}),
@@ -231,7 +245,7 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
     return grant ? { allowed: true, relationshipId: grant.relationshipId } : { allowed: false };
   }
 
-  return { createOffer, list, get, runPartnerStep, answerInvitation, removeByCustomer, checkAccess };
+  return { parseOfferRequest, createOffer, list, get, runPartnerStep, answerInvitation, removeByCustomer, checkAccess };
 }
 
 export type RelationshipService = ReturnType<typeof createRelationshipService>;

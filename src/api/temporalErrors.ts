@@ -15,6 +15,14 @@ export function stepRefusalOf(err: unknown): StepRefusal | undefined {
 /** Maps a failed update to the API's errors; `readModelStatus` is what the read model last said. */
 export function toStepError(err: unknown, readModelStatus?: string): unknown {
   const refusal = stepRefusalOf(err);
+  if (refusal?.retryAfterSeconds !== undefined) {
+    // A cooldown passes by itself: 429 with Retry-After, unlike a refusal the state makes final (409).
+    return new AppError('stepCoolingDown', refusal.message, {
+      reason: refusal.reason,
+      currentStatus: refusal.status,
+      retryAfterSeconds: refusal.retryAfterSeconds,
+    });
+  }
   if (refusal) return new AppError('stepRefused', refusal.message, { reason: refusal.reason, currentStatus: refusal.status });
   if (err instanceof WorkflowNotFoundError) {
     // An ended relationship's workflow has completed; the step is refused like any other on an ended one.

@@ -105,6 +105,17 @@ export const configSchema = z.object({
   PARTNER_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().positive().default(60),
   /** Invitations one partner may have waiting for an answer (status invited) at once. */
   PARTNER_MAX_PENDING_INVITATIONS: z.coerce.number().int().positive().default(1000),
+  /**
+   * Lowers the minimum of every duration an offer may set (and of RESEND_COOLDOWN_SECONDS) to
+   * one second, for demos and tests. An operator's choice; partners cannot ask for it.
+   */
+  ALLOW_SHORT_DURATIONS: flag.default(false),
+  /** Time between two sends of one invitation (the offer or a resend); a resend sooner is 429. */
+  RESEND_COOLDOWN_SECONDS: z.coerce.number().int().min(0).max(2_592_000).default(600),
+  /** Resends one invitation may have; one more is 409 `resendLimit`. */
+  RESENDS_PER_INVITATION: z.coerce.number().int().min(0).max(100).default(5),
+  /** Auto-extend changes one relationship may have; one more is 409 `autoExtendLimit`. */
+  AUTO_EXTEND_CHANGES_PER_RELATIONSHIP: z.coerce.number().int().min(0).max(1000).default(10),
   /** How long a completed POST is remembered under its Idempotency-Key. */
   IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().positive().default(86_400),
   /**
@@ -160,6 +171,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const raw = parsed.data;
   if (Boolean(raw.TEMPORAL_TLS_CERT_PATH) !== Boolean(raw.TEMPORAL_TLS_KEY_PATH)) {
     throw new ConfigError('TEMPORAL_TLS_CERT_PATH', 'and TEMPORAL_TLS_KEY_PATH must be set together');
+  }
+  if (raw.RESEND_COOLDOWN_SECONDS < 60 && !raw.ALLOW_SHORT_DURATIONS) {
+    throw new ConfigError('RESEND_COOLDOWN_SECONDS', 'must be at least 60 unless ALLOW_SHORT_DURATIONS=true');
   }
   return raw;
 }

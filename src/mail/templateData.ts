@@ -1,41 +1,40 @@
 import { z } from 'zod';
+import { domainSchema, emailAddressSchema } from '../tenants/tenantIdentifiers.js';
+import { displayNameSchema, httpUrlSchema, paragraphSchema, plainParagraph, TERMS_MAX, termsSchema } from '../validation/text.js';
 
 // What each email needs, checked before anything is filled in. Data often
 // arrives as queued JSON, so dates are accepted as Date or ISO-8601 strings and
 // optional fields become null: the templates run in Handlebars strict mode and
 // every field they name must exist.
 
-/** Names go into subject lines, so a line break (header injection) is refused. */
-const singleLine = z
-  .string()
-  .trim()
-  .min(1)
-  .max(200)
-  .regex(/^[^\r\n]*$/, 'must be a single line');
+// Every field a person typed is checked by the same schema the API checked it
+// with (src/validation/text.ts), so an email never refuses what the API accepted.
 
-const paragraph = z.string().trim().min(1).max(5000);
+/** Names go into subject lines: one line (no header injection), no control or bidi characters. */
+const singleLine = displayNameSchema;
 
-const optionalParagraph = paragraph.nullable().default(null);
+const paragraph = paragraphSchema(TERMS_MAX);
+
+const optionalTerms = termsSchema.nullable().default(null);
 
 /**
- * Only http(s) links go into an href; `javascript:` and friends are refused.
- * z.url keeps the string as given, so it is re-serialised: spaces, quotes and
- * angle brackets come out percent-encoded and the href is a valid URL.
+ * A reason may come from a person (checked at the API) or from another system (a
+ * trial provider's error, a mail server's refusal): it is cleaned, never refused.
  */
-const link = z
-  .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
-  .transform((value) => new URL(value).href);
+const optionalReason = z
+  .string()
+  .nullable()
+  .default(null)
+  .transform((value) => (value === null ? null : plainParagraph(value) || null));
+
+/** Only http(s) links go into an href; `javascript:` and friends are refused. */
+const link = httpUrlSchema;
 
 const instant = z
   .union([z.date(), z.iso.datetime({ offset: true })])
   .transform((value) => (typeof value === 'string' ? new Date(value) : value));
 
-const tenantDomain = z
-  .string()
-  .trim()
-  .min(1)
-  .max(253)
-  .regex(/^[A-Za-z0-9.-]+$/, 'must be a domain name');
+const tenantDomain = domainSchema;
 
 const role = z.object({
   name: singleLine,
@@ -72,9 +71,9 @@ export const emailRegistry = {
     subject: '{{partnerName}} asks for admin access to {{customerName}}',
     schema: z.object({
       ...parties,
-      partnerContactEmail: z.email(),
+      partnerContactEmail: emailAddressSchema,
       roles: z.array(role).min(1),
-      terms: optionalParagraph,
+      terms: optionalTerms,
       /** null: no fixed end; the relationship lasts until one side ends it. */
       durationSeconds: z.number().int().positive().nullable().default(null),
       autoExtend: z.boolean().default(false),
@@ -85,7 +84,7 @@ export const emailRegistry = {
        * Set when someone at the customer who may not authorize partners passed the
        * request on to an admin (only admins can accept); the email says so.
        */
-      forwardedBy: z.email().nullable().default(null),
+      forwardedBy: emailAddressSchema.nullable().default(null),
     }),
   },
   reminder: {
@@ -111,7 +110,7 @@ export const emailRegistry = {
     schema: z.object({
       ...relationship,
       declinedAt: instant,
-      reason: optionalParagraph,
+      reason: optionalReason,
     }),
   },
   invitationExpired: {
@@ -134,7 +133,7 @@ export const emailRegistry = {
     schema: z.object({
       ...relationship,
       trial,
-      reason: optionalParagraph,
+      reason: optionalReason,
     }),
   },
   removed: {
@@ -153,7 +152,7 @@ export const emailRegistry = {
       recipient,
       roles: z.array(role).min(1),
       terminatedAt: instant,
-      reason: optionalParagraph,
+      reason: optionalReason,
     }),
   },
   expired: {
@@ -213,7 +212,7 @@ export const emailRegistry = {
     schema: z.object({
       customerName: singleLine,
       tenantDomain,
-      invitedBy: z.email(),
+      invitedBy: emailAddressSchema,
       confirmUrl: link,
       expiresAt: instant,
     }),
@@ -222,8 +221,8 @@ export const emailRegistry = {
     subject: 'We could not deliver your invitation to {{customerName}}',
     schema: z.object({
       ...relationship,
-      adminEmail: z.email(),
-      reason: optionalParagraph,
+      adminEmail: emailAddressSchema,
+      reason: optionalReason,
     }),
   },
 } satisfies Record<string, { subject: string; schema: z.ZodType }>;

@@ -1,5 +1,6 @@
 import { domainToASCII } from 'node:url';
 import { z } from 'zod';
+import { displayNameSchema } from '../validation/text.js';
 
 // One validation for each identifier of the tenant directory, used by the API,
 // the customer pages and the operator CLI alike, so "Contoso.COM.", "contoso.com"
@@ -21,6 +22,12 @@ export const domainSchema = z
   .min(1, 'must be a domain name like contoso.com')
   .max(300, 'must be at most 253 characters')
   .transform((value, ctx) => {
+    // domainToASCII reads its input as a URL's host and drops a path or query ("a.com/<b>" → "a.com"):
+    // anything that delimits a URL, and control or format characters, are refused before it.
+    if (/[/?#\\@:%\s\p{Cc}\p{Cf}]/u.test(value)) {
+      ctx.addIssue({ code: 'custom', message: 'must be a domain name like contoso.com' });
+      return z.NEVER;
+    }
     const ascii = domainToASCII(value.endsWith('.') ? value.slice(0, -1) : value);
     if (!DOMAIN.test(ascii)) {
       ctx.addIssue({ code: 'custom', message: 'must be a domain name like contoso.com' });
@@ -37,13 +44,8 @@ export const emailAddressSchema = z
   .pipe(z.email('must be an email address like admin@contoso.com'))
   .transform((value) => value.toLowerCase());
 
-/** An organisation's display name: one line, no control or bidi-override characters. */
-export const tenantNameSchema = z
-  .string()
-  .trim()
-  .min(1, 'must not be empty')
-  .max(200, 'must be at most 200 characters')
-  .regex(/^[^\p{Cc}\p{Cf}]*$/u, 'must be one line without control or formatting characters');
+/** An organisation's display name: the one schema for every name (one line, no control or bidi characters). */
+export const tenantNameSchema = displayNameSchema;
 
 /** The DNS name that holds a domain's proof of control. */
 export const challengeRecordName = (domain: string) => `_partnerflow-challenge.${domain}`;

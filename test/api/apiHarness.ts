@@ -48,6 +48,9 @@ export async function buildTestApp(options: TestAppOptions = {}) {
     OPERATOR_TOKEN: `operator-${randomBytes(12).toString('hex')}`,
     SESSION_SECRET: randomBytes(32).toString('hex'),
     LINK_SECRET: randomBytes(32).toString('hex'),
+    // Tests pass durations in seconds: the operator's setting for that (a test may turn it off).
+    ALLOW_SHORT_DURATIONS: 'true',
+    RESEND_COOLDOWN_SECONDS: '0',
     ...options.env,
   });
   const log = createLogger({ level: config.LOG_LEVEL, pretty: false, name: 'test-api', ...(options.logDestination ? { destination: options.logDestination } : {}) });

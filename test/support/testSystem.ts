@@ -53,6 +53,9 @@ export async function startTestSystem(name: string, options: TestSystemOptions =
     OPERATOR_TOKEN: `operator-${randomBytes(12).toString('hex')}`,
     SESSION_SECRET: randomBytes(32).toString('hex'),
     LINK_SECRET: randomBytes(32).toString('hex'),
+    // Lifecycle tests run relationships in seconds and resend at once: the operator's setting for that.
+    ALLOW_SHORT_DURATIONS: 'true',
+    RESEND_COOLDOWN_SECONDS: '0',
     ...options.env,
   });
   const log = createLogger({ level: config.LOG_LEVEL, pretty: false, name: `test-${name}` });

@@ -147,7 +147,7 @@ describe('self-service tenant registration by DNS proof', () => {
       ['a malformed domain', { tenantDomain: 'not a domain', name: 'X', email: 'a@example.com' }, 'Domain must be a domain name'],
       ['invalid punycode', { tenantDomain: 'xn--zz.example', name: 'X', email: 'a@example.com' }, 'Domain must be a domain name'],
       ['a bad address', { tenantDomain: `${label}.example.com`, name: 'X', email: 'nope' }, 'Email address must be an email address'],
-      ['a control character in the name', { tenantDomain: `${label}.example.com`, name: 'X\u0007Y', email: 'a@example.com' }, 'Organisation name must be one line'],
+      ['a control character in the name', { tenantDomain: `${label}.example.com`, name: 'X\u0007Y', email: 'a@example.com' }, 'Organisation name must not contain control characters'],
     ] as const) {
       const res = await postForm(`${system.baseUrl}/tenants/new`, fields);
       expect(res.status, what).toBe(400);

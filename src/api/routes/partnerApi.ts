@@ -18,7 +18,6 @@ import { emailAddressSchema } from '../../tenants/tenantIdentifiers.js';
 import {
   accessQuerySchema,
   createPartnerSchema,
-  createRelationshipSchema,
   listRelationshipsQuerySchema,
   putTenantSchema,
   reasonBodySchema,
@@ -148,7 +147,7 @@ export function partnerApi(deps: PartnerApiDeps): Router {
   router.post('/relationships', async (req, res) => {
     const partner = requirePartner(res);
     await idempotency.run(req, res, callerId(res), async () => {
-      const body = createRelationshipSchema.parse(req.body ?? {});
+      const body = relationships.parseOfferRequest(req.body ?? {});
       const relationship = await relationships.createOffer(partner, body);
       return { status: 201, headers: { Location: `/api/v1/relationships/${relationship.id}` }, body: relationship };
     });
