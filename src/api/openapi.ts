@@ -110,7 +110,7 @@ export const operations: Operation[] = [
     requestBody: { schema: 'CreateRelationshipRequest', mediaType: 'application/json', required: true },
     headers: ['IdempotencyKey'],
     success: { status: 201, description: 'The offer, status invited', schema: 'Relationship', headers: ['Location', 'RateLimit-Limit', 'RateLimit-Remaining'] },
-    problems: [...bodyProblems, ...authProblems, ...idempotencyProblems, 'conflict', 'pendingInvitationLimit', 'unavailable'],
+    problems: [...bodyProblems, ...authProblems, ...idempotencyProblems, 'conflict', 'pendingInvitationLimit', 'partnerMailQuota', 'unavailable'],
   },
   {
     method: 'get',
@@ -149,7 +149,7 @@ export const operations: Operation[] = [
       headers: ['IdempotencyKey', 'IfMatch'],
       success: { status: 200, description: 'The relationship after the step', schema: 'Relationship' },
       // A resend is capped (409 resendLimit) and spaced by a cooldown (429 with Retry-After).
-      problems: step === 'resend' ? [...stepProblems, 'stepCoolingDown'] : stepProblems,
+      problems: step === 'resend' ? [...stepProblems, 'stepCoolingDown', 'partnerMailQuota'] : stepProblems,
     }),
   ),
   {
@@ -510,7 +510,7 @@ const responseHeaders: Record<string, { description: string; schema: JsonSchema 
 
 function problemResponse(code: ErrorCode) {
   const { title, description } = problemTypes[code];
-  const retries = code === 'rateLimited' || code === 'pendingInvitationLimit' || code === 'unavailable' || code === 'idempotencyKeyInProgress';
+  const retries = ['rateLimited', 'pendingInvitationLimit', 'partnerMailQuota', 'stepCoolingDown', 'unavailable', 'idempotencyKeyInProgress'].includes(code);
   return {
     description: `${title} — type \`${problemTypeUri(code)}\`. ${description}`,
     ...(retries ? { headers: { 'Retry-After': responseHeaders['Retry-After'] } } : {}),
