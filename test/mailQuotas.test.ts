@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createProducerRedis } from '../src/infra/redis.js';
+import { emailSamples } from '../src/mail/emailSamples.js';
+import { createRecipientQuota } from '../src/mail/recipientQuota.js';
 import { customer, mailsTo, newPartner, offer, registerTenant, subjects, unique, type Offer } from './support/relationshipDriver.js';
 import { askSignIn, mailSubjects } from './support/tenantDriver.js';
 import { startTestSystem, type TestSystem } from './support/testSystem.js';
@@ -80,5 +83,26 @@ describe('mail quotas', () => {
     await askSignIn(system, tenantDomain, victim);
     await system.smtp.waitForMail((m) => m.to.includes(victim) && mailSubjects.signIn.test(m.parsed.subject ?? ''), 'the sign-in email despite the quota');
     expect(invitations()).toHaveLength(2);
+  });
+
+  it("a partner's news of its own relationships is never held by the recipient quota; a customer's is", async () => {
+    const redis = createProducerRedis(system.config.REDIS_URL);
+    await new Promise((resolve) => redis.once('ready', resolve));
+    try {
+      const quota = createRecipientQuota(redis, `${system.config.QUEUE_PREFIX}-unit`, 2);
+      const partnerAddress = `ops@${unique('busy')}.partner.example`;
+      const customerAddress = `admin@${unique('inbox')}.example.com`;
+      const now = Date.now();
+      for (let i = 0; i < 5; i++) {
+        expect(await quota.take({ template: 'accepted', to: partnerAddress, data: emailSamples.accepted }, now)).toBeNull();
+        expect(await quota.take({ template: 'removed', to: partnerAddress, data: { ...emailSamples.removed, recipient: 'partner' } }, now)).toBeNull();
+      }
+      const toCustomer = { template: 'removed' as const, to: customerAddress, data: { ...emailSamples.removed, recipient: 'customer' as const } };
+      expect(await quota.take(toCustomer, now)).toBeNull();
+      expect(await quota.take(toCustomer, now)).toBeNull();
+      expect(await quota.take(toCustomer, now)).toBeGreaterThan(now);
+    } finally {
+      redis.disconnect();
+    }
   });
 });

@@ -27,6 +27,19 @@ export function isLinkTemplate(name: EmailTemplateName): name is LinkTemplate {
  */
 export const customerRequested: ReadonlySet<EmailTemplateName> = new Set(['signIn', 'domainVerification', 'adminInvitation']);
 
+/** Emails only a partner's contact address gets: news of its own relationships. */
+const partnerOnly: ReadonlySet<EmailTemplateName> = new Set(['accepted', 'declined', 'invitationExpired', 'trialFailed', 'deliveryFailed']);
+
+/**
+ * Mail to a partner about its own relationships. A busy partner legitimately gets
+ * hundreds an hour; its volume is its own doing, not an inbox someone else floods,
+ * so the per-recipient quota leaves it alone (the partner's own quota bounds the cause).
+ */
+export function isToPartner(job: Pick<MailJob, 'template' | 'data'>): boolean {
+  if (partnerOnly.has(job.template)) return true;
+  return (job.data as { recipient?: unknown }).recipient === 'partner';
+}
+
 type Content<N extends EmailTemplateName> = N extends LinkTemplate
   ? { template: N; data: Omit<EmailData<N>, (typeof linkFields)[N]>; link: LinkRef }
   : { template: N; data: EmailData<N> };

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { customerRequested, type MailJob } from './mailJob.js';
+import { customerRequested, isToPartner, type MailJob } from './mailJob.js';
 
 // Any one address gets at most `perHour` emails an hour from partnerflow, whoever
 // causes them (several partners inviting one contact, reminders, notifications).
@@ -8,7 +8,8 @@ import { customerRequested, type MailJob } from './mailJob.js';
 // is lost and no sender learns that others write to that address. Emails the
 // recipient asked for themself (sign-in, domain verification, admin confirmation)
 // are never held back, so a flood cannot lock an admin out; those have their own
-// per-organisation limits (SIGN_IN_EMAILS_PER_HOUR).
+// per-organisation limits (SIGN_IN_EMAILS_PER_HOUR). Nor is a partner's news of its
+// own relationships (isToPartner): that volume is the partner's own.
 
 const HOUR_MS = 3_600_000;
 
@@ -25,7 +26,7 @@ export function createRecipientQuota(redis: Redis, prefix: string, perHour: numb
   return {
     /** null: send now. A timestamp: the job should wait until then. */
     async take(job: MailJob, now = Date.now()): Promise<number | null> {
-      if (customerRequested.has(job.template)) return null;
+      if (customerRequested.has(job.template) || isToPartner(job)) return null;
       const hour = Math.floor(now / HOUR_MS);
       // The address is hashed: key names show up in tools that print keys.
       const address = createHash('sha256').update(job.to.trim().toLowerCase()).digest('hex').slice(0, 32);
