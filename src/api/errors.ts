@@ -68,6 +68,15 @@ export function toAppError(err: unknown): AppError {
   if (parserError?.type === 'request.aborted' || parserError?.type === 'request.size.invalid') {
     return new AppError('validation', 'The body was not received completely.');
   }
+  if (parserError?.type === 'parameters.too.many') return new AppError('payloadTooLarge', 'The form has more fields than allowed.');
+  // The router and the body parsers say "the client is at fault" with an exposed 4xx status
+  // (an undecodable %-escape in the path, a body whose gzip does not inflate): never our 500.
+  if (err instanceof URIError) return new AppError('validation', 'The address is not valid: it has a malformed %-escape.');
+  const httpError = err as { status?: unknown; expose?: unknown } | null;
+  if (typeof httpError?.status === 'number' && httpError.status >= 400 && httpError.status < 500 && httpError.expose === true) {
+    if (httpError.status === 413) return new AppError('payloadTooLarge', 'The body is larger than allowed.');
+    return new AppError('validation', 'The request could not be read (its address or body is malformed).');
+  }
   return new AppError('internal', 'Something went wrong on our side.');
 }
 
