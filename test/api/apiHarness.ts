@@ -59,7 +59,8 @@ export async function buildTestApp(options: TestAppOptions = {}) {
   redis.on('error', () => undefined);
   const mailQueue = createMailQueue(redis, config.QUEUE_PREFIX, log);
   const connection = options.temporalAddress
-    ? Connection.lazy({ address: options.temporalAddress, connectTimeout: 500 })
+    ? // No gRPC retry interceptor: its backoff timer would fire after close() and throw "Channel has been shut down".
+      Connection.lazy({ address: options.temporalAddress, connectTimeout: 500, interceptors: [] })
     : await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const app: Express = buildApp({ config, db, redis, temporal, mail: createMailOutbox(db, mailQueue), log, registry: createMetricsRegistry() });
