@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { HOUR_MS, hourOf, takeFromHour } from '../infra/hourlyQuota.js';
 import { AppError } from './errors.js';
 import { withRedis } from './redisAvailability.js';
 import type { RelationshipService } from './relationshipService.js';
@@ -9,16 +10,6 @@ import type { RelationshipService } from './relationshipService.js';
 // before anything is written or sent, so the partner learns at once and nothing
 // waits in a queue for hours. A call that fails for another reason gives its point back.
 
-const HOUR_MS = 3_600_000;
-
-const TAKE_SCRIPT = `
-local used = tonumber(redis.call('GET', KEYS[1]) or '0')
-if used >= tonumber(ARGV[1]) then return 0 end
-redis.call('INCR', KEYS[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1
-`;
-
 export interface PartnerMailQuotaOptions {
   redis: Redis;
   keyPrefix: string;
@@ -26,14 +17,13 @@ export interface PartnerMailQuotaOptions {
 }
 
 export function createPartnerMailQuota({ redis, keyPrefix, perHour }: PartnerMailQuotaOptions) {
-  const keyOf = (partnerId: string, now: number) => `${keyPrefix}:partner-mail:${partnerId}:${Math.floor(now / HOUR_MS)}`;
+  const keyOf = (partnerId: string, now: number) => `${keyPrefix}:partner-mail:${partnerId}:${hourOf(now)}`;
 
   /** Takes one email from the partner's hour; returns the key to refund, or throws the 429. */
   async function take(partnerId: string): Promise<string> {
     const now = Date.now();
     const key = keyOf(partnerId, now);
-    const allowed = await withRedis('check the partner mail quota', () => redis.eval(TAKE_SCRIPT, 1, key, String(perHour), String(2 * HOUR_MS)));
-    if (allowed === 1) return key;
+    if (await withRedis('check the partner mail quota', () => takeFromHour(redis, key, perHour))) return key;
     const retryAfterSeconds = Math.max(1, Math.ceil((HOUR_MS - (now % HOUR_MS)) / 1000));
     throw new AppError('partnerMailQuota', `At most ${perHour} invitation emails (offers and resends) per hour; retry in ${retryAfterSeconds} s.`, {
       limit: perHour,

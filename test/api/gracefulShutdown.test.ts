@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { connect, createServer, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { projectRoot } from '../../scripts/start/paths.js';
 import { waitFor } from '../support/waitFor.js';
-import { uniqueDomain } from './apiHarness.js';
+import { freePort, uniqueDomain } from './apiHarness.js';
 
 // The real API process (src/api/main.ts, as npm start and a deployment run it)
 // receiving SIGTERM while a partner's request is half received: the request is
@@ -13,15 +13,6 @@ import { uniqueDomain } from './apiHarness.js';
 // for its grace period to run out.
 
 const GRACE_MS = 60_000;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (!address || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 function open(port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
