@@ -1,7 +1,7 @@
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
-import type { Express, NextFunction, Request, Response } from 'express';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../infra/logger.js';
 import { createMailQueue, createWebhookQueue } from '../infra/queues.js';
@@ -74,7 +74,9 @@ export function mountQueueDashboard(app: Express, deps: QueueDashboardDeps): { c
   });
   // getRouter() is typed `any` by Bull Board; it is an Express router.
   const router = serverAdapter.getRouter() as (req: Request, res: Response, next: NextFunction) => void;
-  app.use(QUEUE_DASHBOARD_PATH, requireOperator(deps.operatorToken, deps.authFailures), router);
+  // Our JSON parser runs first, so a malformed or oversized body gets our readable error page
+  // instead of Bull Board's own answer, which echoes the parser's message.
+  app.use(QUEUE_DASHBOARD_PATH, requireOperator(deps.operatorToken, deps.authFailures), express.json({ limit: '32kb' }), router);
   return {
     async close() {
       await Promise.all(queues.map((queue) => queue.close()));

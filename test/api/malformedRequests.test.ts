@@ -48,4 +48,22 @@ describe('requests the HTTP layer cannot read', () => {
     expect(res.status).toBe(413);
     expect(res.text).toContain('The form was larger than allowed');
   });
+
+  it('a body nested deeper than any request needs is a 400, not a stack overflow', async () => {
+    const depth = 15_000;
+    for (const idempotent of [true, false]) {
+      const req = api.post('/api/v1/admin/partners').set('Authorization', `Bearer ${app.operatorToken}`).set('Content-Type', 'application/json');
+      if (idempotent) req.set('Idempotency-Key', 'deep-body');
+      const res = await req.send(`${'['.repeat(depth)}${']'.repeat(depth)}`);
+      expect(res.status).toBe(400);
+      expect(expectShape(problemSchema, res.body).detail).toContain('nested');
+    }
+  });
+
+  it('a malformed body on the queue dashboard gets our page, not the parser’s message', async () => {
+    const res = await api.get('/admin/queues/./').set('Authorization', `Bearer ${app.operatorToken}`).set('Content-Type', 'application/json').send('""');
+    expect(res.status).toBe(400);
+    expect(res.headers['content-type']).toMatch(/^text\/html/);
+    expect(res.text).not.toMatch(/Unexpected token|is not valid JSON/);
+  });
 });

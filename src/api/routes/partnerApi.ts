@@ -2,6 +2,7 @@ import express, { Router, type NextFunction, type Request, type Response } from 
 import { roleCatalog } from '../../contract/roles.js';
 import type { Database } from '../../infra/database.js';
 import { newToken } from '../../infra/tokens.js';
+import { boundedBodyDepth } from '../bodyDepth.js';
 import { bearerAuth, principalOf, requireOperator, requirePartner } from '../auth.js';
 import { withAuthFailureLimit, type AuthFailures } from '../authFailures.js';
 import { etagOf, notModified } from '../conditionalRequests.js';
@@ -61,6 +62,7 @@ export function partnerApi(deps: PartnerApiDeps): Router {
   const router = Router();
   router.use(jsonBodiesOnly);
   router.use(express.json({ limit: API_BODY_LIMIT, strict: true, type: 'application/json' }));
+  router.use(boundedBodyDepth);
 
   router.get('/roles', (_req, res) => {
     res.json({ roles: roleCatalog });
