@@ -12,14 +12,17 @@ declare module 'express-serve-static-core' {
   }
 }
 
+/** The credential of an `Authorization: Bearer <key>` header, if that is what the request sent. */
+export function bearerTokenOf(req: Request): string | undefined {
+  return /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '')?.[1];
+}
+
 /** Bearer auth for the JSON API: the operator token, or a live partner API key (looked up by its hash; not revoked or expired). */
 export function bearerAuth(db: Database, operatorToken: string) {
   const keys = createPartnerKeys(db);
   return async (req: Request, res: Response, next: NextFunction) => {
-    const header = req.get('authorization') ?? '';
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!match?.[1]) throw new AppError('unauthorized', 'Send an Authorization: Bearer <key> header.');
-    const key = match[1];
+    const key = bearerTokenOf(req);
+    if (!key) throw new AppError('unauthorized', 'Send an Authorization: Bearer <key> header.');
     if (constantTimeEqual(key, operatorToken)) {
       res.locals.principal = { kind: 'operator' };
       return next();

@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import { constantTimeEqual } from '../infra/tokens.js';
+import { bearerTokenOf } from './auth.js';
 import { AppError } from './errors.js';
 
 /**
@@ -9,9 +10,9 @@ import { AppError } from './errors.js';
  */
 export function requireOperatorToken(operatorToken: string) {
   return (req: Request, _res: Response, next: NextFunction): void => {
-    const match = /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '');
-    if (!match?.[1]) throw new AppError('unauthorized', 'Send Authorization: Bearer <operator token>.');
-    if (!constantTimeEqual(match[1], operatorToken)) throw new AppError('unauthorized', 'The operator token is not valid.');
+    const token = bearerTokenOf(req);
+    if (!token) throw new AppError('unauthorized', 'Send Authorization: Bearer <operator token>.');
+    if (!constantTimeEqual(token, operatorToken)) throw new AppError('unauthorized', 'The operator token is not valid.');
     next();
   };
 }

@@ -170,6 +170,18 @@ describe('who may act for a tenant', () => {
     ]);
   });
 
+  it('an admin of one tenant cannot remove, or see, the admins of another', async () => {
+    const [mine, theirs] = [customer('mine'), customer('theirs')];
+    await registerTenant(system, mine);
+    await registerTenant(system, theirs, [theirs.adminEmail, `second@${theirs.tenantDomain}`]);
+    const jar = await signIn(system, mine.tenantDomain, mine.adminEmail);
+    const { csrf, text } = await adminsPage(system, jar);
+    expect(text).not.toContain(theirs.tenantDomain);
+    const res = await postForm(`${system.baseUrl}/tenant-admins/remove`, { csrf, email: `second@${theirs.tenantDomain}` }, jar);
+    expect(res.status).toBe(404);
+    expect(await system.db.tenantAdmin.count({ where: { tenantDomain: theirs.tenantDomain } })).toBe(2);
+  });
+
   it('an admin invitation link that expired or is unknown adds nobody', async () => {
     const to = customer('invite-expiry');
     await registerTenant(system, to);
