@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { emailSamples } from '../src/mail/emailSamples.js';
+import { emailSamples } from '../emails/emailSamples.js';
 import {
   compileEmailTemplates,
   defaultEmailsDirectory,

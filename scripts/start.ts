@@ -174,9 +174,9 @@ async function main(): Promise<void> {
   if (supervisor.shuttingDown) return;
 
   const apps = [
-    { name: 'worker' as const, entry: 'src/worker/main.ts', graceMs: 30_000 },
+    { name: 'worker' as const, entry: 'src/system/workerMain.ts', graceMs: 30_000 },
     // Longer than the API's own drain (SHUTDOWN_GRACE_MS), so in-flight requests finish before any SIGKILL.
-    { name: 'api' as const, entry: 'src/api/main.ts', graceMs: config.SHUTDOWN_GRACE_MS + 5_000 },
+    { name: 'api' as const, entry: 'src/system/apiMain.ts', graceMs: config.SHUTDOWN_GRACE_MS + 5_000 },
   ];
   const started: Record<string, ManagedProcess> = {};
   for (const app of apps) {

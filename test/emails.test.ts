@@ -4,7 +4,7 @@ import path from 'node:path';
 import Handlebars from 'handlebars';
 import mjml2html from 'mjml';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { emailSamples } from '../src/mail/emailSamples.js';
+import { emailSamples } from '../emails/emailSamples.js';
 import {
   compileEmailTemplates,
   defaultEmailsDirectory,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProducerRedis } from '../src/infra/redis.js';
-import { emailSamples } from '../src/mail/emailSamples.js';
+import { emailSamples } from '../emails/emailSamples.js';
 import { createRecipientQuota } from '../src/mail/recipientQuota.js';
 import { customer, mailsTo, newPartner, offer, registerTenant, subjects, unique, type Offer } from './support/relationshipDriver.js';
 import { askSignIn, mailSubjects } from './support/tenantDriver.js';

@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
-import { bundleWorkflows } from '../src/worker/workflowBundle.js';
+import { bundleWorkflows } from '../src/system/workflowBundle.js';
 import { historyFromJson } from './support/historyJson.js';
 import { historiesDir } from './support/historyRecorder.js';
 

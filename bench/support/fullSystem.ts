@@ -3,15 +3,15 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { buildApp } from '../../src/api/app.js';
-import { createMetricsRegistry } from '../../src/api/routes/health.js';
+import { buildApp } from '../../src/system/httpApp.js';
+import { createMetricsRegistry } from '../../src/operator/healthRoutes.js';
 import { loadConfig, type Config } from '../../src/config/config.js';
 import { createDatabase } from '../../src/infra/database.js';
 import { createLogger } from '../../src/infra/logger.js';
 import { createMailQueue, createWebhookQueue } from '../../src/infra/queues.js';
 import { createProducerRedis } from '../../src/infra/redis.js';
 import { createMailOutbox } from '../../src/mail/mailOutbox.js';
-import { createWorkerRuntime } from '../../src/worker/workerRuntime.js';
+import { createWorkerRuntime } from '../../src/system/workerRuntime.js';
 import { apiClient, getPage, postForm } from '../../test/support/http.js';
 import type { BenchEnvironment } from './benchEnvironment.js';
 import type { Cleanup } from './cleanup.js';
@@ -70,7 +70,7 @@ export async function startFullSystem(env: BenchEnvironment, cleanup: Cleanup, s
   });
   const log = createLogger({ level: config.LOG_LEVEL, pretty: false, name: 'bench-full' });
 
-  // The API process's parts, as src/api/main.ts creates them.
+  // The API process's parts, as src/system/apiMain.ts creates them.
   const db = createDatabase(config.DATABASE_URL);
   cleanup.defer('disconnect the API database client', () => db.$disconnect());
   const redis = createProducerRedis(config.REDIS_URL);

@@ -1,7 +1,7 @@
 import type { Database } from '../infra/database.js';
 import type { MailOutbox } from '../mail/mailOutbox.js';
 import { customerRecipients, loadRelationshipContext, recipientKey } from './relationshipContext.js';
-import { storedPolicy } from '../infra/storedOffer.js';
+import { storedPolicy } from '../relationships/storedOffer.js';
 
 export type NotificationEvent =
   | 'accepted'

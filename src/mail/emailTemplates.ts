@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import mjml2html from 'mjml';
 import { z } from 'zod';
-import { emailSamples } from './emailSamples.js';
+import { emailSamples } from '../../emails/emailSamples.js';
 import {
   emailRegistry,
   emailTemplateNames,

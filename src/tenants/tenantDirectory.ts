@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { AppError } from '../api/errors.js';
+import { AppError } from '../http/errors.js';
 import type { Actor } from '../contract/relationship.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import type { Database } from '../infra/database.js';

@@ -6,7 +6,7 @@ import { projectRoot } from '../../scripts/start/paths.js';
 import { waitFor } from '../support/waitFor.js';
 import { freePort, uniqueDomain } from './apiHarness.js';
 
-// The real API process (src/api/main.ts, as npm start and a deployment run it)
+// The real API process (src/system/apiMain.ts, as npm start and a deployment run it)
 // receiving SIGTERM while a partner's request is half received: the request is
 // answered in full, new connections are refused from that moment, idle
 // keep-alive connections are closed, and the process exits 0 without waiting
@@ -42,7 +42,7 @@ describe('graceful API shutdown', () => {
   beforeAll(async () => {
     port = await freePort();
     const suffix = randomBytes(4).toString('hex');
-    api = spawn(process.execPath, ['--import', 'tsx', 'src/api/main.ts'], {
+    api = spawn(process.execPath, ['--import', 'tsx', 'src/system/apiMain.ts'], {
       cwd: projectRoot,
       env: {
         PATH: process.env.PATH,

@@ -2,8 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keyRotatedSchema, partnerKeyListSchema, partnerKeySchema } from '../../src/api/partnerKeySchemas.js';
-import { runOperatorCli } from '../../src/api/operatorCli.js';
+import { keyRotatedSchema, partnerKeyListSchema, partnerKeySchema } from '../../src/operator/partnerKeySchemas.js';
+import { runOperatorCli } from '../../src/operator/cli/operatorCli.js';
 import { buildTestApp, expectShape, field, idOf, type TestApp } from './apiHarness.js';
 
 // A partner's API keys: rotation (a new key; the old one works for a grace

@@ -4,10 +4,10 @@ import type { Express } from 'express';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { problemTypes } from '../../src/api/errors.js';
-import { runOperatorCli } from '../../src/api/operatorCli.js';
-import { livenessSchema, readinessSchema } from '../../src/api/responseSchemas.js';
-import { createRelationshipSchema, listRelationshipsQuerySchema, reasonBodySchema } from '../../src/api/schemas.js';
+import { problemTypes } from '../../src/http/errors.js';
+import { runOperatorCli } from '../../src/operator/cli/operatorCli.js';
+import { livenessSchema, readinessSchema } from '../../src/partnerApi/responseSchemas.js';
+import { createRelationshipSchema, listRelationshipsQuerySchema, reasonBodySchema } from '../../src/relationships/relationshipSchemas.js';
 import { buildTestApp, expectShape, field, type TestApp } from './apiHarness.js';
 
 // The service surface: the OpenAPI document (checked against the routes the

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSignInLinks } from '../../src/api/signInLinks.js';
+import { createSignInLinks } from '../../src/customerPages/signInLinks.js';
 import { createLogger } from '../../src/infra/logger.js';
 import { createMailOutbox } from '../../src/mail/mailOutbox.js';
 import { createTenantDirectory } from '../../src/tenants/tenantDirectory.js';

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runOperatorCli } from '../../src/api/operatorCli.js';
+import { runOperatorCli } from '../../src/operator/cli/operatorCli.js';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
 import { ensureLocalSecrets, readLocalSecrets } from '../../src/config/localSecrets.js';
 

@@ -5,7 +5,7 @@ import proto from '@temporalio/proto';
 import { expect } from 'vitest';
 import { getStateQuery, type StepRefusal } from '../../src/contract/messages.js';
 import { relationshipWorkflowId } from '../../src/contract/relationship.js';
-import { stepRefusalOf } from '../../src/api/temporalErrors.js';
+import { stepRefusalOf } from '../../src/relationships/temporalErrors.js';
 import type { relationshipWorkflow } from '../../src/workflows/relationshipWorkflow.js';
 import { apiClient, getPage, postForm } from './http.js';
 import type { CaughtMail } from './smtpCatcher.js';

@@ -1,4 +1,4 @@
-import { problemTypes } from '../../../src/api/errors.js';
+import { problemTypes } from '../../../src/http/errors.js';
 import type { RawRequest, RawResponse } from './rawHttp.js';
 
 // What every answer must look like, whatever was sent. Each check returns the

@@ -1,0 +1,266 @@
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { LOCAL_SECRETS_FILE, readLocalSecrets } from '../../config/localSecrets.js';
+
+// The operator's command line. It speaks the same HTTP API as everyone else
+// (with the operator token), so it needs no database or Temporal access of its
+// own and can't bypass the API's validation, limits or audit.
+
+const usage = `usage: npm run operator -- <command> [options]
+
+  partners create --name <name> --email <contact email> [--webhook <url>]
+  partners list
+  partners keys <partner id>
+  partners rotate-key <partner id> [--grace-seconds <n>]
+                       a new API key (shown once); the older keys keep working for
+                       the grace period (default 86400, one day; 0 ends them now)
+  partners revoke-key <partner id> <key id or prefix>
+                       the key stops working at once
+  relationships list [--status <status>] [--partner <partner id>] [--tenant <domain>] [--limit <n>]
+  relationships show <relationship id>
+  tenants put <domain> --name <name> --admin <email> [--admin <email> ...]
+                       register a tenant, or set its name and exactly its admins
+  tenants show <domain>
+  tenants remove-admin <domain> <email>
+
+  --json   print the API's JSON instead of a table
+
+environment: PARTNERFLOW_URL (default http://localhost:3000), OPERATOR_TOKEN
+  (unset and PARTNERFLOW_URL on this machine: the token npm start keeps in .data/secrets.json)`;
+
+export interface CliIo {
+  env: Record<string, string | undefined>;
+  out: (line: string) => void;
+  err: (line: string) => void;
+  /** Where npm start keeps the local secrets (default .data/secrets.json). */
+  localSecretsFile?: string;
+}
+
+class CliError extends Error {}
+
+type Json = Record<string, unknown>;
+
+const text = (value: unknown) => (value === null || value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value));
+
+const LOOPBACK = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
+
+/**
+ * OPERATOR_TOKEN, or for an API on this machine the token npm start generated.
+ * The local file's token is never sent anywhere else: it is the key to the
+ * local deployment only, and another server should not learn it.
+ */
+function operatorToken(io: CliIo, base: string): string {
+  if (io.env.OPERATOR_TOKEN) return io.env.OPERATOR_TOKEN;
+  let local: boolean;
+  try {
+    local = LOOPBACK.test(new URL(base).hostname);
+  } catch {
+    throw new CliError(`PARTNERFLOW_URL is not a URL`);
+  }
+  if (!local) throw new CliError('OPERATOR_TOKEN is not set');
+  const file = io.localSecretsFile ?? LOCAL_SECRETS_FILE;
+  const token = readLocalSecrets(file).OPERATOR_TOKEN;
+  if (!token) throw new CliError(`OPERATOR_TOKEN is not set, and ${file} has none (npm start writes it)`);
+  return token;
+}
+
+async function call(io: CliIo, method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: Json): Promise<Json> {
+  const base = io.env.PARTNERFLOW_URL ?? 'http://localhost:3000';
+  const token = operatorToken(io, base);
+  const res = await fetch(new URL(path, base), {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  }).catch((err: unknown) => {
+    const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
+    throw new CliError(`cannot reach the API at ${base} (${cause}); set PARTNERFLOW_URL`);
+  });
+  const json = (await res.json().catch(() => ({}))) as Json;
+  if (!res.ok) {
+    const errors = Array.isArray(json.errors) ? (json.errors as { path: string; message: string }[]).map((e) => `\n  ${e.path}: ${e.message}`).join('') : '';
+    throw new CliError(`${res.status} ${text(json.title ?? res.statusText)}: ${text(json.detail)}${errors}`);
+  }
+  return json;
+}
+
+function table(io: CliIo, rows: Record<string, string>[]): void {
+  if (rows.length === 0) return io.out('(none)');
+  const columns = Object.keys(rows[0] ?? {});
+  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => (r[c] ?? '').length)));
+  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  io.out(line(columns));
+  for (const row of rows) io.out(line(columns.map((c) => row[c] ?? '')));
+}
+
+
+function printTenant(io: CliIo, tenant: Json, asJson: boolean): void {
+  if (asJson) return io.out(JSON.stringify(tenant, null, 2));
+  io.out(`${'domain'.padEnd(16)}${text(tenant.domain)}`);
+  io.out(`${'name'.padEnd(16)}${text(tenant.name)}`);
+  io.out(`${'registered via'.padEnd(16)}${text(tenant.registeredVia)}`);
+  io.out('admins:');
+  for (const admin of (tenant.admins as Json[] | undefined) ?? []) io.out(`  ${text(admin.email)}  (${text(admin.addedVia)}, ${text(admin.verifiedAt)})`);
+}
+
+async function tenantCommand(io: CliIo, verb: string | undefined, args: string[], values: { name?: string; admin?: string[]; json: boolean }): Promise<number> {
+  const [domain, email] = args;
+  if (!domain) throw new CliError(`tenants ${verb ?? ''} needs a domain\n\n${usage}`);
+  const path = `/api/v1/admin/tenants/${encodeURIComponent(domain)}`;
+  if (verb === 'put') {
+    if (!values.name || !values.admin?.length) throw new CliError('tenants put needs --name and at least one --admin');
+    const tenant = await call(io, 'PUT', path, { name: values.name, admins: values.admin });
+    printTenant(io, tenant, values.json);
+    return 0;
+  }
+  if (verb === 'show') {
+    printTenant(io, await call(io, 'GET', path), values.json);
+    return 0;
+  }
+  if (verb === 'remove-admin') {
+    if (!email) throw new CliError('tenants remove-admin needs a domain and an email');
+    printTenant(io, await call(io, 'DELETE', `${path}/admins/${encodeURIComponent(email)}`), values.json);
+    return 0;
+  }
+  throw new CliError(`unknown command: tenants ${verb ?? ''}\n\n${usage}`);
+}
+
+const keyRow = (k: Json) => ({ id: text(k.id), prefix: `${text(k.prefix)}…`, status: text(k.status), created: text(k.createdAt), expires: text(k.expiresAt), revoked: text(k.revokedAt) });
+
+async function partnerKeyCommand(io: CliIo, verb: string, args: string[], values: { graceSeconds: string | undefined; json: boolean }): Promise<number> {
+  const [partnerId, key] = args;
+  if (!partnerId) throw new CliError(`partners ${verb} needs a partner id\n\n${usage}`);
+  const path = `/api/v1/admin/partners/${encodeURIComponent(partnerId)}/keys`;
+  if (verb === 'keys') {
+    const json = await call(io, 'GET', path);
+    if (values.json) io.out(JSON.stringify(json, null, 2));
+    else table(io, ((json.keys as Json[] | undefined) ?? []).map(keyRow));
+    return 0;
+  }
+  if (verb === 'rotate-key') {
+    const grace = values.graceSeconds;
+    if (grace !== undefined && !/^\d+$/.test(grace)) throw new CliError('--grace-seconds must be a whole number of seconds');
+    const json = await call(io, 'POST', path, grace === undefined ? {} : { graceSeconds: Number(grace) });
+    if (values.json) {
+      io.out(JSON.stringify(json, null, 2));
+      return 0;
+    }
+    io.out(`new API key:    ${text(json.apiKey)}`);
+    for (const old of (json.previousKeys as Json[] | undefined) ?? []) io.out(`old key ${text(old.prefix)}… works until ${text(old.expiresAt)}`);
+    io.out('Hand the new key to the partner now: it is not shown again.');
+    return 0;
+  }
+  if (!key) throw new CliError('partners revoke-key needs a partner id and a key id or prefix');
+  const json = await call(io, 'DELETE', `${path}/${encodeURIComponent(key)}`);
+  if (values.json) io.out(JSON.stringify(json, null, 2));
+  else io.out(`key ${text(json.prefix)}… revoked at ${text(json.revokedAt)}`);
+  return 0;
+}
+
+/** Runs one command; returns the process exit code. */
+export async function runOperatorCli(argv: string[], io: CliIo): Promise<number> {
+  try {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        name: { type: 'string' },
+        email: { type: 'string' },
+        webhook: { type: 'string' },
+        status: { type: 'string' },
+        partner: { type: 'string' },
+        tenant: { type: 'string' },
+        limit: { type: 'string' },
+        admin: { type: 'string', multiple: true },
+        'grace-seconds': { type: 'string' },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+    const [noun, verb, arg] = positionals;
+    const print = (json: Json, rows: () => Record<string, string>[]) => (values.json ? io.out(JSON.stringify(json, null, 2)) : table(io, rows()));
+
+    if (values.help || !noun) {
+      io.out(usage);
+      return values.help ? 0 : 2;
+    }
+    if (noun === 'partners' && verb === 'create') {
+      if (!values.name || !values.email) throw new CliError('partners create needs --name and --email');
+      const created = await call(io, 'POST', '/api/v1/admin/partners', {
+        name: values.name,
+        contactEmail: values.email,
+        ...(values.webhook ? { webhookUrl: values.webhook } : {}),
+      });
+      if (values.json) io.out(JSON.stringify(created, null, 2));
+      else {
+        io.out(`partner ${text(created.id)} (${text(created.name)})`);
+        io.out(`API key:        ${text(created.apiKey)}`);
+        io.out(`webhook secret: ${text(created.webhookSecret)}`);
+        io.out('Hand these to the partner now: they are not shown again.');
+      }
+      return 0;
+    }
+    if (noun === 'partners' && verb === 'list') {
+      const json = await call(io, 'GET', '/api/v1/admin/partners');
+      print(json, () =>
+        (json.partners as Json[]).map((p) => ({ id: text(p.id), name: text(p.name), contact: text(p.contactEmail), key: `${text(p.apiKeyPrefix)}…`, created: text(p.createdAt) })),
+      );
+      return 0;
+    }
+    if (noun === 'partners' && (verb === 'keys' || verb === 'rotate-key' || verb === 'revoke-key')) {
+      return await partnerKeyCommand(io, verb, positionals.slice(2), { graceSeconds: values['grace-seconds'], json: values.json });
+    }
+    if (noun === 'relationships' && verb === 'list') {
+      const query = new URLSearchParams();
+      if (values.status) query.set('status', values.status);
+      if (values.partner) query.set('partnerId', values.partner);
+      if (values.tenant) query.set('tenant', values.tenant);
+      if (values.limit) query.set('limit', values.limit);
+      const json = await call(io, 'GET', `/api/v1/relationships${query.size ? `?${query.toString()}` : ''}`);
+      print(json, () =>
+        (json.relationships as Json[]).map((r) => ({
+          id: text(r.id),
+          status: text(r.status),
+          partner: text(r.partnerId),
+          tenant: text((r.customer as Json | undefined)?.tenantDomain),
+          roles: (r.roles as string[]).join(','),
+          ends: text(r.endedAt ?? r.endsAt),
+        })),
+      );
+      return 0;
+    }
+    if (noun === 'relationships' && verb === 'show') {
+      if (!arg) throw new CliError('relationships show needs a relationship id');
+      const json = await call(io, 'GET', `/api/v1/relationships/${encodeURIComponent(arg)}`);
+      if (values.json) io.out(JSON.stringify(json, null, 2));
+      else {
+        for (const key of ['id', 'status', 'partnerId', 'roles', 'invitationExpiresAt', 'activatedAt', 'endsAt', 'endedAt', 'workflowId'] as const) {
+          io.out(`${key.padEnd(20)}${text(json[key])}`);
+        }
+        io.out(`${'tenant'.padEnd(20)}${text((json.customer as Json | undefined)?.tenantDomain)}`);
+        io.out(`${'temporal ui'.padEnd(20)}${text((json.links as Json | undefined)?.temporalUi)}`);
+        for (const t of (json.transitions as Json[] | undefined) ?? []) {
+          io.out(`  ${text(t.at)}  ${text(t.from) || '·'} → ${text(t.to)}  by ${text((t.actor as Json | undefined)?.type)}${t.reason ? `: ${text(t.reason)}` : ''}`);
+        }
+      }
+      return 0;
+    }
+    if (noun === 'tenants') return await tenantCommand(io, verb, positionals.slice(2), values);
+    throw new CliError(`unknown command: ${positionals.join(' ')}\n\n${usage}`);
+  } catch (err) {
+    io.err(`error: ${err instanceof Error ? err.message : String(err)}`);
+    return err instanceof CliError ? 2 : 1;
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  runOperatorCli(process.argv.slice(2), {
+    env: process.env,
+    out: (line) => console.log(line),
+    err: (line) => console.error(line),
+  })
+    .then((code) => process.exit(code))
+    .catch((err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    });
+}

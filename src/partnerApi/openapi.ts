@@ -1,0 +1,606 @@
+import { z } from 'zod';
+import { problemTypes, problemTypeUri, type ErrorCode } from '../http/errors.js';
+import {
+  accessAnswerSchema,
+  livenessSchema,
+  partnerCreatedSchema,
+  partnerListSchema,
+  problemSchema,
+  readinessSchema,
+  relationshipListSchema,
+  relationshipSchema,
+  roleCatalogSchema,
+  tenantSchema,
+} from './responseSchemas.js';
+import {
+  accessQuerySchema,
+  adminEmailFormSchema,
+  createPartnerSchema,
+  createRelationshipSchema,
+  csrfFormSchema,
+  invitationAnswerFormSchema,
+  listRelationshipsQuerySchema,
+  newTenantFormSchema,
+  partnerListQuerySchema,
+  putTenantSchema,
+  reasonBodySchema,
+  signInFormSchema,
+  verifyDomainFormSchema,
+} from '../relationships/relationshipSchemas.js';
+import { keyRotatedSchema, partnerKeyListSchema, partnerKeySchema, rotateKeySchema } from '../operator/partnerKeySchemas.js';
+
+// The OpenAPI 3.1 document, generated from the zod schemas the routes validate
+// with (requests, as their input side) and the schemas the tests hold the
+// answers to (responses). OpenAPI 3.1 speaks JSON Schema 2020-12, which is
+// what z.toJSONSchema produces, so no translation layer is needed.
+
+type JsonSchema = Record<string, unknown>;
+type Security = 'partner' | 'operator' | 'none';
+
+interface Operation {
+  method: 'get' | 'post' | 'put' | 'delete';
+  path: string;
+  tag: 'Partner API' | 'Operator' | 'Customer pages' | 'Service';
+  summary: string;
+  description?: string;
+  security: Security[];
+  query?: z.ZodObject;
+  pathParams?: Record<string, string>;
+  requestBody?: { schema: string; mediaType: 'application/json' | 'application/x-www-form-urlencoded'; required: boolean };
+  headers?: ('IdempotencyKey' | 'IfMatch' | 'IfNoneMatch')[];
+  success: { status: number; description: string; schema?: string; mediaType?: string; headers?: string[] };
+  problems: ErrorCode[];
+  /** HTML pages answer failures as pages, not problem+json. */
+  pageErrors?: number[];
+}
+
+const requestSchemas = {
+  CreatePartnerRequest: createPartnerSchema,
+  CreateRelationshipRequest: createRelationshipSchema,
+  StepRequest: reasonBodySchema,
+  InvitationAnswerForm: invitationAnswerFormSchema,
+  SignInForm: signInFormSchema,
+  CsrfForm: csrfFormSchema,
+  PutTenantRequest: putTenantSchema,
+  NewTenantForm: newTenantFormSchema,
+  VerifyDomainForm: verifyDomainFormSchema,
+  AdminEmailForm: adminEmailFormSchema,
+  RotateKeyRequest: rotateKeySchema,
+} as const;
+
+const responseSchemas = {
+  Relationship: relationshipSchema,
+  RelationshipList: relationshipListSchema,
+  PartnerCreated: partnerCreatedSchema,
+  PartnerList: partnerListSchema,
+  RoleCatalog: roleCatalogSchema,
+  AccessAnswer: accessAnswerSchema,
+  Problem: problemSchema,
+  Liveness: livenessSchema,
+  Readiness: readinessSchema,
+  Tenant: tenantSchema,
+  PartnerKey: partnerKeySchema,
+  PartnerKeyList: partnerKeyListSchema,
+  KeyRotated: keyRotatedSchema,
+} as const;
+
+const authProblems: ErrorCode[] = ['unauthorized', 'forbidden', 'rateLimited'];
+const bodyProblems: ErrorCode[] = ['validation', 'payloadTooLarge', 'unsupportedMediaType'];
+const idempotencyProblems: ErrorCode[] = ['idempotencyKeyInProgress', 'idempotencyKeyReused'];
+const stepProblems: ErrorCode[] = [...bodyProblems, ...authProblems, ...idempotencyProblems, 'notFound', 'stepRefused', 'preconditionFailed', 'unavailable'];
+
+const relationshipId = { id: 'The relationship id (a UUID)' };
+
+export const operations: Operation[] = [
+  {
+    method: 'get',
+    path: '/api/v1/roles',
+    tag: 'Partner API',
+    summary: 'The role catalog',
+    security: ['none'],
+    success: { status: 200, description: 'Every role a partner may ask for', schema: 'RoleCatalog' },
+    problems: [],
+  },
+  {
+    method: 'post',
+    path: '/api/v1/relationships',
+    tag: 'Partner API',
+    summary: 'Create an offer (the customer gets an invitation email)',
+    security: ['partner'],
+    requestBody: { schema: 'CreateRelationshipRequest', mediaType: 'application/json', required: true },
+    headers: ['IdempotencyKey'],
+    success: { status: 201, description: 'The offer, status invited', schema: 'Relationship', headers: ['Location', 'RateLimit-Limit', 'RateLimit-Remaining'] },
+    problems: [...bodyProblems, ...authProblems, ...idempotencyProblems, 'conflict', 'pendingInvitationLimit', 'partnerMailQuota', 'unavailable'],
+  },
+  {
+    method: 'get',
+    path: '/api/v1/relationships',
+    tag: 'Partner API',
+    summary: 'List relationships (a partner sees its own; the operator sees all)',
+    security: ['partner', 'operator'],
+    query: listRelationshipsQuerySchema,
+    success: { status: 200, description: 'Newest first', schema: 'RelationshipList' },
+    problems: ['validation', ...authProblems],
+  },
+  {
+    method: 'get',
+    path: '/api/v1/relationships/{id}',
+    tag: 'Partner API',
+    summary: 'One relationship, with an ETag',
+    security: ['partner', 'operator'],
+    pathParams: relationshipId,
+    headers: ['IfNoneMatch'],
+    success: { status: 200, description: 'The relationship', schema: 'Relationship', headers: ['ETag'] },
+    problems: ['validation', ...authProblems, 'notFound'],
+  },
+  ...(['resend', 'withdraw', 'terminate'] as const).map(
+    (step): Operation => ({
+      method: 'post',
+      path: `/api/v1/relationships/{id}/${step}`,
+      tag: 'Partner API',
+      summary: {
+        resend: 'Send the invitation again with a fresh link (older links stop working)',
+        withdraw: 'Withdraw an offer not yet answered',
+        terminate: 'End a live relationship',
+      }[step],
+      security: ['partner'],
+      pathParams: relationshipId,
+      requestBody: { schema: 'StepRequest', mediaType: 'application/json', required: false },
+      headers: ['IdempotencyKey', 'IfMatch'],
+      success: { status: 200, description: 'The relationship after the step', schema: 'Relationship' },
+      // A resend is capped (409 resendLimit) and spaced by a cooldown (429 with Retry-After).
+      problems: step === 'resend' ? [...stepProblems, 'stepCoolingDown', 'partnerMailQuota'] : stepProblems,
+    }),
+  ),
+  {
+    method: 'get',
+    path: '/api/v1/access',
+    tag: 'Partner API',
+    summary: 'May the calling partner act in this role in this tenant now?',
+    security: ['partner'],
+    query: accessQuerySchema,
+    success: { status: 200, description: 'The answer, from the read model', schema: 'AccessAnswer' },
+    problems: ['validation', ...authProblems],
+  },
+  {
+    method: 'post',
+    path: '/api/v1/admin/partners',
+    tag: 'Operator',
+    summary: 'Create a partner; its API key is shown only in this answer',
+    security: ['operator'],
+    requestBody: { schema: 'CreatePartnerRequest', mediaType: 'application/json', required: true },
+    headers: ['IdempotencyKey'],
+    success: { status: 201, description: 'The partner and its API key', schema: 'PartnerCreated' },
+    problems: [...bodyProblems, 'unauthorized', 'forbidden', ...idempotencyProblems, 'unavailable'],
+  },
+  {
+    method: 'get',
+    path: '/api/v1/admin/partners',
+    tag: 'Operator',
+    summary: 'List partners (without keys)',
+    security: ['operator'],
+    success: { status: 200, description: 'Every partner', schema: 'PartnerList' },
+    problems: ['unauthorized', 'forbidden'],
+  },
+  {
+    method: 'get',
+    path: '/api/v1/admin/partners/{id}/keys',
+    tag: 'Operator',
+    summary: 'A partner’s API keys (prefixes and dates, never the keys)',
+    security: ['operator'],
+    pathParams: { id: 'The partner id (a UUID)' },
+    success: { status: 200, description: 'Newest first, with each key’s status', schema: 'PartnerKeyList' },
+    problems: ['validation', 'unauthorized', 'forbidden', 'notFound'],
+  },
+  {
+    method: 'post',
+    path: '/api/v1/admin/partners/{id}/keys',
+    tag: 'Operator',
+    summary: 'Rotate: a new key (shown only in this answer); the older keys keep working for graceSeconds',
+    description: 'Older live keys get an expiry at the end of the grace period (never later than one they already had). Audited as partner.apiKeyRotated.',
+    security: ['operator'],
+    pathParams: { id: 'The partner id (a UUID)' },
+    requestBody: { schema: 'RotateKeyRequest', mediaType: 'application/json', required: false },
+    headers: ['IdempotencyKey'],
+    success: { status: 201, description: 'The new key and when the older ones end', schema: 'KeyRotated' },
+    problems: [...bodyProblems, 'unauthorized', 'forbidden', 'notFound', ...idempotencyProblems, 'unavailable'],
+  },
+  {
+    method: 'delete',
+    path: '/api/v1/admin/partners/{id}/keys/{key}',
+    tag: 'Operator',
+    summary: 'Revoke one key at once (by its id or its prefix)',
+    description: 'The key is refused (401) from now on. Revoking a revoked key changes nothing. Audited as partner.apiKeyRevoked.',
+    security: ['operator'],
+    pathParams: { id: 'The partner id (a UUID)', key: 'The key’s id, or its prefix (pf_ and 7 characters)' },
+    success: { status: 200, description: 'The key, now revoked', schema: 'PartnerKey' },
+    problems: ['validation', 'unauthorized', 'forbidden', 'notFound', 'conflict'],
+  },
+  {
+    method: 'put',
+    path: '/api/v1/admin/tenants/{domain}',
+    tag: 'Operator',
+    summary: 'Register a tenant, or set its name and exactly its admins (verified by the operator’s word)',
+    description: 'The domain is normalised (lower case, punycode, no trailing dot). 201 when created, 200 when updated. Admins not listed are removed.',
+    security: ['operator'],
+    pathParams: { domain: 'The tenant’s domain, e.g. contoso.com' },
+    requestBody: { schema: 'PutTenantRequest', mediaType: 'application/json', required: true },
+    success: { status: 201, description: 'The tenant as it now is (200 when it existed)', schema: 'Tenant', headers: ['Location'] },
+    problems: [...bodyProblems, 'unauthorized', 'forbidden'],
+  },
+  {
+    method: 'get',
+    path: '/api/v1/admin/tenants/{domain}',
+    tag: 'Operator',
+    summary: 'A tenant and its verified admins',
+    security: ['operator'],
+    pathParams: { domain: 'The tenant’s domain' },
+    success: { status: 200, description: 'The tenant', schema: 'Tenant' },
+    problems: ['validation', 'unauthorized', 'forbidden', 'notFound'],
+  },
+  {
+    method: 'delete',
+    path: '/api/v1/admin/tenants/{domain}/admins/{email}',
+    tag: 'Operator',
+    summary: 'Remove one admin (never the last one: 409 lastAdmin)',
+    security: ['operator'],
+    pathParams: { domain: 'The tenant’s domain', email: 'The admin’s address' },
+    success: { status: 200, description: 'The tenant after the removal', schema: 'Tenant' },
+    problems: ['validation', 'unauthorized', 'forbidden', 'notFound', 'conflict'],
+  },
+  {
+    method: 'get',
+    path: '/admin/queues',
+    tag: 'Operator',
+    summary: 'Queue dashboard (Bull Board) for the mail and webhook queues',
+    security: ['operator'],
+    success: { status: 200, description: 'The dashboard', mediaType: 'text/html' },
+    problems: [],
+    pageErrors: [401],
+  },
+  {
+    method: 'get',
+    path: '/healthz',
+    tag: 'Service',
+    summary: 'Liveness: the process answers',
+    security: ['none'],
+    success: { status: 200, description: 'Alive', schema: 'Liveness' },
+    problems: [],
+  },
+  {
+    method: 'get',
+    path: '/readyz',
+    tag: 'Service',
+    summary: 'Readiness: Postgres, Redis and Temporal each checked (operator token: the answer names failing dependencies)',
+    security: ['operator'],
+    success: { status: 200, description: 'Ready (503 with the same shape when a check fails)', schema: 'Readiness' },
+    problems: ['unauthorized', 'rateLimited'],
+  },
+  {
+    method: 'get',
+    path: '/metrics',
+    tag: 'Service',
+    summary: 'Prometheus metrics (operator token, e.g. Prometheus `authorization: {credentials: <token>}`)',
+    security: ['operator'],
+    success: { status: 200, description: 'Prometheus text format', mediaType: 'text/plain' },
+    problems: ['unauthorized', 'rateLimited'],
+  },
+  {
+    method: 'get',
+    path: '/openapi.json',
+    tag: 'Service',
+    summary: 'This document',
+    security: ['none'],
+    success: { status: 200, description: 'OpenAPI 3.1', mediaType: 'application/json' },
+    problems: [],
+  },
+  {
+    method: 'get',
+    path: '/problems/{type}',
+    tag: 'Service',
+    summary: 'What a problem type means',
+    security: ['none'],
+    pathParams: { type: 'The last segment of a problem `type`' },
+    success: { status: 200, description: 'A description of the problem type', mediaType: 'text/html' },
+    problems: [],
+    pageErrors: [404],
+  },
+  {
+    method: 'get',
+    path: '/invitations/{token}',
+    tag: 'Customer pages',
+    summary: 'The authorization page the invitation email links to',
+    security: ['none'],
+    pathParams: { token: 'The single-use token from the email' },
+    success: { status: 200, description: 'Partner, terms, roles, duration, trial; Yes / No and Next', mediaType: 'text/html' },
+    problems: [],
+    pageErrors: [404, 410],
+  },
+  {
+    method: 'post',
+    path: '/invitations/{token}',
+    tag: 'Customer pages',
+    summary: 'Answer the invitation (Yes → the trial step when one is offered → done; No → declined)',
+    security: ['none'],
+    pathParams: { token: 'The single-use token from the email' },
+    requestBody: { schema: 'InvitationAnswerForm', mediaType: 'application/x-www-form-urlencoded', required: true },
+    success: { status: 200, description: 'The trial step, or the done page', mediaType: 'text/html' },
+    problems: [],
+    pageErrors: [400, 404, 410, 413],
+  },
+  {
+    method: 'get',
+    path: '/partner-relationships',
+    tag: 'Customer pages',
+    summary: 'Partner relationships of the signed-in customer (or the sign-in form)',
+    security: ['none'],
+    query: partnerListQuerySchema,
+    success: { status: 200, description: 'The list, or the sign-in form', mediaType: 'text/html' },
+    problems: [],
+  },
+  {
+    method: 'post',
+    path: '/sign-in',
+    tag: 'Customer pages',
+    summary: "Email a one-time sign-in link to the organisation's admin",
+    description: 'The answer is sent before the address is looked up; each ask counts against the client (429 beyond SIGN_IN_ATTEMPTS_PER_CLIENT an hour). An admin who has a link sent within the last hour / SIGN_IN_EMAILS_PER_HOUR gets that link again rather than a new email.',
+    security: ['none'],
+    requestBody: { schema: 'SignInForm', mediaType: 'application/x-www-form-urlencoded', required: true },
+    success: { status: 200, description: 'The same answer, byte for byte, whether or not the address is an admin', mediaType: 'text/html' },
+    problems: [],
+    pageErrors: [400, 429, 503],
+  },
+  {
+    method: 'get',
+    path: '/sign-in/{token}',
+    tag: 'Customer pages',
+    summary: 'What a sign-in link opens: a "Sign in as … to …" button; uses nothing (a mail scanner may prefetch it)',
+    security: ['none'],
+    pathParams: { token: 'The single-use token from the email' },
+    success: { status: 200, description: 'The button that signs in', mediaType: 'text/html' },
+    problems: [],
+    pageErrors: [410, 429],
+  },
+  {
+    method: 'post',
+    path: '/sign-in/{token}',
+    tag: 'Customer pages',
+    summary: 'Use a sign-in link (once); starts a server-side session',
+    security: ['none'],
+    pathParams: { token: 'The single-use token from the email' },
+    success: { status: 303, description: 'Redirect to Partner relationships with the session cookie set' },
+    problems: [],
+    pageErrors: [410, 429],
+  },
+  {
+    method: 'post',
+    path: '/sign-out',
+    tag: 'Customer pages',
+    summary: 'End the session (on the server: the cookie opens nothing afterwards)',
+    security: ['none'],
+    requestBody: { schema: 'CsrfForm', mediaType: 'application/x-www-form-urlencoded', required: true },
+    success: { status: 303, description: 'Redirect to Partner relationships' },
+    problems: [],
+    pageErrors: [403],
+  },
+  {
+    method: 'post',
+    path: '/partner-relationships/{id}/delete',
+    tag: 'Customer pages',
+    summary: 'Delete: asks "Are you sure?"',
+    security: ['none'],
+    pathParams: relationshipId,
+    requestBody: { schema: 'CsrfForm', mediaType: 'application/x-www-form-urlencoded', required: true },
+    success: { status: 200, description: 'The confirmation question', mediaType: 'text/html' },
+    problems: [],
+    pageErrors: [401, 403, 404],
+  },
+  {
+    method: 'post',
+    path: '/partner-relationships/{id}/delete/confirm',
+    tag: 'Customer pages',
+    summary: 'Yes: remove the partner',
+    security: ['none'],
+    pathParams: relationshipId,
+    requestBody: { schema: 'CsrfForm', mediaType: 'application/x-www-form-urlencoded', required: true },
+    success: { status: 200, description: 'The partner was removed', mediaType: 'text/html' },
+    problems: [],
+    pageErrors: [401, 403, 404, 409],
+  },
+  ...tenantPageOperations(),
+];
+
+/** The customer pages of the tenant directory: self-service registration and the admins list. */
+function tenantPageOperations(): Operation[] {
+  const page = (method: 'get' | 'post', path: string, summary: string, extra: Partial<Operation> = {}): Operation => ({
+    method,
+    path,
+    tag: 'Customer pages',
+    summary,
+    security: ['none'],
+    success: { status: 200, description: 'A page', mediaType: 'text/html' },
+    problems: [],
+    ...extra,
+  });
+  const form = (schema: string) => ({ requestBody: { schema, mediaType: 'application/x-www-form-urlencoded' as const, required: true } });
+  const token = { token: 'The token from the link' };
+  const invitationToken = { token: 'The single-use token from the invitation email' };
+  return [
+    page('post', '/invitations/{token}/forward', 'A contact who is not an admin sends the request to the tenant’s admins (each gets a link of its own)', {
+      pathParams: invitationToken,
+      pageErrors: [404, 410, 503],
+    }),
+    page('post', '/invitations/{token}/verify-domain', 'For an unregistered domain: start its DNS proof, with the invitation’s address as the admin to be', {
+      pathParams: invitationToken,
+      success: { status: 303, description: 'Redirect to the verification page' },
+      pageErrors: [400, 404, 410],
+    }),
+    page('get', '/tenants/new', 'Register an organisation (domain, name, your address)'),
+    page('post', '/tenants/new', 'Email a verification link (the same answer for every domain)', { ...form('NewTenantForm'), pageErrors: [400, 429, 503] }),
+    page('get', '/tenants/verify/{token}', 'The TXT record to publish, and Verify', { pathParams: token, pageErrors: [404, 410] }),
+    page('post', '/tenants/verify/{token}', 'Look the TXT record up; register the tenant when it matches', {
+      pathParams: token,
+      ...form('VerifyDomainForm'),
+      pageErrors: [404, 410, 422, 503],
+    }),
+    page('get', '/tenant-admins', 'Admins of the signed-in admin’s tenant', { pageErrors: [401] }),
+    page('post', '/tenant-admins', 'Invite an admin (they confirm by an emailed link)', { ...form('AdminEmailForm'), pageErrors: [400, 401, 403] }),
+    page('post', '/tenant-admins/remove', 'Remove an admin (never the last one)', { ...form('AdminEmailForm'), pageErrors: [400, 401, 403, 404, 409] }),
+    page('get', '/tenant-admins/confirm/{token}', 'The invited address sees what it confirms', { pathParams: token, pageErrors: [404, 410] }),
+    page('post', '/tenant-admins/confirm/{token}', 'Confirm: become an admin', { pathParams: token, pageErrors: [404, 410] }),
+  ];
+}
+
+/** Components from a set of zod schemas; references between them point into components/schemas. */
+function componentSchemas(schemas: Record<string, z.ZodType>, io: 'input' | 'output'): Record<string, JsonSchema> {
+  const registry = z.registry<{ id: string }>();
+  for (const [id, schema] of Object.entries(schemas)) registry.add(schema, { id });
+  const { schemas: generated } = z.toJSONSchema(registry, { io, target: 'draft-2020-12', unrepresentable: 'any', uri: (id) => `#/components/schemas/${id}` });
+  return Object.fromEntries(
+    Object.entries(generated).map(([id, schema]) => {
+      const { $schema: _dialect, $id: _id, ...rest } = schema as JsonSchema;
+      return [id, rest];
+    }),
+  );
+}
+
+function queryParameters(query: z.ZodObject) {
+  const schema = z.toJSONSchema(query, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, JsonSchema>; required?: string[] };
+  return Object.entries(schema.properties ?? {}).map(([name, property]) => ({
+    name,
+    in: 'query',
+    required: schema.required?.includes(name) ?? false,
+    ...(typeof property.description === 'string' ? { description: property.description } : {}),
+    schema: property,
+  }));
+}
+
+const headerParameters = {
+  IdempotencyKey: {
+    name: 'Idempotency-Key',
+    in: 'header',
+    required: false,
+    description:
+      'Makes a retry safe: the same key with the same request answers what the first one answered (with `Idempotent-Replayed: true`) for 24 hours; with a different request, 422; while the first still runs, 409.',
+    schema: { type: 'string', minLength: 1, maxLength: 200 },
+  },
+  IfMatch: {
+    name: 'If-Match',
+    in: 'header',
+    required: false,
+    description: 'The ETag from GET /api/v1/relationships/{id}; the step is refused with 412 if the relationship changed since.',
+    schema: { type: 'string' },
+  },
+  IfNoneMatch: {
+    name: 'If-None-Match',
+    in: 'header',
+    required: false,
+    description: 'An ETag you hold; 304 Not Modified when it is still current.',
+    schema: { type: 'string' },
+  },
+};
+
+const responseHeaders: Record<string, { description: string; schema: JsonSchema }> = {
+  ETag: { description: 'Strong validator of this representation; send it in If-Match / If-None-Match', schema: { type: 'string' } },
+  Location: { description: 'Where the new resource is', schema: { type: 'string' } },
+  'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer' } },
+  'RateLimit-Limit': { description: 'Requests allowed per window', schema: { type: 'integer' } },
+  'RateLimit-Remaining': { description: 'Requests left in this window', schema: { type: 'integer' } },
+};
+
+function problemResponse(code: ErrorCode) {
+  const { title, description } = problemTypes[code];
+  const retries = ['rateLimited', 'pendingInvitationLimit', 'partnerMailQuota', 'stepCoolingDown', 'unavailable', 'idempotencyKeyInProgress'].includes(code);
+  return {
+    description: `${title} — type \`${problemTypeUri(code)}\`. ${description}`,
+    ...(retries ? { headers: { 'Retry-After': responseHeaders['Retry-After'] } } : {}),
+    content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+  };
+}
+
+function responsesOf(op: Operation) {
+  const success = op.success;
+  const responses: Record<string, unknown> = {
+    [String(success.status)]: {
+      description: success.description,
+      ...(success.headers ? { headers: Object.fromEntries(success.headers.map((h) => [h, responseHeaders[h]])) } : {}),
+      ...(success.schema
+        ? { content: { 'application/json': { schema: { $ref: `#/components/schemas/${success.schema}` } } } }
+        : success.mediaType
+          ? { content: { [success.mediaType]: { schema: { type: 'string' } } } }
+          : {}),
+    },
+  };
+  if (op.headers?.includes('IfNoneMatch')) responses['304'] = { description: 'Not modified: the If-None-Match ETag is current', headers: { ETag: responseHeaders.ETag } };
+  // Several problem types share a status; each is listed in the description of that status.
+  for (const code of op.problems) {
+    const status = String(problemTypes[code].status);
+    const existing = responses[status] as { description: string } | undefined;
+    const response = problemResponse(code);
+    responses[status] = existing ? { ...response, description: `${existing.description}\n\nor: ${response.description}` } : response;
+  }
+  for (const status of op.pageErrors ?? []) {
+    responses[String(status)] ??= { description: 'A readable page saying what went wrong', content: { 'text/html': { schema: { type: 'string' } } } };
+  }
+  if (op.problems.length > 0) responses['500'] = problemResponse('internal');
+  return responses;
+}
+
+const securityRequirement = (security: Security[]) =>
+  security.map((s) => (s === 'none' ? {} : s === 'partner' ? { partnerApiKey: [] } : { operatorToken: [] }));
+
+export function buildOpenApiDocument(options: { publicBaseUrl: string; version: string }) {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const op of operations) {
+    const parameters = [
+      ...Object.entries(op.pathParams ?? {}).map(([name, description]) => ({ name, in: 'path', required: true, description, schema: { type: 'string' } })),
+      ...(op.query ? queryParameters(op.query) : []),
+      ...(op.headers ?? []).map((h) => ({ $ref: `#/components/parameters/${h}` })),
+    ];
+    (paths[op.path] ??= {})[op.method] = {
+      operationId: `${op.method}${op.path.replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
+      tags: [op.tag],
+      summary: op.summary,
+      ...(op.description ? { description: op.description } : {}),
+      security: securityRequirement(op.security),
+      ...(parameters.length ? { parameters } : {}),
+      ...(op.requestBody
+        ? {
+            requestBody: {
+              required: op.requestBody.required,
+              content: { [op.requestBody.mediaType]: { schema: { $ref: `#/components/schemas/${op.requestBody.schema}` } } },
+            },
+          }
+        : {}),
+      responses: responsesOf(op),
+    };
+  }
+  return {
+    openapi: '3.1.1',
+    info: {
+      title: 'partnerflow',
+      version: options.version,
+      description:
+        'Delegated-admin partner relationships. Partners call the JSON API with their API key; customers use the server-rendered pages reached from emails. Errors are RFC 9457 problem details whose `type` is stable.',
+    },
+    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    servers: [{ url: options.publicBaseUrl }],
+    tags: [
+      { name: 'Partner API', description: 'JSON, `Authorization: Bearer <partner API key>`' },
+      { name: 'Operator', description: 'JSON, `Authorization: Bearer <operator token>`' },
+      { name: 'Customer pages', description: 'Server-rendered HTML forms; work without JavaScript' },
+      { name: 'Service', description: 'Health, metrics and documentation' },
+    ],
+    paths,
+    components: {
+      securitySchemes: {
+        partnerApiKey: { type: 'http', scheme: 'bearer', description: 'A partner API key (`pf_…`), shown once when the operator creates the partner' },
+        operatorToken: { type: 'http', scheme: 'bearer', description: 'The operator token (OPERATOR_TOKEN)' },
+      },
+      parameters: headerParameters,
+      schemas: { ...componentSchemas(requestSchemas, 'input'), ...componentSchemas(responseSchemas, 'output') },
+    },
+  };
+}
+
+export type OpenApiDocument = ReturnType<typeof buildOpenApiDocument>;

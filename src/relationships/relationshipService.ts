@@ -1,0 +1,251 @@
+import { randomUUID } from 'node:crypto';
+import { WorkflowIdReusePolicy, type Client } from '@temporalio/client';
+import {
+  acceptUpdate,
+  declineUpdate,
+  removeUpdate,
+  resendUpdate,
+  terminateUpdate,
+  withdrawUpdate,
+  type ActorInput,
+} from '../contract/messages.js';
+import { defaultPolicy, type OperatorLimits, type RelationshipPolicy } from '../contract/policy.js';
+import { relationshipWorkflowId, type Actor, type RelationshipOffer } from '../contract/relationship.js';
+import { PartnerIdKey, RelationshipStatusKey, TenantDomainKey } from '../contract/searchAttributes.js';
+import { Prisma } from '../generated/prisma/client.js';
+import type { Database } from '../infra/database.js';
+import type { Logger } from '../infra/logger.js';
+import type { Principal } from '../http/auth.js';
+import { AppError } from '../http/errors.js';
+import { etagOf, requireIfMatch } from '../http/conditionalRequests.js';
+import type { PendingInvitationCap } from './pendingInvitationCap.js';
+import { relationshipAfterStep, relationshipFromRow, relationshipInclude } from './relationshipView.js';
+import { createRelationshipSchemaFor, type CreateRelationshipRequest, type ListRelationshipsQuery } from './relationshipSchemas.js';
+import { toStepError } from './temporalErrors.js';
+
+export interface RelationshipServiceDeps {
+  db: Database;
+  temporal: Client;
+  log: Logger;
+  taskQueue: string;
+  namespace: string;
+  temporalUiUrl: string;
+  pendingInvitations: PendingInvitationCap;
+  /** The operator's settings for offers: short durations allowed or not, and limits written into each offer's policy. */
+  offers: OperatorLimits & { allowShortDurations: boolean };
+}
+
+type PartnerPrincipal = Extract<Principal, { kind: 'partner' }>;
+export type PartnerStep = 'resend' | 'withdraw' | 'terminate';
+
+const partnerSteps = { resend: resendUpdate, withdraw: withdrawUpdate, terminate: terminateUpdate } as const;
+const READ_MODEL_WAIT_MS = 5_000;
+const READ_MODEL_POLL_MS = 20;
+
+export function createRelationshipService(deps: RelationshipServiceDeps) {
+  const { db, temporal, log } = deps;
+  // Partners never learn which of a tenant's admins acted: that would tell them who the admins are.
+  const fromRow = (principal: Principal, row: Parameters<typeof relationshipFromRow>[0]) =>
+    relationshipFromRow(row, { temporalUiUrl: deps.temporalUiUrl, namespace: deps.namespace, showCustomerIdentity: principal.kind === 'operator' });
+
+  async function findVisible(principal: Principal, id: string) {
+    const row = await db.relationship.findUnique({ where: { id }, include: relationshipInclude });
+    // Another partner's relationship is reported as missing, not forbidden: its existence is not ours to reveal.
+    if (!row || (principal.kind === 'partner' && row.partnerId !== principal.partnerId)) {
+      throw new AppError('notFound', `No relationship ${id}.`);
+    }
+    return row;
+  }
+
+  const offerSchema = createRelationshipSchemaFor({ allowShortDurations: deps.offers.allowShortDurations });
+
+  /** A partner's offer, checked against the ranges this deployment allows (400 naming each field and its range). */
+  function parseOfferRequest(body: unknown): CreateRelationshipRequest {
+    return offerSchema.parse(body);
+  }
+
+  function policyFrom(body: CreateRelationshipRequest): RelationshipPolicy {
+    const { resendCooldownMs, resendsPerInvitation, autoExtendChangesPerRelationship } = deps.offers;
+    return {
+      ...defaultPolicy,
+      // The operator's limits travel in the offer, so the workflow enforces them without reading configuration.
+      resendCooldownMs,
+      resendsPerInvitation,
+      autoExtendChangesPerRelationship,
+      ...(body.invitationTtl ? { invitationTtlMs: body.invitationTtl } : {}),
+      ...(body.duration ? { durationMs: body.duration } : {}),
+      ...(body.policy?.reminderBeforeExpiry ? { reminderBeforeExpiryMs: body.policy.reminderBeforeExpiry } : {}),
+      ...(body.policy?.warningsBeforeEnd ? { warningsBeforeEndMs: body.policy.warningsBeforeEnd } : {}),
+      ...(body.policy?.autoExtendBy ? { autoExtendByMs: body.policy.autoExtendBy } : {}),
+      ...(body.policy?.trialProvisioningAttempts ? { trialProvisioningAttempts: body.policy.trialProvisioningAttempts } : {}),
+    };
+  }
+
+  async function createOffer(partner: PartnerPrincipal, body: CreateRelationshipRequest) {
+    const id = randomUUID();
+    // Shown in the order the partner asked; compared as a set.
+    const roles = body.roles;
+    const liveKey = `${partner.partnerId}|${body.customer.tenantDomain}|${[...roles].sort().join(',')}`;
+    const policy = policyFrom(body);
+    const workflowId = relationshipWorkflowId(id);
+
+    const { tenantDomain, adminEmail: contactEmail, name: contactName } = body.customer;
+    // The tenant directory is never read or written here: the answer is the same whether or not
+    // the tenant is registered and whoever its admins are, so an offer reveals nothing about them.
+    await deps.pendingInvitations.withinCap(partner.partnerId, async () => {
+      try {
+        await db.relationship.create({
+          data: {
+            id,
+            workflowId,
+            partnerId: partner.partnerId,
+            tenantDomain,
+            contactEmail,
+            contactName: contactName ?? null,
+            status: 'invited',
+            roles,
+            terms: body.terms ?? null,
+            autoExtend: body.autoExtend,
+            policy: { ...policy },
+            trialOffer: body.trial ? { ...body.trial } : Prisma.DbNull,
+            liveKey,
+            invitationExpiresAt: new Date(Date.now() + policy.invitationTtlMs),
+          },
+        });
+      } catch (err) {
+        if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
+          const existing = await db.relationship.findUnique({ where: { liveKey } });
+          throw new AppError('conflict', 'A live offer for this tenant and these roles already exists.', {
+            reason: 'duplicateOffer',
+            relationshipId: existing?.id,
+          });
+        }
+        throw err;
+      }
+    });
+
+    const offer: RelationshipOffer = {
+      relationshipId: id,
+      partnerId: partner.partnerId,
+      partnerName: partner.partnerName,
+      tenantDomain,
+      customerAdminEmail: contactEmail,
+      ...(contactName ? { customerName: contactName } : {}),
+      roles,
+      ...(body.terms ? { terms: body.terms } : {}),
+      autoExtend: body.autoExtend,
+      ...(body.trial ? { trial: body.trial } : {}),
+      policy,
+    };
+    try {
+      await temporal.workflow.start('relationshipWorkflow', {
+        taskQueue: deps.taskQueue,
+        workflowId,
+        args: [{ offer }],
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        typedSearchAttributes: [
+          { key: RelationshipStatusKey, value: 'invited' },
+          { key: PartnerIdKey, value: partner.partnerId },
+          { key: TenantDomainKey, value: tenantDomain },
+        ],
+        staticSummary: `${partner.partnerName} → ${tenantDomain}`,
+      });
+    } catch (err) {
+      // Without a workflow the row would be an offer nobody can act on.
+      await db.relationship.delete({ where: { id } });
+      log.error({ event: 'offer.start_failed', relationshipId: id, workflowId, err }, 'could not start workflow');
+      throw new AppError('unavailable', 'Could not start the relationship workflow; try again.');
+    }
+    log.info({ event: 'offer.created', relationshipId: id, workflowId, partnerId: partner.partnerId, tenant: tenantDomain }, 'offer created');
+    return fromRow(partner, await findVisible(partner, id));
+  }
+
+  async function list(principal: Principal, filters: ListRelationshipsQuery) {
+    const rows = await db.relationship.findMany({
+      where: {
+        // A partner's own id always applies; a partnerId filter can only narrow it further.
+        AND: [
+          principal.kind === 'partner' ? { partnerId: principal.partnerId } : {},
+          filters.partnerId ? { partnerId: filters.partnerId } : {},
+          filters.status ? { status: filters.status } : {},
+          filters.tenant ? { tenantDomain: filters.tenant } : {},
+        ],
+      },
+      include: relationshipInclude,
+      orderBy: { createdAt: 'desc' },
+      take: filters.limit,
+    });
+    return rows.map((row) => fromRow(principal, row));
+  }
+
+  async function get(principal: Principal, id: string) {
+    return fromRow(principal, await findVisible(principal, id));
+  }
+
+  /** A partner's step on its relationship; `ifMatch` (the client's ETag) must still be current. */
+  async function runPartnerStep(partner: PartnerPrincipal, id: string, step: PartnerStep, options: { reason?: string; ifMatch?: string }) {
+    const row = await findVisible(partner, id);
+    const before = fromRow(partner, row);
+    requireIfMatch(options.ifMatch, etagOf(before));
+    const input: ActorInput = { actor: { type: 'partner', id: partner.partnerId }, ...(options.reason ? { reason: options.reason } : {}) };
+    const state = await temporal.workflow
+      .getHandle(row.workflowId)
+      .executeUpdate(partnerSteps[step], { args: [input] })
+      .catch((err: unknown) => {
+        throw toStepError(err, row.status);
+      });
+    log.info({ event: `relationship.${step}`, relationshipId: id, workflowId: row.workflowId, status: state.status }, `partner ${step}`);
+    return relationshipAfterStep(before, state, { showCustomerIdentity: false });
+  }
+
+  async function answerInvitation(
+    workflowId: string,
+    invitationId: string,
+    actor: Actor,
+    answer: { accept: true; startTrial: boolean } | { accept: false; reason?: string },
+  ) {
+    const handle = temporal.workflow.getHandle(workflowId);
+    const update = answer.accept
+      ? handle.executeUpdate(acceptUpdate, { args: [{ invitationId, actor, startTrial: answer.startTrial }] })
+      : handle.executeUpdate(declineUpdate, { args: [{ invitationId, actor, ...(answer.reason ? { reason: answer.reason } : {}) }] });
+    return update;
+  }
+
+  async function removeByCustomer(tenantDomain: string, email: string, id: string) {
+    const row = await db.relationship.findFirst({ where: { id, tenantDomain } });
+    if (!row) throw new AppError('notFound', 'No such partner relationship for your organisation.');
+    const state = await temporal.workflow
+      .getHandle(row.workflowId)
+      .executeUpdate(removeUpdate, { args: [{ actor: { type: 'customer', id: email } }] })
+      .catch((err: unknown) => {
+        throw toStepError(err, row.status);
+      });
+    log.info({ event: 'relationship.removed', relationshipId: id, workflowId: row.workflowId, tenant: tenantDomain }, 'customer removed partner');
+    await readModelCaughtUp(id, state.status);
+    return state;
+  }
+
+  /**
+   * The workflow writes the end state (and revokes the grants) a moment after the update
+   * returns. Waiting for it here means that when the customer reads "removed", the partner
+   * is already gone from the list and the access check already says no.
+   */
+  async function readModelCaughtUp(id: string, status: string): Promise<void> {
+    const deadline = Date.now() + READ_MODEL_WAIT_MS;
+    while (Date.now() < deadline) {
+      const row = await db.relationship.findUnique({ where: { id }, select: { status: true } });
+      if (row?.status === status) return;
+      await new Promise((resolve) => setTimeout(resolve, READ_MODEL_POLL_MS));
+    }
+    log.warn({ event: 'readmodel.lagging', relationshipId: id, status }, 'read model did not catch up in time');
+  }
+
+  async function checkAccess(partnerId: string, tenantDomain: string, role: string) {
+    const grant = await db.roleGrant.findFirst({ where: { partnerId, tenantDomain, role, revokedAt: null } });
+    return grant ? { allowed: true, relationshipId: grant.relationshipId } : { allowed: false };
+  }
+
+  return { parseOfferRequest, createOffer, list, get, runPartnerStep, answerInvitation, removeByCustomer, checkAccess };
+}
+
+export type RelationshipService = ReturnType<typeof createRelationshipService>;

@@ -1,0 +1,154 @@
+import type { Client } from '@temporalio/client';
+import cookieParser from 'cookie-parser';
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+import type { Redis } from 'ioredis';
+import { Counter, type Registry } from 'prom-client';
+import type { Config } from '../config/config.js';
+import type { Database } from '../infra/database.js';
+import type { Logger } from '../infra/logger.js';
+import type { MailOutbox } from '../mail/mailOutbox.js';
+import { createAuthFailures, withAuthFailureLimit } from '../http/authFailures.js';
+import { AppError, problemJsonHandler } from '../http/errors.js';
+import { requireOperatorToken } from '../http/operatorAuth.js';
+import { messagePage } from '../customerPages/pages/invitationPages.js';
+import { mountQueueDashboard } from '../operator/queueDashboard.js';
+import { createIdempotency } from '../http/idempotency.js';
+import { createPendingInvitationCap } from '../relationships/pendingInvitationCap.js';
+import { createPartnerMailQuota, withPartnerMailQuota } from '../relationships/partnerMailQuota.js';
+import { createWebhookTargetPolicy } from '../webhooks/webhookTarget.js';
+import { createRateLimit } from '../http/rateLimits.js';
+import { createRelationshipService } from '../relationships/relationshipService.js';
+import { createSignInAttempts } from '../customerPages/signInAttempts.js';
+import { apiDocs } from '../partnerApi/apiDocsRoutes.js';
+import { customerPageErrors, customerPages } from '../customerPages/customerPages.js';
+import { healthRoutes } from '../operator/healthRoutes.js';
+import { partnerApi } from '../partnerApi/partnerRoutes.js';
+import { createTxtLookup } from '../tenants/dnsTxtLookup.js';
+import { createDomainChallenges } from '../tenants/domainChallenge.js';
+import { createTenantDirectory } from '../tenants/tenantDirectory.js';
+
+/** The version of the HTTP API, as /openapi.json states it. */
+const API_VERSION = '1.0.0';
+
+export interface AppDeps {
+  config: Config;
+  db: Database;
+  redis: Redis;
+  temporal: Client;
+  mail: MailOutbox;
+  log: Logger;
+  registry: Registry;
+}
+
+/** Builds the Express app; `main.ts` listens. Tests import this directly. */
+export function buildApp(deps: AppDeps): Express {
+  const { config, log } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  app.use(helmet());
+  app.use(cookieParser(config.SESSION_SECRET));
+
+  const requests = new Counter({
+    name: 'partnerflow_http_requests_total',
+    help: 'HTTP requests by method, route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [deps.registry],
+  });
+  app.use((req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
+      requests.inc({ method: req.method, route, status: String(res.statusCode) });
+      log.debug({ event: 'http.request', method: req.method, path: req.path, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 }, 'request');
+    });
+    next();
+  });
+
+  // Our own Redis keys live under the deployment's prefix, like BullMQ's.
+  const keyPrefix = config.QUEUE_PREFIX;
+  const serviceWithoutQuota = createRelationshipService({
+    db: deps.db,
+    temporal: deps.temporal,
+    log,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    namespace: config.TEMPORAL_NAMESPACE,
+    temporalUiUrl: config.TEMPORAL_UI_URL,
+    pendingInvitations: createPendingInvitationCap({ db: deps.db, redis: deps.redis, keyPrefix, max: config.PARTNER_MAX_PENDING_INVITATIONS }),
+    offers: {
+      allowShortDurations: config.ALLOW_SHORT_DURATIONS,
+      resendCooldownMs: config.RESEND_COOLDOWN_SECONDS * 1000,
+      resendsPerInvitation: config.RESENDS_PER_INVITATION,
+      autoExtendChangesPerRelationship: config.AUTO_EXTEND_CHANGES_PER_RELATIONSHIP,
+    },
+  });
+  // Offers and resends each email an invitation: counted per partner per hour (429 beyond it).
+  const relationships = withPartnerMailQuota(serviceWithoutQuota, createPartnerMailQuota({ redis: deps.redis, keyPrefix, perHour: config.PARTNER_MAIL_PER_HOUR }));
+
+  const tenants = createTenantDirectory(deps.db, config.LINK_SECRET);
+  const challenges = createDomainChallenges(deps.db, createTxtLookup(config.DNS_SERVERS ? { servers: config.DNS_SERVERS } : {}), config.LINK_SECRET);
+
+  // One count of failed credentials per client address, whichever door they were tried at.
+  const authFailures = createAuthFailures(
+    createRateLimit({
+      redis: deps.redis,
+      keyPrefix: `${keyPrefix}:ratelimit:authfail`,
+      points: config.AUTH_FAILURE_LIMIT,
+      windowSeconds: config.AUTH_FAILURE_WINDOW_SECONDS,
+      counts: 'failed authentications from one address',
+    }),
+  );
+  const operatorOnly = withAuthFailureLimit(requireOperatorToken(config.OPERATOR_TOKEN), authFailures);
+  app.use(healthRoutes({ db: deps.db, redis: deps.redis, temporal: deps.temporal, registry: deps.registry, operatorOnly, log }));
+  mountQueueDashboard(app, { redis: deps.redis, prefix: config.QUEUE_PREFIX, operatorToken: config.OPERATOR_TOKEN, authFailures, log });
+  app.use(apiDocs({ publicBaseUrl: config.PUBLIC_BASE_URL, version: API_VERSION }));
+  app.use(
+    '/api/v1',
+    partnerApi({
+      db: deps.db,
+      relationships,
+      tenants,
+      operatorToken: config.OPERATOR_TOKEN,
+      authFailures,
+      webhookTargets: createWebhookTargetPolicy({ allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_TARGETS }),
+      idempotency: createIdempotency({ redis: deps.redis, keyPrefix, ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS }),
+      rateLimit: createRateLimit({
+        redis: deps.redis,
+        keyPrefix: `${keyPrefix}:ratelimit:partner`,
+        points: config.PARTNER_RATE_LIMIT_POINTS,
+        windowSeconds: config.PARTNER_RATE_LIMIT_WINDOW_SECONDS,
+      }),
+    }),
+  );
+  app.use('/api/v1', (_req, _res, next) => next(new AppError('notFound', 'No such API route.')));
+  app.use('/api/v1', problemJsonHandler(log));
+  app.use(
+    customerPages({
+      db: deps.db,
+      relationships,
+      tenants,
+      challenges,
+      mail: deps.mail,
+      publicBaseUrl: config.PUBLIC_BASE_URL,
+      linkSecret: config.LINK_SECRET,
+      log,
+      redis: deps.redis,
+      signInAttempts: createSignInAttempts({ redis: deps.redis, keyPrefix: `${keyPrefix}:ratelimit:signin-client`, points: config.SIGN_IN_ATTEMPTS_PER_CLIENT, windowSeconds: 3600 }),
+      signInEmailsPerHour: config.SIGN_IN_EMAILS_PER_HOUR,
+      verificationLimit: createRateLimit({
+        redis: deps.redis,
+        keyPrefix: `${keyPrefix}:ratelimit:verification`,
+        points: config.SIGN_IN_EMAILS_PER_HOUR,
+        windowSeconds: 3600,
+      }),
+    }),
+  );
+
+  // Customers get a readable page, never a stack trace.
+  app.use((_req, res) => {
+    res.status(404).send(messagePage('Page not found', 'There is nothing at this address.'));
+  });
+  app.use(customerPageErrors(log));
+  return app;
+}
