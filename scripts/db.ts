@@ -1,5 +1,4 @@
-// Database tooling without the Prisma CLI's native schema engine (see
-// src/infra/migrations.ts for why):
+// Database tooling:
 //
 //   db migrate        create the database if missing, apply pending migrations
 //   db new <name>     write prisma/migrations/<timestamp>_<name>/migration.sql
@@ -9,6 +8,14 @@
 //
 // DATABASE_URL names the database (default postgresql://postgres@127.0.0.1:5432/partnerflow).
 // `check` and `new` migrate that database first: point them at a scratch database.
+//
+// `migrate` (also what `npm start` runs) is the production path: the SQL files,
+// applied by src/infra/migrationRunner.ts with plain `pg` and recorded in
+// Prisma's `_prisma_migrations` table; no Prisma code runs. `new` and `check`
+// need Prisma's schema engine to diff schema.prisma against the database; the
+// Prisma CLI would download a native engine this machine cannot fetch, so they
+// run its WebAssembly build through adapter-pg (src/infra/migrations.ts), which
+// this script imports only for those two commands.
 //
 // `npm ci` runs `generate` on postinstall through tsx, a devDependency. That
 // is fine: the generated client (src/generated, not committed) can only be
@@ -23,13 +30,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { configSchema } from '../src/config/config.js';
-import {
-  DatabaseUrlError,
-  applyMigrations,
-  diffSchemaAgainstDatabase,
-  ensureDatabase,
-  paths,
-} from '../src/infra/migrations.js';
+import { DatabaseUrlError, ensureDatabase, paths, runMigrations } from '../src/infra/migrationRunner.js';
 
 const USAGE = 'usage: db migrate | db new <name> | db check | db generate';
 
@@ -45,7 +46,7 @@ const relative = (file: string) => path.relative(process.cwd(), file) || '.';
 
 async function migrate(url: string): Promise<void> {
   if (await ensureDatabase(url)) console.log(`created database ${decodeURIComponent(new URL(url).pathname.slice(1))}`);
-  const { applied } = await applyMigrations(url, (line) => console.error(line));
+  const { applied } = await runMigrations(url, { log: (line) => console.error(line) });
   if (applied.length === 0) console.log('database is up to date');
   for (const name of applied) console.log(`applied ${name}`);
 }
@@ -59,6 +60,12 @@ function migrationDirectoryName(name: string): string {
   if (!slug) throw new UsageError(`db new: give the migration a name (letters, digits, _), e.g. db new add_partner_notes`);
   const timestamp = new Date().toISOString().replace(/\D/g, '').slice(0, 14);
   return `${timestamp}_${slug.slice(0, 200)}`;
+}
+
+// The schema engine (dev tooling, devDependencies) is loaded only here.
+async function diffSchemaAgainstDatabase(url: string): Promise<string> {
+  const engine = await import('../src/infra/migrations.js');
+  return engine.diffSchemaAgainstDatabase(url);
 }
 
 async function newMigration(url: string, name: string | undefined): Promise<void> {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { relationshipSchema } from '../src/partnerApi/responseSchemas.js';
+import { relationshipSchema } from '../src/apiDocs/responseSchemas.js';
 import { getStateQuery } from '../src/contract/messages.js';
 import { linkFor } from '../src/infra/linkTokens.js';
 import { createLogger } from '../src/infra/logger.js';

@@ -3,7 +3,7 @@ import type { Database } from '../infra/database.js';
 import { constantTimeEqual, hashToken, newToken } from '../infra/tokens.js';
 import type { TenantDirectory } from '../tenants/tenantDirectory.js';
 import { AppError } from '../http/errors.js';
-import { csrfFormSchema } from '../relationships/relationshipSchemas.js';
+import { csrfFormSchema } from './formSchemas.js';
 
 // A customer's session lives on the server (customer_sessions). The cookie
 // holds only a random session id (signed by cookie-parser with

@@ -1,8 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
-import type { Database } from '../infra/database.js';
 import { constantTimeEqual } from '../infra/tokens.js';
 import { AppError } from './errors.js';
-import { createPartnerKeys } from '../operator/partnerKeys.js';
 
 export type Principal = { kind: 'partner'; partnerId: string; partnerName: string } | { kind: 'operator' };
 
@@ -17,9 +15,11 @@ export function bearerTokenOf(req: Request): string | undefined {
   return /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '')?.[1];
 }
 
-/** Bearer auth for the JSON API: the operator token, or a live partner API key (looked up by its hash; not revoked or expired). */
-export function bearerAuth(db: Database, operatorToken: string) {
-  const keys = createPartnerKeys(db);
+/** Finds the partner a live API key belongs to (src/partners/partnerKeys.ts), or null. */
+export type AuthenticateKey = (key: string) => Promise<{ partnerId: string; partnerName: string } | null>;
+
+/** Bearer auth for the JSON API: the operator token, or a live partner API key. */
+export function bearerAuth(authenticateKey: AuthenticateKey, operatorToken: string) {
   return async (req: Request, res: Response, next: NextFunction) => {
     const key = bearerTokenOf(req);
     if (!key) throw new AppError('unauthorized', 'Send an Authorization: Bearer <key> header.');
@@ -27,7 +27,7 @@ export function bearerAuth(db: Database, operatorToken: string) {
       res.locals.principal = { kind: 'operator' };
       return next();
     }
-    const partner = await keys.authenticate(key);
+    const partner = await authenticateKey(key);
     if (!partner) throw new AppError('unauthorized', 'The API key is not valid.');
     res.locals.principal = { kind: 'partner', partnerId: partner.partnerId, partnerName: partner.partnerName };
     next();
@@ -48,4 +48,10 @@ export function requirePartner(res: Response): Extract<Principal, { kind: 'partn
 
 export function requireOperator(res: Response): void {
   if (principalOf(res).kind !== 'operator') throw new AppError('forbidden', 'Only the operator token may do this.');
+}
+
+/** Whose Idempotency-Key space a request uses: each partner its own, the operator one. */
+export function callerScope(res: Response): string {
+  const principal = principalOf(res);
+  return principal.kind === 'partner' ? `partner-${principal.partnerId}` : 'operator';
 }

@@ -1,138 +1,44 @@
-import { existsSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { PrismaPg } from '@prisma/adapter-pg';
 import {
   bindMigrationAwareSqlAdapterFactory,
   type ErrorRegistry,
+  type IsolationLevel,
   type SqlDriverAdapter,
+  type SqlMigrationAwareDriverAdapterFactory,
+  type SqlQuery,
 } from '@prisma/driver-adapter-utils';
 import * as engineBindings from '@prisma/schema-engine-wasm/schema_engine_bg';
-import type { MigrationList, SchemaContainer, SchemaEngine, SchemaFilter } from '@prisma/schema-engine-wasm/schema_engine_bg';
+import type {
+  DevAction,
+  DiagnoseMigrationHistoryOutput,
+  MigrationList,
+  SchemaContainer,
+  SchemaEngine,
+  SchemaFilter,
+} from '@prisma/schema-engine-wasm/schema_engine_bg';
 import pg from 'pg';
+import { DatabaseUrlError, errorCode, messageOf, withExistingDatabase } from './databaseUrl.js';
+import { type Log, MigrationError, paths } from './migrationRunner.js';
 
-// Prisma 7's CLI insists on downloading a native schema engine before it
-// migrates anything. The same engine ships as WebAssembly and talks to
-// PostgreSQL through a driver adapter, so migrations run here instead, writing
-// Prisma's own `_prisma_migrations` table: `prisma migrate deploy` agrees with
-// whatever this module applied.
+export { DatabaseUrlError, ensureDatabase } from './databaseUrl.js';
+export { type Log, MigrationError, paths } from './migrationRunner.js';
 
-export type Log = (line: string) => void;
+// DEVELOPMENT TOOLING ONLY (`npm run db:new`, `db:check`, and the tests).
+// Production migrates with ./migrationRunner.ts, which needs nothing of Prisma;
+// nothing that runs in production may import this module.
+//
+// Writing a migration needs Prisma's schema engine (it diffs schema.prisma
+// against a database). Prisma 7's CLI insists on downloading the native
+// engine; the same engine ships as WebAssembly and talks to PostgreSQL
+// through a driver adapter, so it runs here instead, through adapter-pg's
+// public interface, with two adjustments made from the outside (see
+// CharAsTextClient and WholeScriptAdapter below).
 
-/** A DATABASE_URL that is malformed or names a server we cannot log in to. */
-export class DatabaseUrlError extends Error {
-  override name = 'DatabaseUrlError';
-}
-
-/** The schema engine refused or failed; the message is the engine's, minus its Rust span trace. */
-export class MigrationError extends Error {
-  override name = 'MigrationError';
-}
-
-function findProjectRoot(from: string): string {
-  for (let dir = from; ; dir = path.dirname(dir)) {
-    if (existsSync(path.join(dir, 'package.json'))) return dir;
-    if (path.dirname(dir) === dir) throw new Error(`no package.json above ${from}`);
-  }
-}
-
-// Where prisma.config.ts says they are; resolved from this file so the tools
-// work from any working directory.
-const root = findProjectRoot(path.dirname(fileURLToPath(import.meta.url)));
-export const paths = {
-  root,
-  schema: path.join(root, 'prisma', 'schema.prisma'),
-  migrations: path.join(root, 'prisma', 'migrations'),
-};
-
+const root = paths.root;
 const NO_FILTERS: SchemaFilter = { externalTables: [], externalEnums: [] };
-
-// ---------------------------------------------------------------------------
-// Database URL and connectivity
-
-interface Target {
-  database: string;
-  /** host:port, for messages: never echo the URL, it may carry a password. */
-  server: string;
-}
-
-function parseDatabaseUrl(databaseUrl: string): Target {
-  let url: URL;
-  try {
-    url = new URL(databaseUrl);
-  } catch {
-    throw new DatabaseUrlError('must be a URL like postgresql://user@host:5432/db');
-  }
-  if (url.protocol !== 'postgresql:' && url.protocol !== 'postgres:') {
-    throw new DatabaseUrlError(`must be a postgresql:// URL (got ${url.protocol}//)`);
-  }
-  const database = decodeURIComponent(url.pathname.slice(1));
-  if (!database) throw new DatabaseUrlError('names no database (postgresql://user@host:5432/<database>)');
-  const host = url.searchParams.get('host') ?? url.hostname;
-  return { database, server: `${host || 'localhost'}:${url.port || '5432'}` };
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function errorCode(error: unknown): string | undefined {
-  return error instanceof Error && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
-}
-
-async function withClient<T>(connectionString: string, target: Target, run: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString, connectionTimeoutMillis: 10_000 });
-  try {
-    await client.connect();
-  } catch (error) {
-    // Swallow the follow-up 'error' event a half-open socket may emit.
-    client.on('error', () => {});
-    const code = errorCode(error);
-    const reason = messageOf(error);
-    if (code === '3D000') throw error; // database does not exist: callers decide
-    if (code !== undefined && /^E[A-Z]+$/.test(code)) {
-      throw new DatabaseUrlError(`cannot reach PostgreSQL at ${target.server} (${code})`, { cause: error });
-    }
-    if (/timeout/i.test(reason)) {
-      throw new DatabaseUrlError(`cannot reach PostgreSQL at ${target.server} (no answer in 10 s)`, { cause: error });
-    }
-    throw new DatabaseUrlError(`cannot connect to PostgreSQL at ${target.server}: ${reason}`, { cause: error });
-  }
-  try {
-    return await run(client);
-  } finally {
-    await client.end();
-  }
-}
-
-/**
- * Creates the database named in the URL unless it exists. Connects to the
- * database itself first, so a role that may not open `postgres` still works
- * once the database is there. Returns whether it created the database.
- */
-export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
-  const target = parseDatabaseUrl(databaseUrl);
-  try {
-    await withClient(databaseUrl, target, async () => {});
-    return false;
-  } catch (error) {
-    if (errorCode(error) !== '3D000') throw error;
-  }
-  const maintenance = new URL(databaseUrl);
-  maintenance.pathname = '/postgres';
-  return withClient(maintenance.href, target, async (client) => {
-    try {
-      await client.query(`CREATE DATABASE ${pg.escapeIdentifier(target.database)}`);
-      return true;
-    } catch (error) {
-      if (errorCode(error) === '42P04') return false; // created meanwhile by a concurrent deploy
-      const reason = messageOf(error);
-      throw new DatabaseUrlError(`cannot create database "${target.database}" on ${target.server}: ${reason}`, { cause: error });
-    }
-  });
-}
 
 // ---------------------------------------------------------------------------
 // The engine and its driver adapter
@@ -182,73 +88,144 @@ function loadSchemaEngine(): Promise<typeof SchemaEngine> {
   return engineClass;
 }
 
-const PG_CHAR = 18; // Postgres' internal one-byte "char", used by pg_class.relkind and friends
+const PG_CHAR = 18; // PostgreSQL's internal one-byte "char": pg_class.relkind, pg_constraint.contype, ...
 const PG_TEXT = 25;
 
-// adapter-pg maps result columns by type OID and throws on "char", which the
-// engine's catalog queries return. pg hands those values over as strings
-// already, so calling the column text is exact. performIO is private to
-// adapter-pg, hence the unknown-typed reach.
-function readCharColumnsAsText(queryable: object): void {
-  const performIO: unknown = Reflect.get(queryable, 'performIO');
-  if (typeof performIO !== 'function') {
-    throw new Error('@prisma/adapter-pg no longer has performIO; revisit readCharColumnsAsText in src/infra/migrations.ts');
-  }
-  Reflect.set(queryable, 'performIO', async (...args: unknown[]): Promise<unknown> => {
-    const result: unknown = await Reflect.apply(performIO, queryable, args);
-    const fields: unknown = typeof result === 'object' && result !== null ? Reflect.get(result, 'fields') : undefined;
-    for (const field of Array.isArray(fields) ? (fields as unknown[]) : []) {
-      if (typeof field === 'object' && field !== null && Reflect.get(field, 'dataTypeID') === PG_CHAR) {
-        Reflect.set(field, 'dataTypeID', PG_TEXT);
-      }
+function reportCharFieldsAsText(result: unknown): void {
+  for (const one of Array.isArray(result) ? (result as unknown[]) : [result]) {
+    if (typeof one !== 'object' || one === null || !('fields' in one) || !Array.isArray(one.fields)) continue;
+    for (const field of one.fields as pg.FieldDef[]) {
+      if (field.dataTypeID === PG_CHAR) field.dataTypeID = PG_TEXT;
     }
-    return result;
-  });
+  }
 }
 
-function adaptForSchemaEngine<A extends SqlDriverAdapter>(adapter: A): A {
-  readCharColumnsAsText(adapter);
-  const startTransaction = adapter.startTransaction.bind(adapter);
-  adapter.startTransaction = async (isolationLevel) => {
-    const transaction = await startTransaction(isolationLevel);
-    readCharColumnsAsText(transaction);
-    return transaction;
-  };
-  // adapter-pg's executeScript splits the script at every ";" (inside strings,
-  // comments and function bodies too) and runs the pieces one by one. One
-  // simple-protocol query (no parameters) is what the native engine sends:
-  // Postgres parses it properly and runs it as a single implicit transaction,
-  // so a failed migration leaves nothing half-applied.
-  adapter.executeScript = async (script) => {
-    await adapter.executeRaw({ sql: script, args: [], argTypes: [] });
-  };
-  return adapter;
+/**
+ * A pg.Client whose query results report "char" (OID 18) columns as text.
+ *
+ * adapter-pg picks a column type for every result column by type OID and
+ * throws "Unsupported column type char" for 18, which the engine's catalog
+ * queries return. pg already hands those values over as strings (it has no
+ * parser for 18), so calling the column text is exact. The adapter gets its
+ * connections from the pg.Pool it is given, and pg-pool's documented `Client`
+ * option makes them this class: nothing of the adapter is touched.
+ * test/infra/migrationAdapter.test.ts says when adapter-pg reads "char" itself.
+ */
+export class CharAsTextClient extends pg.Client {
+  // pg's query() has a dozen overloads (promise, callback, config.callback,
+  // submittable); one implementation serves them, as in pg itself.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  override query(...args: any[]): any {
+    const [config, values, callback] = args as [unknown, unknown, unknown];
+    const query = (super.query as unknown as LooseQuery).bind(this);
+    if (hasFunction(config, 'submit')) return query(config, values, callback); // a Submittable reads its own rows
+    if (typeof callback === 'function') return query(config, values, relabelFirst(callback as Callback));
+    if (typeof values === 'function') return query(config, relabelFirst(values as Callback));
+    if (hasFunction(config, 'callback')) return query({ ...config, callback: relabelFirst(config.callback as Callback) }, values);
+    return (query(config, values) as Promise<unknown>).then((result) => {
+      reportCharFieldsAsText(result);
+      return result;
+    });
+  }
 }
 
-class SchemaEnginePg extends PrismaPg {
+type LooseQuery = (config: unknown, values?: unknown, callback?: unknown) => unknown;
+type Callback = (error: unknown, result: unknown) => void;
+
+function hasFunction<K extends string>(value: unknown, key: K): value is Record<K, unknown> {
+  return typeof value === 'object' && value !== null && key in value && typeof (value as Record<K, unknown>)[key] === 'function';
+}
+
+function relabelFirst(done: Callback): Callback {
+  return (error, result) => {
+    if (!error) reportCharFieldsAsText(result);
+    done(error, result);
+  };
+}
+
+/**
+ * adapter-pg's executeScript splits a script at every ";" (inside strings,
+ * comments and function bodies too) and runs the pieces one by one. This
+ * adapter delegates every SqlDriverAdapter method to adapter-pg's, except
+ * executeScript, which sends the script as one simple-protocol query (no
+ * parameters), as the native engine does: PostgreSQL parses it properly and
+ * runs it as one implicit transaction, so a failed migration leaves nothing
+ * half-applied. executeRaw keeps adapter-pg's error mapping (DriverAdapterError).
+ */
+class WholeScriptAdapter implements SqlDriverAdapter {
+  readonly provider: SqlDriverAdapter['provider'];
+  readonly adapterName: string;
+  readonly getConnectionInfo?: SqlDriverAdapter['getConnectionInfo'];
+  readonly #inner: SqlDriverAdapter;
+
+  constructor(inner: SqlDriverAdapter) {
+    this.#inner = inner;
+    this.provider = inner.provider;
+    this.adapterName = inner.adapterName;
+    if (inner.getConnectionInfo) this.getConnectionInfo = () => inner.getConnectionInfo!();
+  }
+
+  queryRaw(query: SqlQuery) {
+    return this.#inner.queryRaw(query);
+  }
+
+  executeRaw(query: SqlQuery) {
+    return this.#inner.executeRaw(query);
+  }
+
+  startTransaction(isolationLevel?: IsolationLevel) {
+    return this.#inner.startTransaction(isolationLevel);
+  }
+
+  async executeScript(script: string): Promise<void> {
+    await this.#inner.executeRaw({ sql: script, args: [], argTypes: [] });
+  }
+
+  dispose() {
+    return this.#inner.dispose();
+  }
+}
+
+/**
+ * The driver adapter factory the schema engine gets: adapter-pg on a pg.Pool of
+ * CharAsTextClients, each connection wrapped in a WholeScriptAdapter. Owns the
+ * pool; dispose() closes everything it opened.
+ */
+export class SchemaEngineAdapterFactory implements SqlMigrationAwareDriverAdapterFactory {
+  readonly provider: SqlMigrationAwareDriverAdapterFactory['provider'];
+  readonly adapterName: string;
+  readonly #pool: pg.Pool;
+  readonly #pg: PrismaPg;
   readonly #opened: SqlDriverAdapter[] = [];
 
   constructor(connectionString: string) {
     // No idle timeout: the engine holds its migration advisory lock on a
-    // pooled connection, which must not be closed underneath it.
-    super({ connectionString, idleTimeoutMillis: 0, connectionTimeoutMillis: 10_000 });
+    // pooled connection, which must not be closed underneath it. The shadow
+    // database's pool (connectToShadowDb) is made from these options, Client
+    // included.
+    this.#pool = new pg.Pool({ connectionString, idleTimeoutMillis: 0, connectionTimeoutMillis: 10_000, Client: CharAsTextClient });
+    this.#pg = new PrismaPg(this.#pool);
+    this.provider = this.#pg.provider;
+    this.adapterName = this.#pg.adapterName;
   }
 
-  override async connect() {
-    return this.#track(await super.connect());
+  async connect(): Promise<SqlDriverAdapter> {
+    return this.#track(await this.#pg.connect());
   }
 
-  override async connectToShadowDb() {
-    return this.#track(await super.connectToShadowDb());
+  async connectToShadowDb(): Promise<SqlDriverAdapter> {
+    return this.#track(await this.#pg.connectToShadowDb());
   }
 
   async dispose(): Promise<void> {
+    // Adapters first: a shadow database is dropped through the main pool.
     await Promise.allSettled(this.#opened.splice(0).map((adapter) => adapter.dispose()));
+    await this.#pool.end();
   }
 
-  #track<A extends SqlDriverAdapter>(adapter: A): A {
+  #track(adapter: SqlDriverAdapter): SqlDriverAdapter {
     this.#opened.push(adapter);
-    return adaptForSchemaEngine(adapter);
+    return new WholeScriptAdapter(adapter);
   }
 }
 
@@ -297,16 +274,10 @@ async function readSchema(): Promise<SchemaContainer[]> {
 }
 
 async function withEngine<T>(databaseUrl: string, log: Log | undefined, run: (engine: SchemaEngine, schema: SchemaContainer[]) => Promise<T>): Promise<T> {
-  const target = parseDatabaseUrl(databaseUrl);
-  // The engine's own connection errors are vaguer; fail here the same way ensureDatabase does.
-  try {
-    await withClient(databaseUrl, target, async () => {});
-  } catch (error) {
-    if (errorCode(error) !== '3D000') throw error;
-    throw new DatabaseUrlError(`database "${target.database}" does not exist on ${target.server}`, { cause: error });
-  }
+  // The engine's own connection errors are vaguer; fail here the way the runner does.
+  await withExistingDatabase(databaseUrl, async () => {});
   const [Engine, schema] = await Promise.all([loadSchemaEngine(), readSchema()]);
-  const driver = new SchemaEnginePg(databaseUrl);
+  const driver = new SchemaEngineAdapterFactory(databaseUrl);
   const adapterFactory = bindMigrationAwareSqlAdapterFactory(driver);
   let engine: SchemaEngine | undefined;
   enginesRunning += 1;
@@ -339,7 +310,7 @@ async function readMigrations(): Promise<MigrationList> {
   });
   const directories = entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name);
   const migrationDirectories = await Promise.all(
-    directories.sort((a, b) => a.localeCompare(b)).map(async (name) => ({
+    directories.sort().map(async (name) => ({
       path: name,
       migrationFile: {
         path: 'migration.sql',
@@ -358,7 +329,11 @@ async function readMigrations(): Promise<MigrationList> {
   };
 }
 
-/** Applies the migrations the database has not seen, in name order; `log` gets progress and engine warnings. */
+/**
+ * The schema engine's own `migrate deploy`: applies the migrations the database
+ * has not seen, in name order; `log` gets progress and engine warnings. For
+ * tests and tools that want Prisma's behaviour; production uses runMigrations.
+ */
 export async function applyMigrations(databaseUrl: string, log?: Log): Promise<{ applied: string[] }> {
   const migrationsList = await readMigrations();
   return withEngine(databaseUrl, log, async (engine) => {
@@ -378,5 +353,22 @@ export async function diffSchemaAgainstDatabase(databaseUrl: string): Promise<st
       filters: NO_FILTERS,
     });
     return exitCode === 2 ? (stdout ?? '') : '';
+  });
+}
+
+export interface MigrationDiagnosis {
+  /** What `prisma migrate status` reads: edited and failed migrations, and how the histories differ (null: in sync). */
+  history: DiagnoseMigrationHistoryOutput;
+  /** What `prisma migrate dev` would do: `createMigration` unless the database drifted from the migrations (`reset`). */
+  devAction: DevAction;
+}
+
+/** Prisma's view of the database's migration history; the drift check replays the migrations in a shadow database. */
+export async function diagnoseMigrations(databaseUrl: string): Promise<MigrationDiagnosis> {
+  const migrationsList = await readMigrations();
+  return withEngine(databaseUrl, undefined, async (engine) => {
+    const history = await engine.diagnoseMigrationHistory({ migrationsList, optInToShadowDatabase: false, filters: NO_FILTERS });
+    const { action } = await engine.devDiagnostic({ migrationsList, filters: NO_FILTERS });
+    return { history, devAction: action };
   });
 }

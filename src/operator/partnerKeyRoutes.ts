@@ -1,9 +1,9 @@
-import { Router, type Response } from 'express';
+import { Router } from 'express';
 import type { Database } from '../infra/database.js';
-import { principalOf, requireOperator } from '../http/auth.js';
+import { callerScope, requireOperator } from '../http/auth.js';
 import type { Idempotency } from '../http/idempotency.js';
 import { keyRefSchema, partnerIdParamSchema, rotateKeySchema } from './partnerKeySchemas.js';
-import { createPartnerKeys } from './partnerKeys.js';
+import { createPartnerKeys } from '../partners/partnerKeys.js';
 
 // The operator's routes for a partner's API keys: list, rotate (a new key;
 // the old ones keep working for a grace period) and revoke (at once). A
@@ -11,7 +11,6 @@ import { createPartnerKeys } from './partnerKeys.js';
 // key cannot mint itself a successor or revoke the partner's new key.
 
 const noStore = { 'Cache-Control': 'no-store' };
-const callerId = (res: Response) => (principalOf(res).kind === 'operator' ? 'operator' : 'partner');
 
 export function partnerKeyRoutes(deps: { db: Database; idempotency: Idempotency }): Router {
   const keys = createPartnerKeys(deps.db);
@@ -24,7 +23,7 @@ export function partnerKeyRoutes(deps: { db: Database; idempotency: Idempotency 
 
   router.post('/admin/partners/:id/keys', async (req, res) => {
     requireOperator(res);
-    await deps.idempotency.run(req, res, callerId(res), async () => {
+    await deps.idempotency.run(req, res, callerScope(res), async () => {
       const partnerId = partnerIdParamSchema.parse(req.params.id);
       const { graceSeconds } = rotateKeySchema.parse(req.body ?? {});
       const rotated = await keys.rotate(partnerId, graceSeconds);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_GRACE_SECONDS, MAX_GRACE_SECONDS } from './partnerKeys.js';
+import { DEFAULT_GRACE_SECONDS, MAX_GRACE_SECONDS } from '../partners/partnerKeys.js';
 
 // Requests and answers of the operator's key routes (rotation and revocation),
 // kept beside each other; openapi.ts documents them from here.

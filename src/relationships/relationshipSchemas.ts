@@ -4,18 +4,10 @@ import { roleIds } from '../contract/roles.js';
 import { relationshipStatuses } from '../contract/statuses.js';
 import { domainSchema, emailAddressSchema, tenantNameSchema } from '../tenants/tenantIdentifiers.js';
 import { durationSchema } from '../validation/duration.js';
-import { displayNameSchema, httpUrlSchema, reasonSchema, termsSchema } from '../validation/text.js';
+import { displayNameSchema, reasonSchema, termsSchema } from '../validation/text.js';
 
 // Request schemas: the edge validates everything before anything changes.
 // `.strict()` refuses unknown fields rather than silently dropping them.
-
-export const createPartnerSchema = z
-  .object({
-    name: displayNameSchema,
-    contactEmail: emailAddressSchema,
-    webhookUrl: httpUrlSchema.optional(),
-  })
-  .strict();
 
 /** A whole number in its range, refused with a message naming the range. */
 const count = (range: Range) => {
@@ -118,42 +110,3 @@ export type ListRelationshipsQuery = z.infer<typeof listRelationshipsQuerySchema
 export const accessQuerySchema = z.object({ tenant: domainSchema, role: z.enum(roleIds) }).strict();
 
 export const relationshipIdSchema = z.uuid();
-
-// --- customer forms (application/x-www-form-urlencoded) ---
-
-/** The authorization form, and the trial step that continues it (`trial` is set only there). */
-export const invitationAnswerFormSchema = z.object({
-  choice: z.enum(['yes', 'no']),
-  reason: z.string().trim().max(2000).optional(),
-  trial: z.enum(['start', 'skip']).optional(),
-});
-
-export const signInFormSchema = z.object({ tenantDomain: domainSchema, email: emailAddressSchema });
-
-// --- the tenant directory ---
-
-export const tenantDomainParamSchema = domainSchema;
-
-export const putTenantSchema = z
-  .object({
-    name: tenantNameSchema,
-    admins: z
-      .array(emailAddressSchema)
-      .min(1, 'a tenant needs at least one admin')
-      .max(50)
-      .meta({ description: 'Exactly the verified admins the tenant has after this call (addresses not listed are removed).' }),
-  })
-  .strict();
-
-export const newTenantFormSchema = z.object({ tenantDomain: domainSchema, name: tenantNameSchema, email: emailAddressSchema });
-
-/** The admins page's forms: invite an address, or remove one. */
-export const adminEmailFormSchema = z.object({ email: emailAddressSchema, csrf: z.string().min(1).max(200) });
-
-/** The invitation token the self-service verification came from, if any: it is linked back to at the end. */
-export const verifyDomainFormSchema = z.object({ invitation: z.string().regex(/^[A-Za-z0-9_-]{20,100}$/).optional() });
-
-/** Every form a signed-in customer posts carries the session's CSRF token. */
-export const csrfFormSchema = z.object({ csrf: z.string().min(1).max(200) });
-
-export const partnerListQuerySchema = z.object({ filter: z.enum(['active', 'ended', 'all']).default('active') });

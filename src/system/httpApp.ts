@@ -20,10 +20,13 @@ import { createWebhookTargetPolicy } from '../webhooks/webhookTarget.js';
 import { createRateLimit } from '../http/rateLimits.js';
 import { createRelationshipService } from '../relationships/relationshipService.js';
 import { createSignInAttempts } from '../customerPages/signInAttempts.js';
-import { apiDocs } from '../partnerApi/apiDocsRoutes.js';
+import { apiDocs } from '../apiDocs/apiDocsRoutes.js';
 import { customerPageErrors, customerPages } from '../customerPages/customerPages.js';
 import { healthRoutes } from '../operator/healthRoutes.js';
-import { partnerApi } from '../partnerApi/partnerRoutes.js';
+import { partnerRoutes, roleCatalogRoute } from '../partnerApi/partnerRoutes.js';
+import { adminRoutes } from '../operator/adminRoutes.js';
+import { authenticated, jsonBodies } from '../http/jsonApi.js';
+import { createPartnerKeys } from '../partners/partnerKeys.js';
 import { createTxtLookup } from '../tenants/dnsTxtLookup.js';
 import { createDomainChallenges } from '../tenants/domainChallenge.js';
 import { createTenantDirectory } from '../tenants/tenantDirectory.js';
@@ -103,16 +106,15 @@ export function buildApp(deps: AppDeps): Express {
   app.use(healthRoutes({ db: deps.db, redis: deps.redis, temporal: deps.temporal, registry: deps.registry, operatorOnly, log }));
   mountQueueDashboard(app, { redis: deps.redis, prefix: config.QUEUE_PREFIX, operatorToken: config.OPERATOR_TOKEN, authFailures, log });
   app.use(apiDocs({ publicBaseUrl: config.PUBLIC_BASE_URL, version: API_VERSION }));
+  const idempotency = createIdempotency({ redis: deps.redis, keyPrefix, ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS });
+  const partnerKeys = createPartnerKeys(deps.db);
+  app.use('/api/v1', jsonBodies(), roleCatalogRoute());
   app.use(
     '/api/v1',
-    partnerApi({
-      db: deps.db,
-      relationships,
-      tenants,
+    authenticated({
+      authenticateKey: (key) => partnerKeys.authenticate(key),
       operatorToken: config.OPERATOR_TOKEN,
       authFailures,
-      webhookTargets: createWebhookTargetPolicy({ allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_TARGETS }),
-      idempotency: createIdempotency({ redis: deps.redis, keyPrefix, ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS }),
       rateLimit: createRateLimit({
         redis: deps.redis,
         keyPrefix: `${keyPrefix}:ratelimit:partner`,
@@ -120,6 +122,13 @@ export function buildApp(deps: AppDeps): Express {
         windowSeconds: config.PARTNER_RATE_LIMIT_WINDOW_SECONDS,
       }),
     }),
+    adminRoutes({
+      db: deps.db,
+      tenants,
+      idempotency,
+      webhookTargets: createWebhookTargetPolicy({ allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_TARGETS }),
+    }),
+    partnerRoutes({ relationships, idempotency }),
   );
   app.use('/api/v1', (_req, _res, next) => next(new AppError('notFound', 'No such API route.')));
   app.use('/api/v1', problemJsonHandler(log));

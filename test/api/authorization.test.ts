@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestSystem, type TestSystem } from '../support/testSystem.js';
-import { relationshipListSchema } from '../../src/partnerApi/responseSchemas.js';
+import { relationshipListSchema } from '../../src/apiDocs/responseSchemas.js';
 import { expectShape, field } from './apiHarness.js';
 import { auth, csrfIn, customerFlow } from './customerFlow.js';
 

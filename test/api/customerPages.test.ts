@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestSystem, type TestSystem } from '../support/testSystem.js';
 import { waitFor } from '../support/waitFor.js';
-import { relationshipSchema } from '../../src/partnerApi/responseSchemas.js';
+import { relationshipSchema } from '../../src/apiDocs/responseSchemas.js';
 import { expectShape, uniqueDomain } from './apiHarness.js';
 import { auth, csrfIn, customerFlow } from './customerFlow.js';
 

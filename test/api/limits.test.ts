@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { problemSchema } from '../../src/partnerApi/responseSchemas.js';
+import { problemSchema } from '../../src/apiDocs/responseSchemas.js';
 import { relationshipWorkflowId } from '../../src/contract/relationship.js';
 import { startTestSystem, type TestSystem } from '../support/testSystem.js';
 import { waitFor } from '../support/waitFor.js';

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { problemSchema } from '../../src/partnerApi/responseSchemas.js';
+import { problemSchema } from '../../src/apiDocs/responseSchemas.js';
 import { buildTestApp, expectShape, type TestApp } from './apiHarness.js';
 
 // Requests the HTTP layer itself cannot read (found by the fuzz suite, each a 500

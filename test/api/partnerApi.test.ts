@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { partnerCreatedSchema, partnerListSchema, problemSchema, relationshipListSchema, relationshipSchema, roleCatalogSchema } from '../../src/partnerApi/responseSchemas.js';
+import { partnerCreatedSchema, partnerListSchema, problemSchema, relationshipListSchema, relationshipSchema, roleCatalogSchema } from '../../src/apiDocs/responseSchemas.js';
 import { startTestSystem, type TestSystem } from '../support/testSystem.js';
 import { waitFor } from '../support/waitFor.js';
 import { expectShape, field, idOf, uniqueDomain } from './apiHarness.js';

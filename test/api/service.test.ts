@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { problemTypes } from '../../src/http/errors.js';
 import { runOperatorCli } from '../../src/operator/cli/operatorCli.js';
-import { livenessSchema, readinessSchema } from '../../src/partnerApi/responseSchemas.js';
+import { livenessSchema, readinessSchema } from '../../src/apiDocs/responseSchemas.js';
 import { createRelationshipSchema, listRelationshipsQuerySchema, reasonBodySchema } from '../../src/relationships/relationshipSchemas.js';
 import { buildTestApp, expectShape, field, type TestApp } from './apiHarness.js';
 

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHmac } from 'node:crypto';
-import { problemSchema } from '../../src/partnerApi/responseSchemas.js';
+import { problemSchema } from '../../src/apiDocs/responseSchemas.js';
 import { buildTestApp, expectShape, type TestApp } from '../api/apiHarness.js';
 
 // Guessing the operator token or a partner key, and the secrets earlier

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runOperatorCli } from '../../src/operator/cli/operatorCli.js';
-import { problemSchema, tenantSchema } from '../../src/partnerApi/responseSchemas.js';
+import { problemSchema, tenantSchema } from '../../src/apiDocs/responseSchemas.js';
 import { buildTestApp, expectShape, field, uniqueDomain, type TestApp } from '../api/apiHarness.js';
 
 // The operator's side of the tenant directory: PUT/GET a tenant, remove an

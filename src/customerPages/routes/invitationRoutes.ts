@@ -24,7 +24,7 @@ import {
 } from '../pages/invitationPages.js';
 import { withRedis } from '../../http/redisAvailability.js';
 import type { RelationshipService } from '../../relationships/relationshipService.js';
-import { invitationAnswerFormSchema } from '../../relationships/relationshipSchemas.js';
+import { invitationAnswerFormSchema } from '../formSchemas.js';
 import { stepRefusalOf } from '../../relationships/temporalErrors.js';
 
 export interface InvitationRoutesDeps {

@@ -11,7 +11,8 @@ import { messagePage } from '../pages/invitationPages.js';
 import { confirmDeletePage, partnerListPage, removedPage, signInConfirmPage, signInPage } from '../pages/partnerRelationshipPages.js';
 import { withRedis } from '../../http/redisAvailability.js';
 import type { RelationshipService } from '../../relationships/relationshipService.js';
-import { partnerListQuerySchema, relationshipIdSchema, signInFormSchema } from '../../relationships/relationshipSchemas.js';
+import { relationshipIdSchema } from '../../relationships/relationshipSchemas.js';
+import { partnerListQuerySchema, signInFormSchema } from '../formSchemas.js';
 import type { SignInAttempts } from '../signInAttempts.js';
 import { createSignInLinks } from '../signInLinks.js';
 

@@ -22,7 +22,7 @@ import {
 } from '../pages/tenantPages.js';
 import type { RateLimit } from '../../http/rateLimits.js';
 import { withRedis } from '../../http/redisAvailability.js';
-import { adminEmailFormSchema, newTenantFormSchema, verifyDomainFormSchema } from '../../relationships/relationshipSchemas.js';
+import { adminEmailFormSchema, newTenantFormSchema, verifyDomainFormSchema } from '../formSchemas.js';
 
 export interface TenantRoutesDeps {
   db: Database;

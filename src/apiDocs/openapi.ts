@@ -12,21 +12,9 @@ import {
   roleCatalogSchema,
   tenantSchema,
 } from './responseSchemas.js';
-import {
-  accessQuerySchema,
-  adminEmailFormSchema,
-  createPartnerSchema,
-  createRelationshipSchema,
-  csrfFormSchema,
-  invitationAnswerFormSchema,
-  listRelationshipsQuerySchema,
-  newTenantFormSchema,
-  partnerListQuerySchema,
-  putTenantSchema,
-  reasonBodySchema,
-  signInFormSchema,
-  verifyDomainFormSchema,
-} from '../relationships/relationshipSchemas.js';
+import { accessQuerySchema, createRelationshipSchema, listRelationshipsQuerySchema, reasonBodySchema } from '../relationships/relationshipSchemas.js';
+import { createPartnerSchema, putTenantSchema } from '../operator/operatorSchemas.js';
+import { adminEmailFormSchema, csrfFormSchema, invitationAnswerFormSchema, newTenantFormSchema, partnerListQuerySchema, signInFormSchema, verifyDomainFormSchema } from '../customerPages/formSchemas.js';
 import { keyRotatedSchema, partnerKeyListSchema, partnerKeySchema, rotateKeySchema } from '../operator/partnerKeySchemas.js';
 
 // The OpenAPI 3.1 document, generated from the zod schemas the routes validate
