@@ -1,13 +1,13 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { emailSamples } from '../emails/emailSamples.js';
+import { projectRoot } from '../src/infra/projectRoot.js';
 import { compileEmailTemplates, emailTemplateNames } from '../src/mail/emailTemplates.js';
 
 // Renders every email with its sample data so a person can look at them in a
 // browser and a text editor. The output is git-ignored.
 
-const outputDirectory = fileURLToPath(new URL('../artifacts/email-preview/', import.meta.url));
+const outputDirectory = path.join(projectRoot, 'artifacts', 'email-preview');
 
 const templates = await compileEmailTemplates();
 await mkdir(outputDirectory, { recursive: true });

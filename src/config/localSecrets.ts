@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { projectRoot } from '../infra/projectRoot.js';
 
 // The secrets of a developer's machine. The services have no built-in secrets
 // (config.ts refuses to start without them), so `npm start` makes random ones
@@ -13,7 +13,7 @@ export type LocalSecretName = (typeof LOCAL_SECRET_NAMES)[number];
 export type LocalSecrets = Record<LocalSecretName, string>;
 
 /** `.data/secrets.json` at the project root: git-ignored with the rest of `.data`. */
-export const LOCAL_SECRETS_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '.data', 'secrets.json');
+export const LOCAL_SECRETS_FILE = path.join(projectRoot, '.data', 'secrets.json');
 
 const OWNER_ONLY = 0o600;
 

@@ -1,10 +1,10 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import mjml2html from 'mjml';
 import { z } from 'zod';
 import { emailSamples } from '../../emails/emailSamples.js';
+import { projectRoot } from '../infra/projectRoot.js';
 import {
   emailRegistry,
   emailTemplateNames,
@@ -59,7 +59,8 @@ export class EmailDataError extends Error {
   }
 }
 
-export const defaultEmailsDirectory = fileURLToPath(new URL('../../emails/', import.meta.url));
+/** `emails/` at the project root, read in place by the sources and by the build in dist/ alike. */
+export const defaultEmailsDirectory = path.join(projectRoot, 'emails') + path.sep;
 
 const layoutDirectoryName = 'layout';
 

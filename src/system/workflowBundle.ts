@@ -1,10 +1,20 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, type WorkflowBundlePath, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { projectRoot } from '../infra/projectRoot.js';
 
-export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+/** The workflow sources webpack starts from, in the source tree whichever copy of this module runs. */
+export const workflowsPath = path.join(projectRoot, 'src', 'workflows', 'index.ts');
+
+/** Where `npm run build` writes the workflow bundle (scripts/buildWorkflowBundle.ts). */
+export const prebuiltWorkflowBundlePath = path.join(projectRoot, 'dist', 'workflow-bundle.js');
+
+/** True when this module is the compiled one in dist/ rather than the TypeScript source. */
+const runsCompiled = fileURLToPath(import.meta.url).endsWith('.js');
 
 /**
- * Bundles the workflow code once per process. Sources import `./x.js` (NodeNext
+ * Bundles the workflow code from the sources. Sources import `./x.js` (NodeNext
  * ESM), so webpack is told those specifiers may name `.ts` files.
  */
 export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
@@ -16,4 +26,20 @@ export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
       resolve: { ...config.resolve, extensionAlias: { '.js': ['.ts', '.js'] } },
     }),
   });
+}
+
+/** What Worker.create accepts as `workflowBundle`: bundled code, or the path of a prebuilt bundle. */
+export type LoadedWorkflowBundle = WorkflowBundleWithSourceMap | WorkflowBundlePath;
+
+/**
+ * The workflow code this process's worker runs. Compiled (dist/): the bundle
+ * `npm run build` made, so a production worker starts without webpack. From
+ * the sources (tests, dev:* scripts): bundled here, as the sources are now.
+ */
+export async function loadWorkflowBundle(): Promise<LoadedWorkflowBundle> {
+  if (!runsCompiled) return bundleWorkflows();
+  if (!existsSync(prebuiltWorkflowBundlePath)) {
+    throw new Error(`the prebuilt workflow bundle ${prebuiltWorkflowBundlePath} is missing: run npm run build`);
+  }
+  return { codePath: prebuiltWorkflowBundlePath };
 }
