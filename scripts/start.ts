@@ -5,7 +5,7 @@ import { ensureLocalSecrets, LOCAL_SECRET_NAMES, LOCAL_SECRETS_FILE } from '../s
 import { checkPostgres, checkRedis } from '../src/infra/preflight.js';
 import { DEV_DNS_HOST, devDnsPortFromEnv, recordsFileFromEnv, startDevDnsServer } from './dns.js';
 import { createSay, paint, taggedSink } from './start/output.js';
-import { projectRoot } from './start/paths.js';
+import { entryFile, projectRoot, runsCompiled } from './start/paths.js';
 import type { ManagedProcess } from './start/processes.js';
 import { abortWhen, httpAnswers, waitUntil, workerPolling } from './start/readiness.js';
 import { MAIL_HOST, MAIL_SMTP_PORT, runMigrations, spawnApp, startMailCatcher } from './start/services.js';
@@ -174,16 +174,18 @@ async function main(): Promise<void> {
   if (supervisor.shuttingDown) return;
 
   const apps = [
-    { name: 'worker' as const, entry: 'src/system/workerMain.ts', graceMs: 30_000 },
+    { name: 'worker' as const, entry: 'src/system/workerMain', graceMs: 30_000 },
     // Longer than the API's own drain (SHUTDOWN_GRACE_MS), so in-flight requests finish before any SIGKILL.
-    { name: 'api' as const, entry: 'src/system/apiMain.ts', graceMs: config.SHUTDOWN_GRACE_MS + 5_000 },
+    { name: 'api' as const, entry: 'src/system/apiMain', graceMs: config.SHUTDOWN_GRACE_MS + 5_000 },
   ];
   const started: Record<string, ManagedProcess> = {};
   for (const app of apps) {
-    if (!existsSync(path.join(projectRoot, app.entry))) {
-      await supervisor.shutdown(1, `${app.name}: ${app.entry} does not exist (yet); cannot start it`);
+    const file = entryFile(app.entry);
+    if (!existsSync(file)) {
+      const hint = runsCompiled ? ' (run npm run build; npm start does)' : '';
+      await supervisor.shutdown(1, `${app.name}: ${path.relative(projectRoot, file)} does not exist${hint}; cannot start it`);
     }
-    const proc = spawnApp({ name: app.name, entry: app.entry, env: p.env, graceMs: app.graceMs });
+    const proc = spawnApp({ name: app.name, file, env: p.env, graceMs: app.graceMs });
     supervisor.add(proc, { longRunning: true, graceMs: app.graceMs });
     started[app.name] = proc;
   }

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { taggedSink } from './output.js';
-import { projectRoot } from './paths.js';
+import { childExecArgv, entryFile, projectRoot } from './paths.js';
 import { describeExit, spawnManaged, type ManagedProcess } from './processes.js';
 import { abortWhen, httpAnswers, isPortOpen, waitUntil } from './readiness.js';
 
@@ -50,15 +50,15 @@ export async function startMailCatcher(options: {
   return { proc, smtpUrl: `smtp://${MAIL_HOST}:${MAIL_SMTP_PORT}`, inboxUrl };
 }
 
-/** `npm run db:migrate`, to completion; throws when it fails. */
+/** The migrations (`db migrate`, what `npm run db:migrate` runs), to completion; throws when they fail. */
 export async function runMigrations(options: {
   env: NodeJS.ProcessEnv;
   onSpawn: (proc: ManagedProcess) => void;
 }): Promise<void> {
   const proc = spawnManaged({
     name: 'migrate',
-    command: 'npm',
-    args: ['run', 'db:migrate'],
+    command: process.execPath,
+    args: [...childExecArgv(), entryFile('scripts/db'), 'migrate'],
     cwd: projectRoot,
     env: options.env,
     onLine: taggedSink('migrate', 'blue'),
@@ -67,23 +67,26 @@ export async function runMigrations(options: {
   options.onSpawn(proc);
   const exit = await proc.exited;
   if (exit.code !== 0) {
-    throw new Error(`migrations failed: \`npm run db:migrate\` ${describeExit(exit)} (see the migrate lines above)`);
+    throw new Error(`migrations failed: \`db migrate\` ${describeExit(exit)} (see the migrate lines above)`);
   }
 }
 
-/** A TypeScript entry point of this project, run under tsx. */
+/**
+ * An entry point of this project (`file`, from entryFile): compiled under
+ * `npm start`, through the launcher's TypeScript loader under `npm run dev:start`.
+ */
 export function spawnApp(options: {
   name: 'worker' | 'api';
-  entry: string;
+  file: string;
   env: NodeJS.ProcessEnv;
   graceMs: number;
 }): ManagedProcess {
-  // `node --import tsx` rather than the tsx CLI: one process instead of two, so
-  // the pid seen here is the app's own and signals reach it directly.
+  // node itself rather than npm or a loader's CLI: one process, so the pid seen
+  // here is the app's own and signals reach it directly.
   return spawnManaged({
     name: options.name,
     command: process.execPath,
-    args: ['--import', 'tsx', options.entry],
+    args: [...childExecArgv(), options.file],
     cwd: projectRoot,
     env: options.env,
     onLine: taggedSink(options.name, options.name === 'api' ? 'green' : 'cyan'),
