@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { relationshipSchema } from '../src/apiDocs/responseSchemas.js';
 import { getStateQuery } from '../src/contract/messages.js';
 import { linkFor } from '../src/infra/linkTokens.js';
 import { createLogger } from '../src/infra/logger.js';
-import { createMailQueue } from '../src/infra/queues.js';
+import { createMailQueue } from '../src/mail/mailQueue.js';
 import { createWorkerRedis } from '../src/infra/redis.js';
 import { compileEmailTemplates } from '../src/mail/emailTemplates.js';
 import type { MailJob } from '../src/mail/mailJob.js';
@@ -12,7 +12,7 @@ import { createMailWorker } from '../src/mail/mailWorker.js';
 import { createSmtpTransport } from '../src/mail/smtpTransport.js';
 import { recordHistory } from './support/historyRecorder.js';
 import { customer, invitationLink, mailsTo, newPartner, offer, readModel, subjects, unique } from './support/relationshipDriver.js';
-import { startTestSystem, type TestSystem } from './support/testSystem.js';
+import { useTestSystem } from './support/useTestSystem.js';
 import { waitFor } from './support/waitFor.js';
 
 // Delivery through the real mail queue, worker and an SMTP server this file
@@ -21,13 +21,7 @@ import { waitFor } from './support/waitFor.js';
 const REFUSED = /^nobody@/;
 
 describe('mail delivery', () => {
-  let system: TestSystem;
-  beforeAll(async () => {
-    system = await startTestSystem('mail', { rejectRecipient: (address) => REFUSED.test(address) });
-  });
-  afterAll(async () => {
-    await system?.stop();
-  });
+  const system = useTestSystem('mail', { rejectRecipient: (address) => REFUSED.test(address) });
 
   const emailRow = (jobId: string) => system.db.emailMessage.findUnique({ where: { jobId } });
   const jobState = async (jobId: string) => (await system.mailQueue.getJob(jobId))?.getState();

@@ -1,28 +1,11 @@
-import type { Actor, Transition } from '../contract/relationship.js';
-import { isEnded, type RelationshipStatus } from '../contract/statuses.js';
+import type { Actor, RecordTransitionInput, Transition } from '../contract/relationship.js';
+import { isEnded } from '../contract/statuses.js';
 import type { Database } from '../infra/database.js';
 import type { WebhookOutbox } from '../webhooks/webhookOutbox.js';
 
 // Read-model and audit writes. Each is idempotent: audit rows carry a key
 // derived from the workflow ID and step, and relationship rows only move
 // forward (a retried or late write with an older sequence number changes nothing).
-
-export interface RelationshipSnapshot {
-  status: RelationshipStatus;
-  invitationExpiresAt: string;
-  acceptedAt: string | null;
-  activatedAt: string | null;
-  endsAt: string | null;
-  endedAt: string | null;
-  autoExtend: boolean;
-}
-
-export interface RecordTransitionInput {
-  workflowId: string;
-  relationshipId: string;
-  transition: Transition;
-  snapshot: RelationshipSnapshot;
-}
 
 const date = (iso: string | null) => (iso ? new Date(iso) : null);
 

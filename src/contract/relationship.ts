@@ -93,6 +93,42 @@ export interface RelationshipState {
   writtenSeq: number;
 }
 
+/**
+ * The relationship's dates and status after a transition: what the workflow
+ * hands the read model, and what a webhook's `relationship` field carries.
+ * The one shape of it; the read model, the webhook event and the workflow use this type.
+ */
+export interface RelationshipSnapshot {
+  status: RelationshipStatus;
+  invitationExpiresAt: string;
+  acceptedAt: string | null;
+  activatedAt: string | null;
+  endsAt: string | null;
+  endedAt: string | null;
+  autoExtend: boolean;
+}
+
+/** One transition as the workflow records it (activity `recordTransition`, then the webhook outbox). */
+export interface RecordTransitionInput {
+  workflowId: string;
+  relationshipId: string;
+  transition: Transition;
+  snapshot: RelationshipSnapshot;
+}
+
+/** The snapshot of a relationship's state (pure: the workflow calls it on every transition). */
+export function snapshotOf(state: RelationshipState): RelationshipSnapshot {
+  return {
+    status: state.status,
+    invitationExpiresAt: state.invitation.expiresAt,
+    acceptedAt: state.acceptedAt ?? null,
+    activatedAt: state.activatedAt ?? null,
+    endsAt: state.endsAt ?? null,
+    endedAt: state.endedAt ?? null,
+    autoExtend: state.autoExtend,
+  };
+}
+
 export interface RelationshipWorkflowInput {
   offer: RelationshipOffer;
   /** Set when the workflow continues as new at a renewal. */

@@ -1,21 +1,20 @@
-import type { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Database } from '../infra/database.js';
+import { createOutbox } from '../infra/outbox.js';
 import type { MailJob } from './mailJob.js';
 import { mailPriority } from './mailPriority.js';
+import type { MailQueue } from './mailQueue.js';
 
 /**
  * Enqueues email for the mail worker. The job id (derived from the workflow ID
- * and step) makes a retried enqueue a no-op in Redis, and the Postgres row
- * keeps that promise after Redis forgets finished jobs.
+ * and step) makes a retried enqueue a no-op; the `email_messages` row keeps
+ * that promise after Redis forgets finished jobs (src/infra/outbox.ts).
  */
 export interface MailOutbox {
   enqueue(jobId: string, job: MailJob): Promise<void>;
   /** True once this job id was handed to the queue (or already sent/failed). */
   isEnqueued(jobId: string): Promise<boolean>;
 }
-
-const DAY_SECONDS = 86_400;
 
 export class MailQueueConnectionError extends Error {
   constructor() {
@@ -24,40 +23,37 @@ export class MailQueueConnectionError extends Error {
   }
 }
 
-export function createMailOutbox(db: Database, queue: Queue<MailJob>): MailOutbox {
+export function createMailOutbox(db: Database, queue: MailQueue): MailOutbox {
   // The queue's own connection: no second client, and callers keep one constructor argument.
   const redis = queue.opts.connection;
   if (!(redis instanceof Redis)) throw new MailQueueConnectionError();
   const prefix = queue.opts.prefix ?? 'bull';
+  const outbox = createOutbox(queue, {
+    async insert(row: { jobId: string; template: string; toAddress: string; relationshipId: string | null }) {
+      const created = await db.emailMessage.createMany({ data: [{ ...row, status: 'queued' }], skipDuplicates: true });
+      return created.count > 0;
+    },
+    async stateOf(jobId) {
+      const row = await db.emailMessage.findUnique({ where: { jobId }, select: { status: true } });
+      if (!row) return 'unknown';
+      return row.status === 'queued' ? 'queued' : 'finished';
+    },
+  });
   return {
-    async enqueue(jobId, job) {
-      // INSERT ... ON CONFLICT DO NOTHING: two racing enqueues of one step (an activity retried
-      // while its first run still goes) both succeed instead of one failing on the unique key.
-      const created = await db.emailMessage.createMany({
-        data: [{ jobId, template: job.template, toAddress: job.to, relationshipId: job.relationshipId ?? null, status: 'queued' }],
-        skipDuplicates: true,
-      });
-      if (created.count === 0) {
-        // Already recorded: once finished, Redis may have forgotten the job; adding it again would send twice.
-        const row = await db.emailMessage.findUnique({ where: { jobId }, select: { status: true } });
-        if (row?.status === 'sent' || row?.status === 'failed') return;
-      }
-      await queue.add(job.template, job, {
+    enqueue: (jobId, job) =>
+      outbox.enqueue({
         jobId,
+        name: job.template,
+        job,
+        row: { jobId, template: job.template, toAddress: job.to, relationshipId: job.relationshipId ?? null },
         // One global send rate serves everyone: a sender's recent volume pushes its own emails back,
         // so another partner's first invitation (or a customer's sign-in link) does not wait behind a burst.
-        priority: await mailPriority(redis, prefix, job),
-        attempts: 8,
-        backoff: { type: 'exponential', delay: 2_000, jitter: 0.5 },
-        removeOnComplete: { age: 30 * DAY_SECONDS },
-        removeOnFail: { age: 30 * DAY_SECONDS },
-      });
-    },
-    async isEnqueued(jobId) {
-      const row = await db.emailMessage.findUnique({ where: { jobId } });
-      if (!row) return false;
-      if (row.status !== 'queued') return true;
-      return (await queue.getJob(jobId)) !== undefined;
-    },
+        options: async () => ({
+          priority: await mailPriority(redis, prefix, job),
+          attempts: 8,
+          backoff: { type: 'exponential', delay: 2_000, jitter: 0.5 },
+        }),
+      }),
+    isEnqueued: (jobId) => outbox.isEnqueued(jobId),
   };
 }

@@ -1,7 +1,7 @@
 import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Transporter } from 'nodemailer';
-import { MAIL_QUEUE } from '../contract/taskQueues.js';
+import { MAIL_QUEUE } from './mailQueue.js';
 import type { Database } from '../infra/database.js';
 import { LinkSecretMismatchError } from '../infra/linkTokens.js';
 import type { Logger } from '../infra/logger.js';

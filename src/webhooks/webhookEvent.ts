@@ -1,4 +1,4 @@
-import type { ActorType, Transition } from '../contract/relationship.js';
+import type { ActorType, RelationshipSnapshot, Transition } from '../contract/relationship.js';
 import type { RelationshipStatus } from '../contract/statuses.js';
 
 /**
@@ -19,15 +19,7 @@ export type RelationshipWebhookEvent = {
     status: RelationshipStatus;
     /** Deliveries may arrive out of order; `transition.seq` orders them per relationship. */
     transition: { seq: number; from: RelationshipStatus | null; to: RelationshipStatus; at: string; actor: { type: ActorType; id?: string }; reason: string | null };
-    relationship: {
-      roles: string[];
-      invitationExpiresAt: string | null;
-      acceptedAt: string | null;
-      activatedAt: string | null;
-      endsAt: string | null;
-      endedAt: string | null;
-      autoExtend: boolean;
-    };
+    relationship: { roles: string[] } & Omit<RelationshipSnapshot, 'status'>;
   };
 };
 
@@ -43,7 +35,7 @@ export function transitionEvent(input: {
   tenantDomain: string;
   roles: string[];
   transition: Transition;
-  snapshot: Omit<RelationshipWebhookEvent['data']['relationship'], 'roles'> & { status: RelationshipStatus };
+  snapshot: RelationshipSnapshot;
 }): RelationshipWebhookEvent {
   const { transition: t, snapshot } = input;
   return {

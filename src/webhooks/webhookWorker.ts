@@ -1,8 +1,7 @@
 import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
-import { WEBHOOK_QUEUE } from '../contract/taskQueues.js';
+import { WEBHOOK_QUEUE, type WebhookJob } from './webhookQueue.js';
 import type { Database } from '../infra/database.js';
 import type { Logger } from '../infra/logger.js';
-import type { WebhookJob } from './webhookOutbox.js';
 import { postWebhook } from './webhookPost.js';
 import { WebhookTargetRefusedError, type WebhookTargetPolicy } from './webhookTarget.js';
 import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signWebhook } from './webhookSignature.js';

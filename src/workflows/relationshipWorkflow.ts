@@ -27,7 +27,7 @@ import {
 } from '../contract/messages.js';
 import { addDuration, policyProblem, type PolicyProblem } from '../contract/policy.js';
 import type { Actor, RelationshipState, RelationshipWorkflowInput } from '../contract/relationship.js';
-import { systemActor } from '../contract/relationship.js';
+import { snapshotOf, systemActor } from '../contract/relationship.js';
 import { RelationshipStatusKey } from '../contract/searchAttributes.js';
 import { isEnded, liveAfterAcceptance, type RelationshipStatus } from '../contract/statuses.js';
 import { requireAutoExtendChangeAllowed, requireOpenInvitation, requireResendAllowed, requireStatus } from './refusals.js';
@@ -77,25 +77,13 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
   function flush(): Promise<void> {
     flushing = flushing.then(async () => {
       for (const t of state.transitions.filter((tr) => tr.seq > state.writtenSeq)) {
-        await activities.recordTransition({ ...ids, transition: t, snapshot: snapshot() });
+        await activities.recordTransition({ ...ids, transition: t, snapshot: snapshotOf(state) });
         state.writtenSeq = t.seq;
       }
       upsertSearchAttributes([{ key: RelationshipStatusKey, value: state.status }]);
       setCurrentDetails(`**${state.status}** · ${offer.partnerName} → ${offer.tenantDomain} · roles: ${state.roles.join(', ')}`);
     });
     return flushing;
-  }
-
-  function snapshot() {
-    return {
-      status: state.status,
-      invitationExpiresAt: state.invitation.expiresAt,
-      acceptedAt: state.acceptedAt ?? null,
-      activatedAt: state.activatedAt ?? null,
-      endsAt: state.endsAt ?? null,
-      endedAt: state.endedAt ?? null,
-      autoExtend: state.autoExtend,
-    };
   }
 
   const notify = (event: NotificationEvent, key: string, extra: { reason?: string; daysLeft?: number } = {}) =>
