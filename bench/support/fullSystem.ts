@@ -1,16 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Client, Connection } from '@temporalio/client';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { buildApp } from '../../src/system/httpApp.js';
 import { createMetricsRegistry } from '../../src/operator/healthRoutes.js';
 import { loadConfig, type Config } from '../../src/config/config.js';
-import { createDatabase } from '../../src/infra/database.js';
-import { createLogger } from '../../src/infra/logger.js';
-import { createMailQueue, createWebhookQueue } from '../../src/infra/queues.js';
-import { createProducerRedis } from '../../src/infra/redis.js';
-import { createMailOutbox } from '../../src/mail/mailOutbox.js';
+import { createProcessLogger, openApiParts } from '../../src/system/system.js';
 import { createWorkerRuntime } from '../../src/system/workerRuntime.js';
 import { apiClient, getPage, postForm } from '../../test/support/http.js';
 import type { BenchEnvironment } from './benchEnvironment.js';
@@ -68,25 +63,17 @@ export async function startFullSystem(env: BenchEnvironment, cleanup: Cleanup, s
     RECIPIENT_MAIL_PER_HOUR: '1000000',
     ...(settings.mailRatePerSecond === undefined ? {} : { MAIL_RATE_PER_SECOND: String(settings.mailRatePerSecond) }),
   });
-  const log = createLogger({ level: config.LOG_LEVEL, pretty: false, name: 'bench-full' });
+  const log = createProcessLogger(config, 'bench-full');
 
-  // The API process's parts, as src/system/apiMain.ts creates them.
-  const db = createDatabase(config.DATABASE_URL);
-  cleanup.defer('disconnect the API database client', () => db.$disconnect());
-  const redis = createProducerRedis(config.REDIS_URL);
-  cleanup.defer('disconnect the API Redis client', () => redis.disconnect());
-  const mailQueue = createMailQueue(redis, config.QUEUE_PREFIX, log);
-  const webhookQueue = createWebhookQueue(redis, config.QUEUE_PREFIX, log);
-  cleanup.defer('close the API queues', async () => {
-    await mailQueue.obliterate({ force: true }).catch(() => undefined);
-    await webhookQueue.obliterate({ force: true }).catch(() => undefined);
-    await mailQueue.close();
-    await webhookQueue.close();
+  // The API process's parts, as src/system/apiMain.ts opens them.
+  const api = await openApiParts(config, log);
+  cleanup.defer('close the API parts', async () => {
+    await api.mailQueue.obliterate({ force: true }).catch(() => undefined);
+    await api.webhookQueue.obliterate({ force: true }).catch(() => undefined);
+    await api.close();
   });
-  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
-  cleanup.defer('close the API Temporal connection', () => connection.close());
-  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
-  server.on('request', buildApp({ config, db, redis, temporal, mail: createMailOutbox(db, mailQueue), log, registry: createMetricsRegistry() }));
+  const db = api.db;
+  server.on('request', buildApp({ ...api, registry: createMetricsRegistry() }));
 
   const worker = await createWorkerRuntime(config, log, { workflowBundle: settings.workflowBundle });
   const running = worker.run();

@@ -2,9 +2,7 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import type { Redis } from 'ioredis';
-import type { Logger } from '../infra/logger.js';
-import { createMailQueue, createWebhookQueue } from '../infra/queues.js';
+import type { Queue } from 'bullmq';
 import { constantTimeEqual } from '../infra/tokens.js';
 import type { AuthFailures } from '../http/authFailures.js';
 import { AppError, retryAfterOf } from '../http/errors.js';
@@ -12,12 +10,11 @@ import { AppError, retryAfterOf } from '../http/errors.js';
 export const QUEUE_DASHBOARD_PATH = '/admin/queues';
 
 export interface QueueDashboardDeps {
-  redis: Redis;
-  prefix: string;
+  /** The queues to show; their owner (the composition root) closes them. */
+  queues: Queue[];
   operatorToken: string;
   /** Wrong passwords count against the client like wrong bearer keys do. */
   authFailures: AuthFailures;
-  log: Logger;
 }
 
 /**
@@ -59,16 +56,14 @@ function requireOperator(operatorToken: string, failures: AuthFailures) {
 }
 
 /**
- * Mounts Bull Board at /admin/queues showing the mail and webhook queues. The
- * queues share the API's Redis connection; `close()` releases them (the
- * connection itself stays with its owner).
+ * Mounts Bull Board at /admin/queues showing the given queues (the mail and
+ * webhook queues of the API process).
  */
-export function mountQueueDashboard(app: Express, deps: QueueDashboardDeps): { close(): Promise<void> } {
-  const queues = [createMailQueue(deps.redis, deps.prefix, deps.log), createWebhookQueue(deps.redis, deps.prefix, deps.log)];
+export function mountQueueDashboard(app: Express, deps: QueueDashboardDeps): void {
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath(QUEUE_DASHBOARD_PATH);
   createBullBoard({
-    queues: queues.map((queue) => new BullMQAdapter(queue)),
+    queues: deps.queues.map((queue) => new BullMQAdapter(queue)),
     serverAdapter,
     options: { uiConfig: { boardTitle: 'partnerflow queues' } },
   });
@@ -77,9 +72,4 @@ export function mountQueueDashboard(app: Express, deps: QueueDashboardDeps): { c
   // Our JSON parser runs first, so a malformed or oversized body gets our readable error page
   // instead of Bull Board's own answer, which echoes the parser's message.
   app.use(QUEUE_DASHBOARD_PATH, requireOperator(deps.operatorToken, deps.authFailures), express.json({ limit: '32kb' }), router);
-  return {
-    async close() {
-      await Promise.all(queues.map((queue) => queue.close()));
-    },
-  };
 }

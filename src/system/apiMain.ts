@@ -1,29 +1,16 @@
-import { Client, Connection } from '@temporalio/client';
 import { ConfigError, loadConfig } from '../config/config.js';
-import { createDatabase } from '../infra/database.js';
-import { createLogger } from '../infra/logger.js';
-import { checkPostgres, checkRedis, ServiceUnreachableError } from '../infra/preflight.js';
-import { createMailQueue } from '../infra/queues.js';
-import { createProducerRedis } from '../infra/redis.js';
-import { temporalConnectionOptions } from '../infra/temporalConnection.js';
-import { createMailOutbox } from '../mail/mailOutbox.js';
-import { buildApp } from './httpApp.js';
 import { drainable } from '../http/gracefulShutdown.js';
+import { ServiceUnreachableError } from '../infra/preflight.js';
 import { createMetricsRegistry } from '../operator/healthRoutes.js';
+import { buildApp } from './httpApp.js';
+import { checkServices, createProcessLogger, openApiParts } from './system.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const log = createLogger({ level: config.LOG_LEVEL, pretty: config.NODE_ENV === 'development' && process.stdout.isTTY, name: 'api' });
-  await checkPostgres(config.DATABASE_URL);
-  await checkRedis(config.REDIS_URL);
-
-  const db = createDatabase(config.DATABASE_URL);
-  const redis = createProducerRedis(config.REDIS_URL);
-  redis.on('error', (err) => log.warn({ event: 'redis.error', err: err.message }, 'redis connection problem'));
-  const mailQueue = createMailQueue(redis, config.QUEUE_PREFIX, log);
-  const connection = await Connection.connect(await temporalConnectionOptions(config));
-  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
-  const app = buildApp({ config, db, redis, temporal, mail: createMailOutbox(db, mailQueue), log, registry: createMetricsRegistry() });
+  const log = createProcessLogger(config, 'api');
+  await checkServices(config);
+  const parts = await openApiParts(config, log);
+  const app = buildApp({ ...parts, registry: createMetricsRegistry() });
 
   const server = app.listen(config.PORT, () => {
     log.info({ event: 'api.started', url: config.PUBLIC_BASE_URL, port: config.PORT }, `API listening on :${config.PORT}`);
@@ -39,10 +26,7 @@ async function main(): Promise<void> {
     log.info({ event: 'api.stopping', signal, graceMs: config.SHUTDOWN_GRACE_MS }, 'shutting down: finishing requests in flight');
     const { cut, inFlight } = await drainer.drain(config.SHUTDOWN_GRACE_MS);
     if (cut) log.warn({ event: 'api.drainTimedOut', graceMs: config.SHUTDOWN_GRACE_MS }, 'requests still running at the end of SHUTDOWN_GRACE_MS were cut');
-    await mailQueue.close();
-    await connection.close();
-    await db.$disconnect();
-    redis.disconnect();
+    await parts.close();
     log.info({ event: 'api.stopped', inFlightAtSignal: inFlight }, 'API stopped');
   };
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {

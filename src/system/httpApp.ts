@@ -1,13 +1,8 @@
-import type { Client } from '@temporalio/client';
 import cookieParser from 'cookie-parser';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
-import type { Redis } from 'ioredis';
 import { Counter, type Registry } from 'prom-client';
-import type { Config } from '../config/config.js';
-import type { Database } from '../infra/database.js';
-import type { Logger } from '../infra/logger.js';
-import type { MailOutbox } from '../mail/mailOutbox.js';
+import type { ApiParts } from './system.js';
 import { createAuthFailures, withAuthFailureLimit } from '../http/authFailures.js';
 import { AppError, problemJsonHandler } from '../http/errors.js';
 import { requireOperatorToken } from '../http/operatorAuth.js';
@@ -34,17 +29,10 @@ import { createTenantDirectory } from '../tenants/tenantDirectory.js';
 /** The version of the HTTP API, as /openapi.json states it. */
 const API_VERSION = '1.0.0';
 
-export interface AppDeps {
-  config: Config;
-  db: Database;
-  redis: Redis;
-  temporal: Client;
-  mail: MailOutbox;
-  log: Logger;
-  registry: Registry;
-}
+/** The API process's parts (src/system/system.ts) and its metrics registry. */
+export type AppDeps = Pick<ApiParts, 'config' | 'db' | 'redis' | 'temporal' | 'mail' | 'log' | 'mailQueue' | 'webhookQueue'> & { registry: Registry };
 
-/** Builds the Express app; `main.ts` listens. Tests import this directly. */
+/** Builds the Express app; `apiMain.ts` listens. Tests and the bench mount it on their own server. */
 export function buildApp(deps: AppDeps): Express {
   const { config, log } = deps;
   const app = express();
@@ -104,7 +92,7 @@ export function buildApp(deps: AppDeps): Express {
   );
   const operatorOnly = withAuthFailureLimit(requireOperatorToken(config.OPERATOR_TOKEN), authFailures);
   app.use(healthRoutes({ db: deps.db, redis: deps.redis, temporal: deps.temporal, registry: deps.registry, operatorOnly, log }));
-  mountQueueDashboard(app, { redis: deps.redis, prefix: config.QUEUE_PREFIX, operatorToken: config.OPERATOR_TOKEN, authFailures, log });
+  mountQueueDashboard(app, { queues: [deps.mailQueue, deps.webhookQueue], operatorToken: config.OPERATOR_TOKEN, authFailures });
   app.use(apiDocs({ publicBaseUrl: config.PUBLIC_BASE_URL, version: API_VERSION }));
   const idempotency = createIdempotency({ redis: deps.redis, keyPrefix, ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS });
   const partnerKeys = createPartnerKeys(deps.db);

@@ -1,13 +1,12 @@
 import { ConfigError, loadConfig } from '../config/config.js';
-import { createLogger } from '../infra/logger.js';
-import { checkPostgres, checkRedis, ServiceUnreachableError } from '../infra/preflight.js';
+import { ServiceUnreachableError } from '../infra/preflight.js';
+import { checkServices, createProcessLogger } from './system.js';
 import { createWorkerRuntime } from './workerRuntime.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const log = createLogger({ level: config.LOG_LEVEL, pretty: config.NODE_ENV === 'development' && process.stdout.isTTY, name: 'worker' });
-  await checkPostgres(config.DATABASE_URL);
-  await checkRedis(config.REDIS_URL);
+  const log = createProcessLogger(config, 'worker');
+  await checkServices(config);
   const runtime = await createWorkerRuntime(config, log);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {

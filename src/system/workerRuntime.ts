@@ -1,27 +1,19 @@
-import { Client } from '@temporalio/client';
-import { NativeConnection, Worker as TemporalWorker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker as TemporalWorker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Worker as QueueWorker } from 'bullmq';
 import { createActivities } from '../activities/index.js';
 import { localTrialProvisioner, type TrialProvisioner } from '../activities/trialProvisioning.js';
 import type { Config } from '../config/config.js';
-import { createDatabase } from '../infra/database.js';
 import type { Logger } from '../infra/logger.js';
-import { createMailQueue, createWebhookQueue } from '../infra/queues.js';
-import { createWorkerRedis } from '../infra/redis.js';
-import { temporalConnectionOptions } from '../infra/temporalConnection.js';
-import { compileEmailTemplates } from '../mail/emailTemplates.js';
-import { createMailOutbox } from '../mail/mailOutbox.js';
+import { installTemporalRuntime } from '../infra/temporalLogger.js';
+import { reportUndeliverableInvitation } from '../mail/invitationUndeliverable.js';
 import { createMailWorker } from '../mail/mailWorker.js';
-import { createSmtpTransport } from '../mail/smtpTransport.js';
-import { createWebhookOutbox } from '../webhooks/webhookOutbox.js';
 import { createWebhookWorker } from '../webhooks/webhookWorker.js';
 import { createWebhookTargetPolicy } from '../webhooks/webhookTarget.js';
-import { reportUndeliverableInvitation } from '../mail/invitationUndeliverable.js';
-import { installTemporalRuntime } from '../infra/temporalLogger.js';
-import { bundleWorkflows } from './workflowBundle.js';
+import { openWorkerParts } from './system.js';
+import { loadWorkflowBundle } from './workflowBundle.js';
 
 export interface WorkerRuntimeOptions {
-  /** Reuse a bundle (tests build one per file); otherwise bundled here, once. */
+  /** Reuse a bundle (tests build one per file); otherwise this process's bundle (workflowBundle.ts). */
   workflowBundle?: WorkflowBundleWithSourceMap;
   trialProvisioner?: TrialProvisioner;
 }
@@ -33,32 +25,23 @@ export interface WorkerRuntime {
 }
 
 /**
- * The worker process: the Temporal worker and the BullMQ workers, with the
- * connections they share created once here and closed once on shutdown.
+ * The worker process: the Temporal worker and the BullMQ workers, on the
+ * parts the composition root opens for it (closed once, after they stop).
  */
 export async function createWorkerRuntime(config: Config, log: Logger, options: WorkerRuntimeOptions = {}): Promise<WorkerRuntime> {
   installTemporalRuntime(log);
-  const db = createDatabase(config.DATABASE_URL);
-  const redis = createWorkerRedis(config.REDIS_URL);
-  const mailQueue = createMailQueue(redis, config.QUEUE_PREFIX, log);
-  const mail = createMailOutbox(db, mailQueue);
-  const webhookQueue = createWebhookQueue(redis, config.QUEUE_PREFIX, log);
-  const webhooks = createWebhookOutbox(db, webhookQueue, { attempts: config.WEBHOOK_ATTEMPTS, backoffMs: config.WEBHOOK_BACKOFF_MS });
-  const templates = await compileEmailTemplates();
-  const transport = createSmtpTransport(config.SMTP_URL);
+  const parts = await openWorkerParts(config, log);
+  const { db, redis } = parts;
 
-  const connection = await NativeConnection.connect(await temporalConnectionOptions(config));
-  // The mail worker signals workflows over the same connection the Temporal worker polls on.
-  const temporalClient = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const temporalWorker = await TemporalWorker.create({
-    connection,
+    connection: parts.connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    workflowBundle: options.workflowBundle ?? (await bundleWorkflows()),
+    workflowBundle: options.workflowBundle ?? (await loadWorkflowBundle()),
     activities: createActivities({
       db,
-      mail,
-      webhooks,
+      mail: parts.mail,
+      webhooks: parts.webhooks,
       trialProvisioner: options.trialProvisioner ?? localTrialProvisioner,
       linkSecret: config.LINK_SECRET,
     }),
@@ -69,8 +52,8 @@ export async function createWorkerRuntime(config: Config, log: Logger, options: 
       connection: redis,
       prefix: config.QUEUE_PREFIX,
       db,
-      templates,
-      transport,
+      templates: parts.templates,
+      transport: parts.transport,
       from: config.MAIL_FROM,
       ratePerSecond: config.MAIL_RATE_PER_SECOND,
       log,
@@ -78,7 +61,7 @@ export async function createWorkerRuntime(config: Config, log: Logger, options: 
       publicBaseUrl: config.PUBLIC_BASE_URL,
       redis,
       recipientPerHour: config.RECIPIENT_MAIL_PER_HOUR,
-      onUndeliverable: reportUndeliverableInvitation(temporalClient, log),
+      onUndeliverable: reportUndeliverableInvitation(parts.temporal, log),
     }),
     createWebhookWorker({
       connection: redis,
@@ -100,17 +83,12 @@ export async function createWorkerRuntime(config: Config, log: Logger, options: 
     },
     shutdown() {
       stopping ??= (async () => {
-        // Stop taking work, let in-flight jobs and activities finish, then close connections.
+        // Stop taking work, let in-flight jobs and activities finish, then close the parts.
         // worker.close() (not forced) waits for the jobs it is running; the Temporal connection
         // outlives them because a refused email may still need to signal its workflow.
         if (temporalWorker.getState() === 'RUNNING') temporalWorker.shutdown();
         await Promise.all([running?.catch((err: unknown) => log.error({ err }, 'temporal worker failed')), ...queueWorkers.map((w) => w.close())]);
-        await connection.close();
-        await mailQueue.close();
-        await webhookQueue.close();
-        transport.close();
-        await db.$disconnect();
-        redis.disconnect();
+        await parts.close();
       })();
       return stopping;
     },

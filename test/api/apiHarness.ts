@@ -4,7 +4,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
 import type { Express } from 'express';
 import type { DestinationStream } from 'pino';
 import { inject } from 'vitest';
@@ -12,11 +11,8 @@ import type { z } from 'zod';
 import { buildApp } from '../../src/system/httpApp.js';
 import { createMetricsRegistry } from '../../src/operator/healthRoutes.js';
 import { loadConfig } from '../../src/config/config.js';
-import { createDatabase } from '../../src/infra/database.js';
-import { createLogger } from '../../src/infra/logger.js';
-import { createMailQueue } from '../../src/infra/queues.js';
+import { createProcessLogger, openApiParts } from '../../src/system/system.js';
 import { createProducerRedis } from '../../src/infra/redis.js';
-import { createMailOutbox } from '../../src/mail/mailOutbox.js';
 import { waitFor } from '../support/waitFor.js';
 
 // An API built with buildApp on the run's real services but without a worker,
@@ -53,30 +49,18 @@ export async function buildTestApp(options: TestAppOptions = {}) {
     RESEND_COOLDOWN_SECONDS: '0',
     ...options.env,
   });
-  const log = createLogger({ level: config.LOG_LEVEL, pretty: false, name: 'test-api', ...(options.logDestination ? { destination: options.logDestination } : {}) });
-  const db = createDatabase(config.DATABASE_URL);
-  const redis = createProducerRedis(config.REDIS_URL);
-  redis.on('error', () => undefined);
-  const mailQueue = createMailQueue(redis, config.QUEUE_PREFIX, log);
-  const connection = options.temporalAddress
-    ? // No gRPC retry interceptor: its backoff timer would fire after close() and throw "Channel has been shut down".
-      Connection.lazy({ address: options.temporalAddress, connectTimeout: 500, interceptors: [] })
-    : await Connection.connect({ address: config.TEMPORAL_ADDRESS });
-  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
-  const app: Express = buildApp({ config, db, redis, temporal, mail: createMailOutbox(db, mailQueue), log, registry: createMetricsRegistry() });
+  const log = createProcessLogger(config, 'test-api', options.logDestination);
+  const parts = await openApiParts(config, log, options.temporalAddress ? { lazyTemporalConnectTimeoutMs: 500 } : {});
+  parts.redis.on('error', () => undefined);
+  const app: Express = buildApp({ ...parts, registry: createMetricsRegistry() });
   return {
     app,
     config,
-    db,
-    redis,
-    temporal,
+    db: parts.db,
+    redis: parts.redis,
+    temporal: parts.temporal,
     operatorToken: config.OPERATOR_TOKEN,
-    async close() {
-      await mailQueue.close().catch(() => undefined);
-      await connection.close().catch(() => undefined);
-      await db.$disconnect();
-      redis.disconnect();
-    },
+    close: () => parts.close(),
   };
 }
 

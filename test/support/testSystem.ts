@@ -1,18 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Client, Connection } from '@temporalio/client';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { inject } from 'vitest';
 import type { TrialProvisioner } from '../../src/activities/trialProvisioning.js';
 import { buildApp } from '../../src/system/httpApp.js';
 import { createMetricsRegistry } from '../../src/operator/healthRoutes.js';
 import { loadConfig, type Config } from '../../src/config/config.js';
-import { createDatabase } from '../../src/infra/database.js';
-import { createLogger } from '../../src/infra/logger.js';
-import { createMailQueue, createWebhookQueue } from '../../src/infra/queues.js';
-import { createProducerRedis } from '../../src/infra/redis.js';
-import { createMailOutbox } from '../../src/mail/mailOutbox.js';
+import { createProcessLogger, openApiParts } from '../../src/system/system.js';
 import { bundleWorkflows } from '../../src/system/workflowBundle.js';
 import { createWorkerRuntime, type WorkerRuntime } from '../../src/system/workerRuntime.js';
 import { startSmtpCatcher } from './smtpCatcher.js';
@@ -58,16 +53,10 @@ export async function startTestSystem(name: string, options: TestSystemOptions =
     RESEND_COOLDOWN_SECONDS: '0',
     ...options.env,
   });
-  const log = createLogger({ level: config.LOG_LEVEL, pretty: false, name: `test-${name}` });
-
-  const db = createDatabase(config.DATABASE_URL);
-  const redis = createProducerRedis(config.REDIS_URL);
-  const mailQueue = createMailQueue(redis, config.QUEUE_PREFIX, log);
-  const webhookQueue = createWebhookQueue(redis, config.QUEUE_PREFIX, log);
-  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
-  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
-  const app = buildApp({ config, db, redis, temporal, mail: createMailOutbox(db, mailQueue), log, registry: createMetricsRegistry() });
-  server.on('request', app);
+  const log = createProcessLogger(config, `test-${name}`);
+  // The API's parts, as src/system/apiMain.ts opens them; the worker runtime opens its own.
+  const api = await openApiParts(config, log);
+  server.on('request', buildApp({ ...api, registry: createMetricsRegistry() }));
 
   const workerOptions = {
     workflowBundle: await sharedBundle(),
@@ -80,10 +69,10 @@ export async function startTestSystem(name: string, options: TestSystemOptions =
     config,
     baseUrl,
     smtp,
-    db,
-    temporal,
-    mailQueue,
-    webhookQueue,
+    db: api.db,
+    temporal: api.temporal,
+    mailQueue: api.mailQueue,
+    webhookQueue: api.webhookQueue,
     operatorToken: config.OPERATOR_TOKEN,
     /** Stops the worker process's parts and starts them again, as after a crash or deploy. */
     async restartWorker() {
@@ -105,13 +94,9 @@ export async function startTestSystem(name: string, options: TestSystemOptions =
       await running.catch(() => undefined);
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await mailQueue.obliterate({ force: true }).catch(() => undefined);
-      await mailQueue.close();
-      await webhookQueue.obliterate({ force: true }).catch(() => undefined);
-      await webhookQueue.close();
-      await connection.close();
-      await db.$disconnect();
-      redis.disconnect();
+      await api.mailQueue.obliterate({ force: true }).catch(() => undefined);
+      await api.webhookQueue.obliterate({ force: true }).catch(() => undefined);
+      await api.close();
       await smtp.close();
     },
   };

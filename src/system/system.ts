@@ -1,0 +1,153 @@
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import type { Redis } from 'ioredis';
+import type { Transporter } from 'nodemailer';
+import type { DestinationStream } from 'pino';
+import type { Config } from '../config/config.js';
+import { createDatabase, type Database } from '../infra/database.js';
+import { createLogger, type Logger } from '../infra/logger.js';
+import { checkPostgres, checkRedis } from '../infra/preflight.js';
+import { createProducerRedis, createWorkerRedis } from '../infra/redis.js';
+import { temporalConnectionOptions } from '../infra/temporalConnection.js';
+import { compileEmailTemplates, type EmailTemplates } from '../mail/emailTemplates.js';
+import { createMailOutbox, type MailOutbox } from '../mail/mailOutbox.js';
+import { createMailQueue, type MailQueue } from '../mail/mailQueue.js';
+import { createSmtpTransport } from '../mail/smtpTransport.js';
+import { createWebhookOutbox, type WebhookOutbox } from '../webhooks/webhookOutbox.js';
+import { createWebhookQueue, type WebhookQueue } from '../webhooks/webhookQueue.js';
+
+// The composition root: every client a process needs is built here, once,
+// from validated configuration, and closed here, once, in order. The API,
+// the worker, the tests and the bench all get their parts from this file.
+
+/** One logger per process; pretty only for a person at a terminal in development. */
+export function createProcessLogger(config: Config, name: string, destination?: DestinationStream): Logger {
+  return createLogger({ level: config.LOG_LEVEL, pretty: config.NODE_ENV === 'development' && process.stdout.isTTY, name, ...(destination ? { destination } : {}) });
+}
+
+/** A stopped PostgreSQL or Redis is one line naming the variable, not a stack trace from a pool later. */
+export async function checkServices(config: Config): Promise<void> {
+  await checkPostgres(config.DATABASE_URL);
+  await checkRedis(config.REDIS_URL);
+}
+
+/** Each part is closed even when an earlier one fails to (a Redis that is already gone, say); failures are logged. */
+async function closeInOrder(log: Logger, steps: [string, () => unknown][]): Promise<void> {
+  for (const [part, close] of steps) {
+    try {
+      await close();
+    } catch (err) {
+      log.warn({ event: 'shutdown.closeFailed', part, err }, `closing the ${part} failed`);
+    }
+  }
+}
+
+/** What the API process holds: it produces jobs and talks to Temporal as a client. */
+export interface ApiParts {
+  config: Config;
+  log: Logger;
+  db: Database;
+  /** Fails fast (a 503) instead of queueing commands while Redis is down. */
+  redis: Redis;
+  mailQueue: MailQueue;
+  /** Only the operator's queue dashboard reads it; webhooks are enqueued by the worker. */
+  webhookQueue: WebhookQueue;
+  mail: MailOutbox;
+  temporal: Client;
+  /** Closes every part, queues before connections; call once requests in flight are done. */
+  close(): Promise<void>;
+}
+
+export interface ApiPartsOptions {
+  /**
+   * Connect to Temporal on first use instead of at start-up, giving up on each
+   * call after this long: the API then starts while Temporal is unreachable and
+   * /readyz says so. Without it a start-up with Temporal down fails at once.
+   */
+  lazyTemporalConnectTimeoutMs?: number;
+}
+
+export async function openApiParts(config: Config, log: Logger, options: ApiPartsOptions = {}): Promise<ApiParts> {
+  const db = createDatabase(config.DATABASE_URL);
+  const redis = createProducerRedis(config.REDIS_URL);
+  redis.on('error', (err) => log.warn({ event: 'redis.error', err: err.message }, 'redis connection problem'));
+  const mailQueue = createMailQueue(redis, config.QUEUE_PREFIX, log);
+  const webhookQueue = createWebhookQueue(redis, config.QUEUE_PREFIX, log);
+  const temporalOptions = await temporalConnectionOptions(config);
+  const connection =
+    options.lazyTemporalConnectTimeoutMs === undefined
+      ? await Connection.connect(temporalOptions)
+      : // No gRPC retry interceptor: its backoff timer would fire after close() and throw "Channel has been shut down".
+        Connection.lazy({ ...temporalOptions, connectTimeout: options.lazyTemporalConnectTimeoutMs, interceptors: [] });
+  return {
+    config,
+    log,
+    db,
+    redis,
+    mailQueue,
+    webhookQueue,
+    mail: createMailOutbox(db, mailQueue),
+    temporal: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }),
+    close: () =>
+      closeInOrder(log, [
+        ['mail queue', () => mailQueue.close()],
+        ['webhook queue', () => webhookQueue.close()],
+        ['temporal connection', () => connection.close()],
+        ['database', () => db.$disconnect()],
+        ['redis', () => redis.disconnect()],
+      ]),
+  };
+}
+
+/** What the worker process holds: the Temporal worker's connection, the queues it feeds and drains, mail. */
+export interface WorkerParts {
+  config: Config;
+  log: Logger;
+  db: Database;
+  /** Retries forever: BullMQ workers block on it and must outlive a Redis restart. */
+  redis: Redis;
+  mailQueue: MailQueue;
+  webhookQueue: WebhookQueue;
+  mail: MailOutbox;
+  webhooks: WebhookOutbox;
+  templates: EmailTemplates;
+  transport: Transporter;
+  /** The Temporal worker polls on it; the mail worker signals workflows over it too. */
+  connection: NativeConnection;
+  temporal: Client;
+  /** Closes every part; call once the workers have stopped (a refused email may still signal its workflow until then). */
+  close(): Promise<void>;
+}
+
+export async function openWorkerParts(config: Config, log: Logger): Promise<WorkerParts> {
+  const db = createDatabase(config.DATABASE_URL);
+  const redis = createWorkerRedis(config.REDIS_URL);
+  const mailQueue = createMailQueue(redis, config.QUEUE_PREFIX, log);
+  const webhookQueue = createWebhookQueue(redis, config.QUEUE_PREFIX, log);
+  const templates = await compileEmailTemplates();
+  const transport = createSmtpTransport(config.SMTP_URL);
+  const connection = await NativeConnection.connect(await temporalConnectionOptions(config));
+  return {
+    config,
+    log,
+    db,
+    redis,
+    mailQueue,
+    webhookQueue,
+    mail: createMailOutbox(db, mailQueue),
+    webhooks: createWebhookOutbox(db, webhookQueue, { attempts: config.WEBHOOK_ATTEMPTS, backoffMs: config.WEBHOOK_BACKOFF_MS }),
+    templates,
+    transport,
+    connection,
+    temporal: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }),
+    close: () =>
+      closeInOrder(log, [
+        ['temporal connection', () => connection.close()],
+        ['mail queue', () => mailQueue.close()],
+        ['webhook queue', () => webhookQueue.close()],
+        ['smtp transport', () => transport.close()],
+        ['database', () => db.$disconnect()],
+        ['redis', () => redis.disconnect()],
+      ]),
+  };
+}
