@@ -1,3 +1,15 @@
+// DEVELOPMENT TOOLING ONLY (`npm run db:new`, `db:check`, and the tests).
+// Production migrates with ./migrationRunner.ts, which needs nothing of Prisma;
+// nothing that runs in production may import this module.
+//
+// Writing a migration needs Prisma's schema engine (it diffs schema.prisma
+// against a database). Prisma 7's CLI insists on downloading the native
+// engine; the same engine ships as WebAssembly and talks to PostgreSQL
+// through a driver adapter, so it runs here instead, through adapter-pg's
+// public interface, with two adjustments made from the outside (see
+// CharAsTextClient and WholeScriptAdapter below).
+
+import { randomUUID } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -20,22 +32,11 @@ import type {
   SchemaFilter,
 } from '@prisma/schema-engine-wasm/schema_engine_bg';
 import pg from 'pg';
-import { DatabaseUrlError, errorCode, messageOf, withExistingDatabase } from './databaseUrl.js';
+import { errorCode, messageOf, withExistingDatabase } from './databaseUrl.js';
 import { type Log, MigrationError, paths } from './migrationRunner.js';
 
 export { DatabaseUrlError, ensureDatabase } from './databaseUrl.js';
 export { type Log, MigrationError, paths } from './migrationRunner.js';
-
-// DEVELOPMENT TOOLING ONLY (`npm run db:new`, `db:check`, and the tests).
-// Production migrates with ./migrationRunner.ts, which needs nothing of Prisma;
-// nothing that runs in production may import this module.
-//
-// Writing a migration needs Prisma's schema engine (it diffs schema.prisma
-// against a database). Prisma 7's CLI insists on downloading the native
-// engine; the same engine ships as WebAssembly and talks to PostgreSQL
-// through a driver adapter, so it runs here instead, through adapter-pg's
-// public interface, with two adjustments made from the outside (see
-// CharAsTextClient and WholeScriptAdapter below).
 
 const root = paths.root;
 const NO_FILTERS: SchemaFilter = { externalTables: [], externalEnums: [] };
@@ -157,12 +158,15 @@ class WholeScriptAdapter implements SqlDriverAdapter {
   readonly adapterName: string;
   readonly getConnectionInfo?: SqlDriverAdapter['getConnectionInfo'];
   readonly #inner: SqlDriverAdapter;
+  readonly #afterDispose: () => Promise<void>;
+  #disposed: Promise<void> | undefined;
 
-  constructor(inner: SqlDriverAdapter) {
+  constructor(inner: SqlDriverAdapter, afterDispose: () => Promise<void> = async () => {}) {
     this.#inner = inner;
+    this.#afterDispose = afterDispose;
     this.provider = inner.provider;
     this.adapterName = inner.adapterName;
-    if (inner.getConnectionInfo) this.getConnectionInfo = () => inner.getConnectionInfo!();
+    if (inner.getConnectionInfo) this.getConnectionInfo = inner.getConnectionInfo.bind(inner);
   }
 
   queryRaw(query: SqlQuery) {
@@ -181,51 +185,75 @@ class WholeScriptAdapter implements SqlDriverAdapter {
     await this.#inner.executeRaw({ sql: script, args: [], argTypes: [] });
   }
 
-  dispose() {
-    return this.#inner.dispose();
+  dispose(): Promise<void> {
+    this.#disposed ??= this.#inner.dispose().finally(this.#afterDispose);
+    return this.#disposed;
   }
 }
 
 /**
- * The driver adapter factory the schema engine gets: adapter-pg on a pg.Pool of
- * CharAsTextClients, each connection wrapped in a WholeScriptAdapter. Owns the
- * pool; dispose() closes everything it opened.
+ * The driver adapter factory the schema engine gets: adapter-pg on pg.Pools of
+ * CharAsTextClients, each connection wrapped in a WholeScriptAdapter. Owns its
+ * pools; dispose() closes everything it opened.
  */
 export class SchemaEngineAdapterFactory implements SqlMigrationAwareDriverAdapterFactory {
   readonly provider: SqlMigrationAwareDriverAdapterFactory['provider'];
   readonly adapterName: string;
+  readonly #connectionString: string;
   readonly #pool: pg.Pool;
   readonly #pg: PrismaPg;
   readonly #opened: SqlDriverAdapter[] = [];
 
   constructor(connectionString: string) {
-    // No idle timeout: the engine holds its migration advisory lock on a
-    // pooled connection, which must not be closed underneath it. The shadow
-    // database's pool (connectToShadowDb) is made from these options, Client
-    // included.
-    this.#pool = new pg.Pool({ connectionString, idleTimeoutMillis: 0, connectionTimeoutMillis: 10_000, Client: CharAsTextClient });
+    this.#connectionString = connectionString;
+    this.#pool = SchemaEngineAdapterFactory.#newPool(connectionString);
     this.#pg = new PrismaPg(this.#pool);
     this.provider = this.#pg.provider;
     this.adapterName = this.#pg.adapterName;
+  }
+
+  static #newPool(connectionString: string): pg.Pool {
+    // No idle timeout: the engine holds its migration advisory lock on a
+    // pooled connection, which must not be closed underneath it.
+    return new pg.Pool({ connectionString, idleTimeoutMillis: 0, connectionTimeoutMillis: 10_000, Client: CharAsTextClient });
   }
 
   async connect(): Promise<SqlDriverAdapter> {
     return this.#track(await this.#pg.connect());
   }
 
+  // Not delegated: adapter-pg's connectToShadowDb makes the shadow pool from
+  // its own options plus `database`, and pg lets a connectionString override
+  // `database`, so its "shadow" connections reach the main database. Same
+  // database name and lifetime as Prisma's: created here, dropped on dispose.
   async connectToShadowDb(): Promise<SqlDriverAdapter> {
-    return this.#track(await this.#pg.connectToShadowDb());
+    const name = `prisma_migrate_shadow_db_${randomUUID()}`;
+    await this.#pool.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
+    const url = new URL(this.#connectionString);
+    url.pathname = `/${name}`;
+    const pool = SchemaEngineAdapterFactory.#newPool(url.href);
+    try {
+      return this.#track(await new PrismaPg(pool).connect(), async () => {
+        await pool.end();
+        await this.#pool.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)}`);
+      });
+    } catch (error) {
+      await pool.end();
+      await this.#pool.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)}`);
+      throw error;
+    }
   }
 
   async dispose(): Promise<void> {
-    // Adapters first: a shadow database is dropped through the main pool.
+    // Adapters first: shadow databases are dropped through the main pool.
     await Promise.allSettled(this.#opened.splice(0).map((adapter) => adapter.dispose()));
-    await this.#pool.end();
+    if (!this.#pool.ended) await this.#pool.end();
   }
 
-  #track(adapter: SqlDriverAdapter): SqlDriverAdapter {
-    this.#opened.push(adapter);
-    return new WholeScriptAdapter(adapter);
+  #track(adapter: SqlDriverAdapter, afterDispose?: () => Promise<void>): SqlDriverAdapter {
+    const wrapped = new WholeScriptAdapter(adapter, afterDispose);
+    this.#opened.push(wrapped);
+    return wrapped;
   }
 }
 
