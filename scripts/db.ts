@@ -62,14 +62,20 @@ function migrationDirectoryName(name: string): string {
   return `${timestamp}_${slug.slice(0, 200)}`;
 }
 
-// The schema engine (dev tooling, devDependencies) is loaded only here.
-async function diffSchemaAgainstDatabase(url: string): Promise<string> {
-  const engine = await import('../src/infra/migrations.js');
-  return engine.diffSchemaAgainstDatabase(url);
+// The schema engine (dev tooling, devDependencies) is loaded only by `new`
+// and `check`, before they touch the database.
+async function loadSchemaEngineTools() {
+  return import('../src/infra/migrations.js').catch((error: unknown) => {
+    if (error instanceof Error && 'code' in error && error.code === 'ERR_MODULE_NOT_FOUND') {
+      throw new Error(`db new and db check are development tools: they need the dev dependencies (npm ci). ${error.message}`, { cause: error });
+    }
+    throw error;
+  });
 }
 
 async function newMigration(url: string, name: string | undefined): Promise<void> {
   const directoryName = migrationDirectoryName(name ?? '');
+  const { diffSchemaAgainstDatabase } = await loadSchemaEngineTools();
   await migrate(url);
   const sql = await diffSchemaAgainstDatabase(url);
   if (!sql.trim()) {
@@ -94,6 +100,7 @@ async function newMigration(url: string, name: string | undefined): Promise<void
 }
 
 async function check(url: string): Promise<number> {
+  const { diffSchemaAgainstDatabase } = await loadSchemaEngineTools();
   await migrate(url);
   const sql = await diffSchemaAgainstDatabase(url);
   if (!sql.trim()) {
