@@ -1,10 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { errorCode, messageOf, withExistingDatabase } from './databaseUrl.js';
+import { projectRoot } from './projectRoot.js';
 
 export { DatabaseUrlError, ensureDatabase } from './databaseUrl.js';
 
@@ -33,16 +32,9 @@ export class MigrationError extends Error {
   }
 }
 
-function findProjectRoot(from: string): string {
-  for (let dir = from; ; dir = path.dirname(dir)) {
-    if (existsSync(path.join(dir, 'package.json'))) return dir;
-    if (path.dirname(dir) === dir) throw new Error(`no package.json above ${from}`);
-  }
-}
-
-// Where prisma.config.ts says they are; resolved from this file so the tools
-// work from any working directory.
-const root = findProjectRoot(path.dirname(fileURLToPath(import.meta.url)));
+// Where prisma.config.ts says they are, from the project root, so the tools
+// work from any working directory and from dist/.
+const root = projectRoot;
 export const paths = {
   root,
   schema: path.join(root, 'prisma', 'schema.prisma'),
