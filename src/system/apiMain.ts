@@ -1,9 +1,8 @@
-import { ConfigError, loadConfig } from '../config/config.js';
+import { loadConfig } from '../config/config.js';
 import { drainable } from '../http/gracefulShutdown.js';
-import { ServiceUnreachableError } from '../infra/preflight.js';
 import { createMetricsRegistry } from '../operator/healthRoutes.js';
 import { buildApp } from './httpApp.js';
-import { checkServices, createProcessLogger, openApiParts } from './system.js';
+import { checkServices, createProcessLogger, exitOnStartFailure, openApiParts } from './system.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -43,11 +42,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  if (err instanceof ConfigError || err instanceof ServiceUnreachableError) {
-    console.error(`error: ${err.message}`);
-  } else {
-    console.error('api failed:', err);
-  }
-  process.exit(1);
-});
+main().catch(exitOnStartFailure('api'));

@@ -3,10 +3,10 @@ import { NativeConnection } from '@temporalio/worker';
 import type { Redis } from 'ioredis';
 import type { Transporter } from 'nodemailer';
 import type { DestinationStream } from 'pino';
-import type { Config } from '../config/config.js';
+import { ConfigError, type Config } from '../config/config.js';
 import { createDatabase, type Database } from '../infra/database.js';
 import { createLogger, type Logger } from '../infra/logger.js';
-import { checkPostgres, checkRedis } from '../infra/preflight.js';
+import { checkPostgres, checkRedis, ServiceUnreachableError } from '../infra/preflight.js';
 import { createProducerRedis, createWorkerRedis } from '../infra/redis.js';
 import { temporalConnectionOptions } from '../infra/temporalConnection.js';
 import { compileEmailTemplates, type EmailTemplates } from '../mail/emailTemplates.js';
@@ -42,18 +42,46 @@ async function closeInOrder(log: Logger, steps: [string, () => unknown][]): Prom
   }
 }
 
-/** What the API process holds: it produces jobs and talks to Temporal as a client. */
-export interface ApiParts {
+/** Ends a process whose start failed: one line for bad configuration or a service that is down, the stack for anything else. */
+export function exitOnStartFailure(processName: string): (err: unknown) => never {
+  return (err) => {
+    if (err instanceof ConfigError || err instanceof ServiceUnreachableError) {
+      console.error(`error: ${err.message}`);
+    } else {
+      console.error(`${processName} failed:`, err);
+    }
+    process.exit(1);
+  };
+}
+
+/** What both processes hold: the database, the queues on one Redis connection, the mail outbox. */
+function openStoreParts(config: Config, log: Logger, redis: Redis) {
+  const db = createDatabase(config.DATABASE_URL);
+  const mailQueue = createMailQueue(redis, config.QUEUE_PREFIX, log);
+  const webhookQueue = createWebhookQueue(redis, config.QUEUE_PREFIX, log);
+  const mail = createMailOutbox(db, mailQueue);
+  const closeStore: [string, () => unknown][] = [
+    ['mail queue', () => mailQueue.close()],
+    ['webhook queue', () => webhookQueue.close()],
+  ];
+  return { db, mailQueue, webhookQueue, mail, closeStore };
+}
+
+/** What every process holds. */
+interface SharedParts {
   config: Config;
   log: Logger;
   db: Database;
-  /** Fails fast (a 503) instead of queueing commands while Redis is down. */
   redis: Redis;
   mailQueue: MailQueue;
-  /** Only the operator's queue dashboard reads it; webhooks are enqueued by the worker. */
+  /** In the API only the operator's queue dashboard reads it; the worker enqueues webhooks. */
   webhookQueue: WebhookQueue;
   mail: MailOutbox;
   temporal: Client;
+}
+
+/** What the API process holds: it produces jobs and talks to Temporal as a client. Its Redis fails fast (a 503) instead of queueing commands while Redis is down. */
+export interface ApiParts extends SharedParts {
   /** Closes every part, queues before connections; call once requests in flight are done. */
   close(): Promise<void>;
 }
@@ -68,11 +96,9 @@ export interface ApiPartsOptions {
 }
 
 export async function openApiParts(config: Config, log: Logger, options: ApiPartsOptions = {}): Promise<ApiParts> {
-  const db = createDatabase(config.DATABASE_URL);
   const redis = createProducerRedis(config.REDIS_URL);
   redis.on('error', (err) => log.warn({ event: 'redis.error', err: err.message }, 'redis connection problem'));
-  const mailQueue = createMailQueue(redis, config.QUEUE_PREFIX, log);
-  const webhookQueue = createWebhookQueue(redis, config.QUEUE_PREFIX, log);
+  const { closeStore, ...store } = openStoreParts(config, log, redis);
   const temporalOptions = await temporalConnectionOptions(config);
   const connection =
     options.lazyTemporalConnectTimeoutMs === undefined
@@ -82,60 +108,42 @@ export async function openApiParts(config: Config, log: Logger, options: ApiPart
   return {
     config,
     log,
-    db,
     redis,
-    mailQueue,
-    webhookQueue,
-    mail: createMailOutbox(db, mailQueue),
+    ...store,
     temporal: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }),
     close: () =>
       closeInOrder(log, [
-        ['mail queue', () => mailQueue.close()],
-        ['webhook queue', () => webhookQueue.close()],
+        ...closeStore,
         ['temporal connection', () => connection.close()],
-        ['database', () => db.$disconnect()],
+        ['database', () => store.db.$disconnect()],
         ['redis', () => redis.disconnect()],
       ]),
   };
 }
 
-/** What the worker process holds: the Temporal worker's connection, the queues it feeds and drains, mail. */
-export interface WorkerParts {
-  config: Config;
-  log: Logger;
-  db: Database;
-  /** Retries forever: BullMQ workers block on it and must outlive a Redis restart. */
-  redis: Redis;
-  mailQueue: MailQueue;
-  webhookQueue: WebhookQueue;
-  mail: MailOutbox;
+/** What the worker process holds: the Temporal worker's connection, the queues it feeds and drains, mail. Its Redis retries forever: BullMQ workers block on it and must outlive a Redis restart. */
+export interface WorkerParts extends SharedParts {
   webhooks: WebhookOutbox;
   templates: EmailTemplates;
   transport: Transporter;
   /** The Temporal worker polls on it; the mail worker signals workflows over it too. */
   connection: NativeConnection;
-  temporal: Client;
   /** Closes every part; call once the workers have stopped (a refused email may still signal its workflow until then). */
   close(): Promise<void>;
 }
 
 export async function openWorkerParts(config: Config, log: Logger): Promise<WorkerParts> {
-  const db = createDatabase(config.DATABASE_URL);
   const redis = createWorkerRedis(config.REDIS_URL);
-  const mailQueue = createMailQueue(redis, config.QUEUE_PREFIX, log);
-  const webhookQueue = createWebhookQueue(redis, config.QUEUE_PREFIX, log);
+  const { closeStore, ...store } = openStoreParts(config, log, redis);
   const templates = await compileEmailTemplates();
   const transport = createSmtpTransport(config.SMTP_URL);
   const connection = await NativeConnection.connect(await temporalConnectionOptions(config));
   return {
     config,
     log,
-    db,
     redis,
-    mailQueue,
-    webhookQueue,
-    mail: createMailOutbox(db, mailQueue),
-    webhooks: createWebhookOutbox(db, webhookQueue, { attempts: config.WEBHOOK_ATTEMPTS, backoffMs: config.WEBHOOK_BACKOFF_MS }),
+    ...store,
+    webhooks: createWebhookOutbox(store.db, store.webhookQueue, { attempts: config.WEBHOOK_ATTEMPTS, backoffMs: config.WEBHOOK_BACKOFF_MS }),
     templates,
     transport,
     connection,
@@ -143,10 +151,9 @@ export async function openWorkerParts(config: Config, log: Logger): Promise<Work
     close: () =>
       closeInOrder(log, [
         ['temporal connection', () => connection.close()],
-        ['mail queue', () => mailQueue.close()],
-        ['webhook queue', () => webhookQueue.close()],
+        ...closeStore,
         ['smtp transport', () => transport.close()],
-        ['database', () => db.$disconnect()],
+        ['database', () => store.db.$disconnect()],
         ['redis', () => redis.disconnect()],
       ]),
   };

@@ -1,6 +1,5 @@
-import { ConfigError, loadConfig } from '../config/config.js';
-import { ServiceUnreachableError } from '../infra/preflight.js';
-import { checkServices, createProcessLogger } from './system.js';
+import { loadConfig } from '../config/config.js';
+import { checkServices, createProcessLogger, exitOnStartFailure } from './system.js';
 import { createWorkerRuntime } from './workerRuntime.js';
 
 async function main(): Promise<void> {
@@ -20,11 +19,4 @@ async function main(): Promise<void> {
   log.info({ event: 'worker.stopped' }, 'worker stopped');
 }
 
-main().catch((err: unknown) => {
-  if (err instanceof ConfigError || err instanceof ServiceUnreachableError) {
-    console.error(`error: ${err.message}`);
-  } else {
-    console.error('worker failed:', err);
-  }
-  process.exit(1);
-});
+main().catch(exitOnStartFailure('worker'));
