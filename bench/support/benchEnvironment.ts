@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { findOrBuildTemporalCli } from '../../scripts/temporalCli.js';
 import { searchAttributeKeys } from '../../src/contract/searchAttributes.js';
-import { applyMigrations, ensureDatabase } from '../../src/infra/migrations.js';
+import { ensureDatabase, runMigrations } from '../../src/infra/migrationRunner.js';
 import type { Cleanup } from './cleanup.js';
 
 export interface BenchEnvironment {
@@ -48,7 +48,7 @@ export async function startBenchEnvironment(
     }
   });
   await ensureDatabase(databaseUrl);
-  await applyMigrations(databaseUrl);
+  await runMigrations(databaseUrl);
 
   const temporalCli = await findOrBuildTemporalCli((line) => log(`[temporal-cli] ${line}`));
   const env = await TestWorkflowEnvironment.createLocal({

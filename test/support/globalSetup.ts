@@ -5,7 +5,7 @@ import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { findOrBuildTemporalCli } from '../../scripts/temporalCli.js';
 import { searchAttributeKeys } from '../../src/contract/searchAttributes.js';
-import { applyMigrations, ensureDatabase } from '../../src/infra/migrations.js';
+import { ensureDatabase, runMigrations } from '../../src/infra/migrationRunner.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -26,7 +26,7 @@ export default async function setup(project: TestProject) {
   url.pathname = `/partnerflow_test_${Date.now()}_${randomBytes(3).toString('hex')}`;
   const databaseUrl = url.toString();
   await ensureDatabase(databaseUrl);
-  await applyMigrations(databaseUrl);
+  await runMigrations(databaseUrl);
 
   // The Web UI runs too: browser tests filter workflows there by search attribute.
   const uiPort = await freePort();

@@ -4,7 +4,7 @@ import pg from 'pg';
 import { inject } from 'vitest';
 import { getStateQuery } from '../../../src/contract/messages.js';
 import { relationshipWorkflowId } from '../../../src/contract/relationship.js';
-import { applyMigrations, ensureDatabase } from '../../../src/infra/migrations.js';
+import { ensureDatabase, runMigrations } from '../../../src/infra/migrationRunner.js';
 import { startTestDnsServer, type TestDnsServer } from '../../support/dnsServer.js';
 import { apiClient, getPage, postForm } from '../../support/http.js';
 import { answer, csrfIn, linkIn, waitForStatus, type Partner } from '../../support/relationshipDriver.js';
@@ -76,7 +76,7 @@ export async function startFuzzSystem(): Promise<FuzzSystem> {
   const databaseUrl = new URL(shared.toString());
   databaseUrl.pathname = `${shared.pathname}_fuzz_${hex(4)}`;
   await ensureDatabase(databaseUrl.toString());
-  await applyMigrations(databaseUrl.toString());
+  await runMigrations(databaseUrl.toString());
   const db = new pg.Client({ connectionString: databaseUrl.toString() });
   await db.connect();
   await recordEveryWrite(db);
