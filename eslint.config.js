@@ -21,6 +21,8 @@ export default tseslint.config(
   },
   {
     // Workflow code runs in Temporal's deterministic sandbox: no Node built-ins, no I/O.
+    // It imports src/contract and `import type` of src/activities only; dependency-cruiser
+    // (npm run deps:check, docs/architecture.md) checks the same and the npm packages too.
     files: ['src/workflows/**/*.ts'],
     rules: {
       'no-restricted-imports': [
@@ -28,14 +30,22 @@ export default tseslint.config(
         {
           paths: nodeBuiltins.map((name) => ({ name, message: 'Workflow code must not use Node built-ins.' })),
           patterns: [
-            { group: ['**/activities/*', '**/api/*', '**/infra/*', '**/worker/*'], message: 'Workflows import activity types only (import type).' , allowTypeImports: true },
+            { group: ['**/activities', '**/activities/**'], message: 'Workflows import activity types only (import type).', allowTypeImports: true },
+            {
+              group: [
+                'infra', 'http', 'system', 'config', 'validation', 'generated',
+                'mail', 'webhooks', 'tenants', 'relationships', 'partners',
+                'partnerApi', 'customerPages', 'operator', 'apiDocs',
+              ].flatMap((folder) => [`**/${folder}`, `**/${folder}/**`]),
+              message: 'Workflow code imports src/contract only (and activity types): this folder does I/O or pulls packages into the Temporal sandbox.',
+            },
           ],
         },
       ],
     },
   },
   {
-    files: ['eslint.config.js'],
+    files: ['eslint.config.js', '.dependency-cruiser.js'],
     ...tseslint.configs.disableTypeChecked,
   },
 );
