@@ -1,6 +1,6 @@
 import { mkdir, readdir, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { projectRoot } from '../src/infra/projectRoot.js';
+import { projectRoot } from '../src/config/projectRoot.js';
 import { bundleWorkflows, prebuiltWorkflowBundlePath } from '../src/system/workflowBundle.js';
 
 // The second half of `npm run build` (after tsc): bundles the workflow code

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { emailSamples } from '../emails/emailSamples.js';
-import { projectRoot } from '../src/infra/projectRoot.js';
+import { projectRoot } from '../src/config/projectRoot.js';
 import { compileEmailTemplates, emailTemplateNames } from '../src/mail/emailTemplates.js';
 
 // Renders every email with its sample data so a person can look at them in a

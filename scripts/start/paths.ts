@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { projectRoot } from '../../src/infra/projectRoot.js';
+import { projectRoot } from '../../src/config/projectRoot.js';
 
 // The project root comes from package.json, not process.cwd(), so the scripts
 // work when started from any directory (npm runs them at the root, people

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { projectRoot } from '../infra/projectRoot.js';
+import { projectRoot } from './projectRoot.js';
 
 // The secrets of a developer's machine. The services have no built-in secrets
 // (config.ts refuses to start without them), so `npm start` makes random ones

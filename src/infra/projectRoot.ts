@@ -1,19 +1,3 @@
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-/**
- * The nearest directory at or above `from` that holds a package.json. The code
- * runs from `src/` (tsx, tests) and from `dist/src/` (the build), so files kept
- * at the root (emails/, prisma/, .data/) are found from here, never by counting
- * `..` from a module.
- */
-export function findProjectRoot(from: string): string {
-  for (let dir = path.resolve(from); ; dir = path.dirname(dir)) {
-    if (existsSync(path.join(dir, 'package.json'))) return dir;
-    if (path.dirname(dir) === dir) throw new Error(`no package.json above ${from}`);
-  }
-}
-
-/** This project's root directory, wherever the process was started from. */
-export const projectRoot = findProjectRoot(path.dirname(fileURLToPath(import.meta.url)));
+// The project root lives in the config layer (config may not import infra);
+// re-exported here for the infra modules that already import it from here.
+export { findProjectRoot, projectRoot } from '../config/projectRoot.js';

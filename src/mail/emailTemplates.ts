@@ -4,7 +4,7 @@ import Handlebars from 'handlebars';
 import mjml2html from 'mjml';
 import { z } from 'zod';
 import { emailSamples } from '../../emails/emailSamples.js';
-import { projectRoot } from '../infra/projectRoot.js';
+import { projectRoot } from '../config/projectRoot.js';
 import {
   emailRegistry,
   emailTemplateNames,

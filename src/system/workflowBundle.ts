@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, type WorkflowBundlePath, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { projectRoot } from '../infra/projectRoot.js';
+import { projectRoot } from '../config/projectRoot.js';
 
 /** The workflow sources webpack starts from, in the source tree whichever copy of this module runs. */
 export const workflowsPath = path.join(projectRoot, 'src', 'workflows', 'index.ts');

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { projectRoot } from '../../src/infra/projectRoot.js';
+import { projectRoot } from '../../src/config/projectRoot.js';
 import { apiClient } from '../support/http.js';
 import { startSmtpCatcher, type SmtpCatcher } from '../support/smtpCatcher.js';
 import { waitFor } from '../support/waitFor.js';
