@@ -1,19 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { setAutoExtendUpdate } from '../../src/contract/messages.js';
 import {
-  answer,
-  customer,
-  invitationLink,
+  deliveredOffer,
   mailsTo,
-  newPartner,
-  offer,
+  onboardActiveRelationship,
   refusalOf,
   stateOf,
   subjects,
   waitFor,
-  waitForStatus,
 } from '../support/relationshipDriver.js';
-import { startTestSystem, type TestSystem } from '../support/testSystem.js';
+import { useTestSystem } from '../support/useTestSystem.js';
 
 // Issue 10, item 3, the workflow's side: a partner cannot flood a customer with
 // invitations (a cooldown between sends and a cap per invitation) nor toggle
@@ -26,25 +22,16 @@ const RESENDS = 2;
 const AUTO_EXTEND_CHANGES = 3;
 
 describe.concurrent('abuse limits in the workflow', () => {
-  let system: TestSystem;
-  beforeAll(async () => {
-    system = await startTestSystem('abuse', {
-      env: {
-        RESEND_COOLDOWN_SECONDS: String(COOLDOWN_SECONDS),
-        RESENDS_PER_INVITATION: String(RESENDS),
-        AUTO_EXTEND_CHANGES_PER_RELATIONSHIP: String(AUTO_EXTEND_CHANGES),
-      },
-    });
-  });
-  afterAll(async () => {
-    await system?.stop();
+  const system = useTestSystem('abuse', {
+    env: {
+      RESEND_COOLDOWN_SECONDS: String(COOLDOWN_SECONDS),
+      RESENDS_PER_INVITATION: String(RESENDS),
+      AUTO_EXTEND_CHANGES_PER_RELATIONSHIP: String(AUTO_EXTEND_CHANGES),
+    },
   });
 
   it('a resend loop meets the cooldown (429, Retry-After) and then the cap (409); invitation emails stay bounded', async () => {
-    const partner = await newPartner(system, 'resend-loop');
-    const to = customer('resend-loop');
-    const { id, handle } = await offer(system, partner, to);
-    await invitationLink(system, to);
+    const { partner, to, id, handle } = await deliveredOffer(system, 'resend-loop');
     const resend = () => partner.api.post(`/api/v1/relationships/${id}/resend`, {});
 
     let accepted = 0;
@@ -85,11 +72,7 @@ describe.concurrent('abuse limits in the workflow', () => {
   });
 
   it('auto-extend changes stop at the cap with a typed refusal; each change allowed is audited once', async () => {
-    const partner = await newPartner(system, 'toggle');
-    const to = customer('toggle');
-    const { id, handle } = await offer(system, partner, to, { duration: '2m' });
-    await answer(await invitationLink(system, to), { yes: true });
-    await waitForStatus(partner, id, 'active');
+    const { partner, id, handle } = await onboardActiveRelationship(system, 'toggle', { duration: '2m' });
     const actor = { type: 'partner' as const, id: partner.id };
 
     for (let i = 0; i < AUTO_EXTEND_CHANGES; i++) {

@@ -1,42 +1,30 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { removeUpdate } from '../../src/contract/messages.js';
 import { PartnerIdKey, RelationshipStatusKey, TenantDomainKey } from '../../src/contract/searchAttributes.js';
 import { recordHistory } from '../support/historyRecorder.js';
 import {
   access,
   answer,
-  customer,
+  deliveredOffer,
   expectAuditPath,
   getPage,
-  invitationLink,
   mailTo,
-  newPartner,
-  offer,
+  onboardActiveRelationship,
   readModel,
   statusSearchAttributeValues,
   subjects,
   waitForStatus,
   stateOf,
 } from '../support/relationshipDriver.js';
-import { startTestSystem, type TestSystem } from '../support/testSystem.js';
+import { useTestSystem } from '../support/useTestSystem.js';
 
 // Acceptance, with and without a trial, and the two ends of an active
 // relationship that people choose: the customer removes, the partner terminates.
 describe.concurrent('accepting an invitation', () => {
-  let system: TestSystem;
-  beforeAll(async () => {
-    system = await startTestSystem('acceptance');
-  });
-  afterAll(async () => {
-    await system?.stop();
-  });
+  const system = useTestSystem('acceptance');
 
   it('accept → active with grants; customer removes → terminated, access denied at once', async () => {
-    const partner = await newPartner(system, 'accept');
-    const to = customer('accept');
-    const { id, workflowId, handle } = await offer(system, partner, to);
-
-    const link = await invitationLink(system, to);
+    const { partner, to, id, workflowId, handle, link } = await deliveredOffer(system, 'accept');
     expect((await getPage(link)).status).toBe(200);
     const answered = await answer(link, { yes: true });
     expect(answered.status).toBe(200);
@@ -88,11 +76,7 @@ describe.concurrent('accepting an invitation', () => {
   });
 
   it('accept with trial → provisioning → active, trial row active, trialReady to the customer; partner terminates', async () => {
-    const partner = await newPartner(system, 'trial');
-    const to = customer('trial');
-    const { id, workflowId, handle } = await offer(system, partner, to, { trial: { offer: 'Business Premium', seats: 25, days: 30 } });
-
-    const link = await invitationLink(system, to);
+    const { partner, to, id, workflowId, handle, link } = await deliveredOffer(system, 'trial', { trial: { offer: 'Business Premium', seats: 25, days: 30 } });
     const page = await getPage(link);
     expect(page.text).toContain('Business Premium');
     const answered = await answer(link, { yes: true, startTrial: true });
@@ -130,11 +114,7 @@ describe.concurrent('accepting an invitation', () => {
   });
 
   it('accept without taking the offered trial: trial skipped, no provisioning', async () => {
-    const partner = await newPartner(system, 'notrial');
-    const to = customer('notrial');
-    const { id, handle } = await offer(system, partner, to, { trial: { offer: 'Business Basic', seats: 5, days: 14 } });
-    await answer(await invitationLink(system, to), { yes: true, startTrial: false });
-    await waitForStatus(partner, id, 'active');
+    const { id, handle } = await onboardActiveRelationship(system, 'notrial', { trial: { offer: 'Business Basic', seats: 5, days: 14 } }, { startTrial: false });
     expect((await stateOf(handle)).trial?.status).toBe('skipped');
     expect(await system.db.trialSubscription.count({ where: { relationshipId: id } })).toBe(0);
     await expectAuditPath(system, id, ['invited', 'accepted', 'active']);

@@ -1,18 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { setAutoExtendUpdate } from '../../src/contract/messages.js';
 import { PartnerIdKey, RelationshipStatusKey, TenantDomainKey } from '../../src/contract/searchAttributes.js';
 import { recordHistory } from '../support/historyRecorder.js';
 import {
   access,
-  answer,
-  customer,
   expectAuditPath,
   historyLength,
-  invitationLink,
   mailTo,
   mailsTo,
-  newPartner,
-  offer,
+  onboardActiveRelationship,
   readModel,
   statusSearchAttributeValues,
   subjects,
@@ -20,7 +16,7 @@ import {
   waitForStatus,
   stateOf,
 } from '../support/relationshipDriver.js';
-import { startTestSystem, type TestSystem } from '../support/testSystem.js';
+import { useTestSystem } from '../support/useTestSystem.js';
 
 /** Events in one renewed run: start, a warning (timer, email), the renewal (timer, record, emails), continue-as-new. */
 const RENEWED_RUN_MAX_EVENTS = 45;
@@ -28,23 +24,13 @@ const RENEWED_RUN_MAX_EVENTS = 45;
 // The relationship's own clock: warnings before the end, then either the
 // end (expired) or a renewal that continues the workflow as new.
 describe.concurrent('the end of a relationship’s duration', () => {
-  let system: TestSystem;
-  beforeAll(async () => {
-    system = await startTestSystem('duration');
-  });
-  afterAll(async () => {
-    await system?.stop();
-  });
+  const system = useTestSystem('duration');
 
   it('warns before the end, then expires; access yes while active, no once it ends', async () => {
-    const partner = await newPartner(system, 'duration');
-    const to = customer('duration');
-    const { id, workflowId, handle } = await offer(system, partner, to, {
+    const { partner, to, id, workflowId, handle, active } = await onboardActiveRelationship(system, 'duration', {
       duration: '6s',
       policy: { warningsBeforeEnd: ['4s', '2s'] },
     });
-    await answer(await invitationLink(system, to), { yes: true });
-    const active = await waitForStatus(partner, id, 'active');
     expect(Date.parse(String(active.endsAt)) - Date.parse(String(active.activatedAt))).toBe(6000);
     expect(await access(partner, to)).toEqual({ allowed: true, relationshipId: id });
 
@@ -70,15 +56,11 @@ describe.concurrent('the end of a relationship’s duration', () => {
   });
 
   it('auto-extends by continuing as new: state carried, renewal emails, every run’s history bounded', async () => {
-    const partner = await newPartner(system, 'renew');
-    const to = customer('renew');
-    const { id, workflowId, handle } = await offer(system, partner, to, {
+    const { partner, to, id, workflowId, handle, active } = await onboardActiveRelationship(system, 'renew', {
       duration: '3s',
       autoExtend: true,
       policy: { autoExtendBy: '2s', warningsBeforeEnd: ['1s'] },
     });
-    await answer(await invitationLink(system, to), { yes: true });
-    const active = await waitForStatus(partner, id, 'active');
     const firstRun = (await handle.describe()).runId;
     const before = await stateOf(handle);
 

@@ -1,27 +1,24 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import proto from '@temporalio/proto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { YEAR } from '../../src/contract/policy.js';
 import type { RelationshipWorkflowInput } from '../../src/contract/relationship.js';
 import type { relationshipWorkflow } from '../../src/workflows/relationshipWorkflow.js';
 import { recordHistory } from '../support/historyRecorder.js';
 import {
   access,
-  answer,
-  customer,
+  deliveredOffer,
   expectAuditPath,
-  invitationLink,
   mailTo,
   mailsTo,
-  newPartner,
-  offer,
+  onboardActiveRelationship,
   readModel,
   subjects,
   stateOf,
   waitForStatus,
 } from '../support/relationshipDriver.js';
-import { startTestSystem, type TestSystem } from '../support/testSystem.js';
+import { useTestSystem } from '../support/useTestSystem.js';
 
 // Issue 10, item 2, the workflow's side: a run whose input holds a policy no API
 // would accept (an older API, a bug, someone with access to Temporal) ends the
@@ -50,13 +47,7 @@ async function activitiesScheduled(handle: WorkflowHandle): Promise<string[]> {
 }
 
 describe.concurrent('a workflow fed a policy outside its ranges', () => {
-  let system: TestSystem;
-  beforeAll(async () => {
-    system = await startTestSystem('bad-policy');
-  });
-  afterAll(async () => {
-    await system?.stop();
-  });
+  const system = useTestSystem('bad-policy');
 
   /** Replaces the relationship's run with one started directly through Temporal, bypassing the API's schema. */
   async function startDirectly(handle: WorkflowHandle, input: RelationshipWorkflowInput) {
@@ -69,10 +60,7 @@ describe.concurrent('a workflow fed a policy outside its ranges', () => {
   }
 
   it('at the start: the invitation is withdrawn by the system with the reason, no email goes out, nothing is stuck', async () => {
-    const partner = await newPartner(system, 'bad-start');
-    const to = customer('bad-start');
-    const { id, handle } = await offer(system, partner, to);
-    await invitationLink(system, to);
+    const { partner, to, id, handle } = await deliveredOffer(system, 'bad-start');
     const { offer: sent } = await startInput(handle);
 
     const run = await startDirectly(handle, { offer: { ...sent, policy: { ...sent.policy, autoExtendByMs: ABSURD_EXTENSION_MS } } });
@@ -96,12 +84,8 @@ describe.concurrent('a workflow fed a policy outside its ranges', () => {
   });
 
   it('a live relationship: terminated by the system, grants revoked, access no, both sides told', async () => {
-    const partner = await newPartner(system, 'bad-live');
-    const to = customer('bad-live');
     // Long enough that the first run neither renews nor ends while the test swaps it.
-    const { id, handle } = await offer(system, partner, to, { duration: '2m', autoExtend: true });
-    await answer(await invitationLink(system, to), { yes: true });
-    await waitForStatus(partner, id, 'active');
+    const { partner, to, id, handle } = await onboardActiveRelationship(system, 'bad-live', { duration: '2m', autoExtend: true });
     expect(await access(partner, to)).toEqual({ allowed: true, relationshipId: id });
     const { offer: sent } = await startInput(handle);
     const carried = await stateOf(handle);

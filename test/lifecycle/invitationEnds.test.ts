@@ -1,18 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RelationshipStatusKey } from '../../src/contract/searchAttributes.js';
 import { recordHistory } from '../support/historyRecorder.js';
 import {
   access,
   answer,
-  customer,
+  deliveredOffer,
   expectAuditPath,
   explainedBy,
   getPage,
   invitationLink,
   mailTo,
   mailsTo,
-  newPartner,
-  offer,
+  newParties,
   readModel,
   statusSearchAttributeValues,
   subjects,
@@ -20,24 +19,15 @@ import {
   stateOf,
   waitFor,
 } from '../support/relationshipDriver.js';
-import { startTestSystem, type TestSystem } from '../support/testSystem.js';
+import { useTestSystem } from '../support/useTestSystem.js';
 
 // Every way an invitation ends without a relationship, plus resend and the
 // rule of one live offer per partner, tenant and roles.
 describe.concurrent('invitations that end or change', () => {
-  let system: TestSystem;
-  beforeAll(async () => {
-    system = await startTestSystem('invitations');
-  });
-  afterAll(async () => {
-    await system?.stop();
-  });
+  const system = useTestSystem('invitations');
 
   it('decline with a reason: declined, the partner gets the reason', async () => {
-    const partner = await newPartner(system, 'decline');
-    const to = customer('decline');
-    const { id, workflowId, handle } = await offer(system, partner, to);
-    const link = await invitationLink(system, to);
+    const { partner, to, id, workflowId, handle, link } = await deliveredOffer(system, 'decline');
     const answered = await answer(link, { yes: false, reason: 'We already work with another provider.' });
     expect(answered.status).toBe(200);
     expect(answered.text).toContain('You declined');
@@ -57,10 +47,7 @@ describe.concurrent('invitations that end or change', () => {
   });
 
   it('withdraw: withdrawn, the link stops working, a second withdraw is refused', async () => {
-    const partner = await newPartner(system, 'withdraw');
-    const to = customer('withdraw');
-    const { id, workflowId, handle } = await offer(system, partner, to);
-    const link = await invitationLink(system, to);
+    const { partner, id, workflowId, handle, link } = await deliveredOffer(system, 'withdraw');
 
     // Terminate is for live relationships; while invited the validator refuses it before anything is written.
     const early = await partner.api.post(`/api/v1/relationships/${id}/terminate`, {});
@@ -83,14 +70,11 @@ describe.concurrent('invitations that end or change', () => {
   });
 
   it('expiry with its reminder: reminder link works, then invitationExpired and the partner is told', async () => {
-    const partner = await newPartner(system, 'expiry');
-    const to = customer('expiry');
-    const { id, workflowId, handle } = await offer(system, partner, to, {
+    const { partner, to, id, workflowId, handle, link: first } = await deliveredOffer(system, 'expiry', {
       // Wide enough that a loaded machine still sends the reminder (one already due is skipped, by design).
       invitationTtl: '12s',
       policy: { reminderBeforeExpiry: '6s' },
     });
-    const first = await invitationLink(system, to);
     await explainedBy(handle, waitFor(async () => (await stateOf(handle)).invitation.reminderSent, { what: 'the reminder to be issued' }));
     const reminderLink = await invitationLink(system, to, subjects.reminder);
     expect(reminderLink).not.toBe(first);
@@ -119,10 +103,7 @@ describe.concurrent('invitations that end or change', () => {
   });
 
   it('resend rotates the token: the old link says it was replaced, the new one works', async () => {
-    const partner = await newPartner(system, 'resend');
-    const to = customer('resend');
-    const { id, workflowId, handle } = await offer(system, partner, to, { invitationTtl: '1h' });
-    const oldLink = await invitationLink(system, to);
+    const { partner, to, id, workflowId, handle, link: oldLink } = await deliveredOffer(system, 'resend', { invitationTtl: '1h' });
     const before = await stateOf(handle);
 
     const resent = await partner.api.post(`/api/v1/relationships/${id}/resend`, {});
@@ -157,8 +138,7 @@ describe.concurrent('invitations that end or change', () => {
   });
 
   it('a second live offer for the same partner, tenant and roles is refused; the same Idempotency-Key returns the first', async () => {
-    const partner = await newPartner(system, 'dup');
-    const to = customer('dup');
+    const { partner, to } = await newParties(system, 'dup');
     const body = { customer: to, roles: ['user-administrator', 'reports-reader'] };
     const first = await partner.api.post('/api/v1/relationships', body, { 'idempotency-key': 'offer-1' });
     expect(first.status).toBe(201);

@@ -1,14 +1,13 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { acceptUpdate, removeUpdate, type AcceptInput } from '../../src/contract/messages.js';
 import {
   answer,
   auditTransitions,
-  customer,
+  deliveredOffer,
   expectAuditPath,
-  invitationLink,
   mailsTo,
-  newPartner,
+  newParties,
   offer,
   readModel,
   refusalIn,
@@ -18,23 +17,14 @@ import {
   waitForStatus,
   stateOf,
 } from '../support/relationshipDriver.js';
-import { startTestSystem, type TestSystem } from '../support/testSystem.js';
+import { useTestSystem } from '../support/useTestSystem.js';
 
 // Messages that arrive together: the workflow must let exactly one win.
 describe.concurrent('racing answers', () => {
-  let system: TestSystem;
-  beforeAll(async () => {
-    system = await startTestSystem('races');
-  });
-  afterAll(async () => {
-    await system?.stop();
-  });
+  const system = useTestSystem('races');
 
   it('double accept: exactly one wins, the other is refused with invitationUsed', async () => {
-    const partner = await newPartner(system, 'double');
-    const to = customer('double');
-    const { id, handle } = await offer(system, partner, to);
-    const link = await invitationLink(system, to);
+    const { partner, to, id, handle, link } = await deliveredOffer(system, 'double');
     const [invitationId] = (await stateOf(handle)).invitation.validIds;
     if (!invitationId) throw new Error('no invitation issued');
     const input: AcceptInput = { invitationId, actor: { type: 'customer', id: to.adminEmail }, startTrial: false };
@@ -62,10 +52,7 @@ describe.concurrent('racing answers', () => {
   });
 
   it('removed right after accepting, before the trial starts: stays terminated, never provisioned or activated', async () => {
-    const partner = await newPartner(system, 'quickremove');
-    const to = customer('quickremove');
-    const { id, handle } = await offer(system, partner, to, { trial: { offer: 'Business Basic', seats: 5, days: 14 } });
-    await invitationLink(system, to);
+    const { partner, to, id, handle } = await deliveredOffer(system, 'quickremove', { trial: { offer: 'Business Basic', seats: 5, days: 14 } });
     const [invitationId] = (await stateOf(handle)).invitation.validIds;
     if (!invitationId) throw new Error('no invitation issued');
     const actor = { type: 'customer' as const, id: to.adminEmail };
@@ -89,8 +76,7 @@ describe.concurrent('racing answers', () => {
     const outcomes = await Promise.all(
       offsetsMs.map(async (offsetMs) => {
         // A partner each: the API serialises one partner's offers, and these are set up at once.
-        const partner = await newPartner(system, 'race');
-        const to = customer('race');
+        const { partner, to } = await newParties(system, 'race');
         const { id, handle } = await offer(system, partner, to, { invitationTtl: '8s' });
         const state = await waitFor(async () => {
           const s = await stateOf(handle);

@@ -1,22 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TRIAL_PROVISIONING_FAILED, type TrialProvisioner } from '../../src/activities/trialProvisioning.js';
 import { recordHistory } from '../support/historyRecorder.js';
 import {
   access,
-  answer,
   customer,
   expectAuditPath,
-  invitationLink,
   mailTo,
   mailsTo,
   newPartner,
-  offer,
+  onboardActiveRelationship,
   statusSearchAttributeValues,
   subjects,
-  waitForStatus,
   stateOf,
 } from '../support/relationshipDriver.js';
-import { startTestSystem, type TestSystem } from '../support/testSystem.js';
+import { useTestSystem } from '../support/useTestSystem.js';
 
 // A billing system that is down for some tenants and drops the first answer
 // for others (it made the trial, the reply was lost), keyed like a real one.
@@ -34,24 +31,15 @@ const provisioner: TrialProvisioner = {
 };
 
 describe.concurrent('trial provisioning that fails', () => {
-  let system: TestSystem;
-  beforeAll(async () => {
-    system = await startTestSystem('trial-failure', { trialProvisioner: provisioner });
-  });
-  afterAll(async () => {
-    await system?.stop();
-  });
+  const system = useTestSystem('trial-failure', { trialProvisioner: provisioner });
 
   it('keeps the acceptance: active, trial marked failed, partner gets trialFailed', async () => {
     const partner = await newPartner(system, 'trialfail');
     const to = customer('down');
-    const { id, workflowId, handle } = await offer(system, partner, to, {
+    const { id, workflowId, handle, active } = await onboardActiveRelationship(system, { partner, to }, {
       trial: { offer: 'Business Premium', seats: 10, days: 30 },
       policy: { trialProvisioningAttempts: 2 },
-    });
-    await answer(await invitationLink(system, to), { yes: true, startTrial: true });
-
-    const active = await waitForStatus(partner, id, 'active');
+    }, { startTrial: true });
     expect(active.trial).toMatchObject({ status: 'failed', failureReason: TRIAL_PROVISIONING_FAILED.message });
     expect(calls.filter((c) => c.tenantDomain === to.tenantDomain)).toHaveLength(2);
     const failed = await mailTo(system, partner.contactEmail, subjects.trialFailed);
@@ -73,10 +61,7 @@ describe.concurrent('trial provisioning that fails', () => {
   it('a retried provisioning makes one trial, not two', async () => {
     const partner = await newPartner(system, 'trialretry');
     const to = customer('flaky');
-    const { id, workflowId } = await offer(system, partner, to, { trial: { offer: 'Business Basic', seats: 3, days: 14 } });
-    await answer(await invitationLink(system, to), { yes: true, startTrial: true });
-
-    const active = await waitForStatus(partner, id, 'active');
+    const { id, workflowId, active } = await onboardActiveRelationship(system, { partner, to }, { trial: { offer: 'Business Basic', seats: 3, days: 14 } }, { startTrial: true });
     const mine = calls.filter((c) => c.tenantDomain === to.tenantDomain);
     expect(mine).toHaveLength(2);
     // Both attempts carried the same key, derived from the workflow, so the billing system made one subscription.

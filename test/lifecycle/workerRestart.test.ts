@@ -1,39 +1,27 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { recordHistory } from '../support/historyRecorder.js';
 import {
   access,
   answer,
-  customer,
+  deliveredOffer,
   expectAuditPath,
-  invitationLink,
   mailTo,
   mailsTo,
-  newPartner,
-  offer,
   subjects,
   waitFor,
   waitForStatus,
   stateOf,
 } from '../support/relationshipDriver.js';
-import { startTestSystem, type TestSystem } from '../support/testSystem.js';
+import { useTestSystem } from '../support/useTestSystem.js';
 
 // The worker process goes away mid-flow (deploy, crash) and comes back:
 // durable timers and pending messages carry on, nothing happens twice.
 // Sequential on purpose: each test stops the one worker the file shares.
 describe('a worker restarted mid-flow', () => {
-  let system: TestSystem;
-  beforeAll(async () => {
-    system = await startTestSystem('restart');
-  });
-  afterAll(async () => {
-    await system?.stop();
-  });
+  const system = useTestSystem('restart');
 
   it('restarts while invited and while active: the flow completes, each step once', async () => {
-    const partner = await newPartner(system, 'restart');
-    const to = customer('restart');
-    const { id, workflowId, handle } = await offer(system, partner, to);
-    const link = await invitationLink(system, to);
+    const { partner, to, id, workflowId, handle, link } = await deliveredOffer(system, 'restart');
 
     await system.restartWorker();
     await answer(link, { yes: true });
@@ -56,10 +44,7 @@ describe('a worker restarted mid-flow', () => {
   });
 
   it('an answer sent while no worker runs waits for the worker and is applied once', async () => {
-    const partner = await newPartner(system, 'offline');
-    const to = customer('offline');
-    const { id, handle } = await offer(system, partner, to);
-    const link = await invitationLink(system, to);
+    const { partner, id, handle, link } = await deliveredOffer(system, 'offline');
 
     await system.stopWorker();
     const answered = answer(link, { yes: true });
@@ -71,10 +56,7 @@ describe('a worker restarted mid-flow', () => {
   });
 
   it('an invitation whose expiry passes while no worker runs expires when one comes back', async () => {
-    const partner = await newPartner(system, 'down');
-    const to = customer('down');
-    const { id, handle } = await offer(system, partner, to, { invitationTtl: '2s' });
-    await invitationLink(system, to);
+    const { partner, id, handle } = await deliveredOffer(system, 'down', { invitationTtl: '2s' });
     const { expiresAt } = (await stateOf(handle)).invitation;
 
     await system.stopWorker();

@@ -43,18 +43,28 @@ export function customer(label: string) {
 
 export type Customer = ReturnType<typeof customer>;
 
-/** A partner registered through the operator API, with its own contact address and API client. */
-export async function newPartner(system: TestSystem, label: string) {
+/**
+ * A partner registered through the operator API, with its own contact address and API client.
+ * `extra` adds to what the operator sends (a `webhookUrl`: the answer then holds its `webhookSecret`).
+ */
+export async function newPartner(system: TestSystem, label: string, extra: Record<string, unknown> = {}): Promise<Partner> {
   const operator = apiClient(system.baseUrl, system.operatorToken);
   const name = `Partner ${unique(label)}`;
   const contactEmail = `ops@${unique(label)}.partner.example`;
-  const created = await operator.post('/api/v1/admin/partners', { name, contactEmail });
+  const created = await operator.post('/api/v1/admin/partners', { name, contactEmail, ...extra });
   expect(created.status).toBe(201);
   const api = apiClient(system.baseUrl, String(created.json.apiKey));
-  return { id: String(created.json.id), name, contactEmail, api };
+  const { webhookSecret } = created.json;
+  return { id: String(created.json.id), name, contactEmail, api, ...(typeof webhookSecret === 'string' ? { webhookSecret } : {}) };
 }
 
-export type Partner = Awaited<ReturnType<typeof newPartner>>;
+export interface Partner {
+  id: string;
+  name: string;
+  contactEmail: string;
+  api: ReturnType<typeof apiClient>;
+  webhookSecret?: string;
+}
 
 /** The operator registers the customer's tenant with its admin address as the one verified admin. */
 export async function registerTenant(system: TestSystem, to: Customer, admins: string[] = [to.adminEmail]) {
@@ -142,6 +152,43 @@ export function waitForStatus(partner: Partner, id: string, status: string, time
     },
     { what: `relationship ${id} to be ${status} in the read model`, timeoutMs },
   );
+}
+
+/** The two sides of most relationship tests. */
+export interface Parties {
+  partner: Partner;
+  to: Customer;
+}
+
+/** A new partner and a new customer, both named after `label` (each made unique). */
+export async function newParties(system: TestSystem, label: string): Promise<Parties> {
+  const partner = await newPartner(system, label);
+  return { partner, to: customer(label) };
+}
+
+/**
+ * The start every test of an invitation shares: the partner offers (see `offer`) and the
+ * invitation email reaches the customer's admin. `parties` are given, or made from a label.
+ * Returns both sides, the offer, and the email's link.
+ */
+export async function deliveredOffer(system: TestSystem, parties: Parties | string, extra: Record<string, unknown> = {}, options: { registered?: boolean } = {}) {
+  const { partner, to } = typeof parties === 'string' ? await newParties(system, parties) : parties;
+  const offered = await offer(system, partner, to, extra, options);
+  const link = await invitationLink(system, to);
+  return { partner, to, ...offered, link };
+}
+
+/**
+ * The start every test of an active relationship shares: the partner offers (see `offer`), the
+ * admin opens the emailed link and answers Yes (starting the offered trial with `startTrial`),
+ * and the read model shows it active. `parties` are given, or made from a label. Returns both
+ * sides, the offer, the answer page and the relationship as the API shows it once active.
+ */
+export async function onboardActiveRelationship(system: TestSystem, parties: Parties | string, extra: Record<string, unknown> = {}, { startTrial = false } = {}) {
+  const { partner, to, link, ...offered } = await deliveredOffer(system, parties, extra);
+  const answered = await answer(link, { yes: true, startTrial });
+  const active = await waitForStatus(partner, offered.id, 'active');
+  return { partner, to, ...offered, answered, active };
 }
 
 export async function access(partner: Partner, to: Customer, role = 'user-administrator') {
