@@ -1,4 +1,4 @@
-import type { Actor, RecordTransitionInput, Transition } from '../contract/relationship.js';
+import type { Actor, RecordTransitionInput } from '../contract/relationship.js';
 import { isEnded } from '../contract/statuses.js';
 import type { Database } from '../infra/database.js';
 import type { WebhookOutbox } from '../webhooks/webhookOutbox.js';
