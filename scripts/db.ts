@@ -17,12 +17,9 @@
 // run its WebAssembly build through adapter-pg (src/infra/migrations.ts), which
 // this script imports only for those two commands.
 //
-// `npm ci` runs `generate` on postinstall through tsx, a devDependency. That
-// is fine: the generated client (src/generated, not committed) can only be
-// made by the prisma CLI, also a devDependency, and every process of this
-// project (npm start, db:migrate) runs under tsx; installs that run the app
-// include devDependencies. `npm ci --omit=dev` fails loudly at postinstall
-// ("tsx: not found") rather than producing an install without a client.
+// `generate` runs on postinstall only where the prisma CLI is installed (a
+// devDependency): a production install (`npm ci --omit=dev`) ships the client
+// compiled into dist/ by `npm run build` and skips it with a one-line note.
 
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';

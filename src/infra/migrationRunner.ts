@@ -3,7 +3,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 import { errorCode, messageOf, withExistingDatabase } from './databaseUrl.js';
-import { projectRoot } from './projectRoot.js';
+import { projectRoot } from '../config/projectRoot.js';
 
 export { DatabaseUrlError, ensureDatabase } from './databaseUrl.js';
 
