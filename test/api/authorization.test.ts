@@ -1,6 +1,5 @@
-import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestSystem, type TestSystem } from '../support/testSystem.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestSystem } from '../support/useTestSystem.js';
 import { relationshipListSchema } from '../../src/apiDocs/responseSchemas.js';
 import { expectShape, field } from './apiHarness.js';
 import { auth, csrfIn, customerFlow } from './customerFlow.js';
@@ -12,9 +11,9 @@ import { auth, csrfIn, customerFlow } from './customerFlow.js';
 type Caller = 'none' | 'badToken' | 'malformedHeader' | 'partnerA' | 'partnerB' | 'operator';
 
 describe('authorization matrix', () => {
-  let system: TestSystem;
-  let flow: ReturnType<typeof customerFlow>;
-  let api: ReturnType<typeof request>;
+  const system = useTestSystem('authz');
+  const flow = customerFlow(system);
+  const api = flow.api;
   let partnerA: { id: string; name: string; key: string };
   let partnerB: { id: string; name: string; key: string };
   let relA: { id: string; tenantDomain: string };
@@ -31,20 +30,10 @@ describe('authorization matrix', () => {
     })[caller];
 
   beforeAll(async () => {
-    system = await startTestSystem('authz');
-    flow = customerFlow(system);
-    api = flow.api;
     partnerA = await flow.newPartner('Partner A');
     partnerB = await flow.newPartner('Partner B');
-    relA = await flow.offer(partnerA);
-    relB = await flow.offer(partnerB);
-    for (const [partner, rel] of [[partnerA, relA], [partnerB, relB]] as const) {
-      await api.post(await flow.invitationPath(rel.tenantDomain)).type('form').send({ choice: 'yes' });
-      await flow.waitForStatus(partner, rel.id, 'active');
-    }
-  });
-  afterAll(async () => {
-    await system?.stop();
+    relA = await flow.acceptedOffer(partnerA);
+    relB = await flow.acceptedOffer(partnerB);
   });
 
   const unchanged = async () => {

@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { expect } from 'vitest';
+import { lazily } from '../support/suiteResource.js';
 import type { TestSystem } from '../support/testSystem.js';
 import { waitFor } from '../support/waitFor.js';
 import { field, idOf, uniqueDomain } from './apiHarness.js';
@@ -9,7 +10,7 @@ import { field, idOf, uniqueDomain } from './apiHarness.js';
 // cookie-keeping agent per signed-in customer.
 
 export const auth = (key: string) => ({ Authorization: `Bearer ${key}` });
-export const csrfIn = (html: string) => /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
+export { csrfIn } from '../support/relationshipDriver.js';
 
 /** The path of the first link to `path` in an email (HTML part preferred). */
 function linkPath(text: string, path: string): string {
@@ -18,14 +19,21 @@ function linkPath(text: string, path: string): string {
   return match[1];
 }
 
-export function customerFlow(system: TestSystem) {
-  const api = request(system.baseUrl);
+/** A supertest client of the system's HTTP server, usable in its describe block's tests. */
+export const supertestOf = (system: TestSystem) => lazily('the test system’s supertest client', () => request(system.baseUrl));
 
-  async function newPartner(name: string) {
-    const res = await api.post('/api/v1/admin/partners').set(auth(system.operatorToken)).send({ name, contactEmail: 'ops@partner.example' });
-    expect(res.status).toBe(201);
-    return { id: idOf(res), name, key: String(field(res, 'apiKey')) };
-  }
+/** A partner the operator registers through the API (201 expected); its id, name and API key. */
+export async function createPartner(api: ReturnType<typeof request>, operatorToken: string, name: string, contactEmail: string) {
+  const res = await api.post('/api/v1/admin/partners').set(auth(operatorToken)).send({ name, contactEmail });
+  expect(res.status).toBe(201);
+  return { id: idOf(res), name, key: String(field(res, 'apiKey')) };
+}
+
+/** The customer side of `system`; may be called in a describe block, before the system has started. */
+export function customerFlow(system: TestSystem) {
+  const api = supertestOf(system);
+
+  const newPartner = (name: string) => createPartner(api, system.operatorToken, name, 'ops@partner.example');
 
   /** The operator registers the tenant, with `admin@<domain>` (or `admins`) as its verified admins. */
   async function register(tenantDomain: string, admins = [`admin@${tenantDomain}`]) {
@@ -60,6 +68,14 @@ export function customerFlow(system: TestSystem) {
   const waitForStatus = (partner: { key: string }, id: string, status: string) =>
     waitFor(async () => (await statusOf(partner, id)) === status, { what: `${id} ${status}` });
 
+  /** An offer (see `offer`) the tenant's admin accepts by its emailed link (Yes → Next); resolves once it is active. */
+  async function acceptedOffer(partner: { key: string }, tenantDomain?: string, extra: Record<string, unknown> = {}) {
+    const offered = await offer(partner, tenantDomain, extra);
+    await api.post(await invitationPath(offered.tenantDomain)).type('form').send({ choice: 'yes' });
+    await waitForStatus(partner, offered.id, 'active');
+    return offered;
+  }
+
   /** Signs in as the tenant's admin by the emailed one-time link; returns an agent that keeps the cookie. */
   async function signIn(tenantDomain: string) {
     const agent = request.agent(system.baseUrl);
@@ -78,5 +94,5 @@ export function customerFlow(system: TestSystem) {
     return { agent, path, setCookie: signedIn.headers['set-cookie'] as unknown as string[] };
   }
 
-  return { api, newPartner, register, offer, invitationPath, statusOf, waitForStatus, signIn };
+  return { api, newPartner, register, offer, acceptedOffer, invitationPath, statusOf, waitForStatus, signIn };
 }

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestSystem, type TestSystem } from '../support/testSystem.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestSystem } from '../support/useTestSystem.js';
 import { waitFor } from '../support/waitFor.js';
 import { relationshipSchema } from '../../src/apiDocs/responseSchemas.js';
 import { expectShape, uniqueDomain } from './apiHarness.js';
@@ -12,17 +12,12 @@ import { auth, csrfIn, customerFlow } from './customerFlow.js';
 const trial = { offer: 'Business Premium', seats: 25, days: 30 };
 
 describe('customer pages', () => {
-  let system: TestSystem;
-  let flow: ReturnType<typeof customerFlow>;
+  const system = useTestSystem('customer-pages');
+  const flow = customerFlow(system);
   let partner: { id: string; name: string; key: string };
 
   beforeAll(async () => {
-    system = await startTestSystem('customer-pages');
-    flow = customerFlow(system);
     partner = await flow.newPartner('Fabrikam IT');
-  });
-  afterAll(async () => {
-    await system?.stop();
   });
 
   it('the authorization page shows partner, terms, roles in plain words, duration and the trial, with Yes / No and Next', async () => {
@@ -203,9 +198,7 @@ describe('customer pages', () => {
     it('lists partners with status, roles, since and ends; filters active / ended / all', async () => {
       const tenantDomain = uniqueDomain('list');
       const other = await flow.newPartner('Northwind Support');
-      const live = await flow.offer(partner, tenantDomain, { duration: '30d' });
-      await flow.api.post(await flow.invitationPath(tenantDomain)).type('form').send({ choice: 'yes' });
-      await flow.waitForStatus(partner, live.id, 'active');
+      await flow.acceptedOffer(partner, tenantDomain, { duration: '30d' });
       const declined = await flow.offer(other, tenantDomain, { roles: ['reports-reader'] });
       await flow.api.post(await flow.invitationPath(tenantDomain, 2)).type('form').send({ choice: 'no' });
       await flow.waitForStatus(other, declined.id, 'declined');
@@ -229,9 +222,7 @@ describe('customer pages', () => {
     });
 
     it('Delete → "Are you sure?" → Yes → confirmation; gone from the active list and access says no at once', async () => {
-      const { id, tenantDomain } = await flow.offer(partner);
-      await flow.api.post(await flow.invitationPath(tenantDomain)).type('form').send({ choice: 'yes' });
-      await flow.waitForStatus(partner, id, 'active');
+      const { id, tenantDomain } = await flow.acceptedOffer(partner);
       const access = () => flow.api.get('/api/v1/access').query({ tenant: tenantDomain, role: 'user-administrator' }).set(auth(partner.key));
       expect((await access()).body).toEqual({ allowed: true, relationshipId: id });
 
@@ -258,9 +249,7 @@ describe('customer pages', () => {
     });
 
     it('every form of a signed-in customer needs its CSRF token; without it nothing changes', async () => {
-      const { id, tenantDomain } = await flow.offer(partner);
-      await flow.api.post(await flow.invitationPath(tenantDomain)).type('form').send({ choice: 'yes' });
-      await flow.waitForStatus(partner, id, 'active');
+      const { id, tenantDomain } = await flow.acceptedOffer(partner);
       const { agent } = await flow.signIn(tenantDomain);
       for (const [path, body] of [
         [`/partner-relationships/${id}/delete`, {}],

@@ -1,14 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { problemSchema } from '../../src/apiDocs/responseSchemas.js';
 import { createPartnerSchema } from '../../src/operator/operatorSchemas.js';
 import { createRelationshipSchemaFor, reasonBodySchema } from '../../src/relationships/relationshipSchemas.js';
 import { DAY, HOUR } from '../../src/contract/policy.js';
 import { emailRegistry } from '../../src/mail/templateData.js';
 import { parseDuration } from '../../src/validation/duration.js';
-import { buildTestApp, expectShape, field, uniqueDomain, type TestApp } from './apiHarness.js';
+import { useTestApp } from '../support/useTestApp.js';
+import { expectShape, field, uniqueDomain } from './apiHarness.js';
+import { auth, createPartner } from './customerFlow.js';
 
 // Issue 10, items 2 and 6 at the edge: every duration and count a partner sets has a
 // range, refused with a 400 naming the field and the range; short durations only
@@ -16,7 +18,6 @@ import { buildTestApp, expectShape, field, uniqueDomain, type TestApp } from './
 // with control and bidi characters refused, and the email data accepting whatever
 // the API accepted.
 
-const auth = (key: string) => ({ Authorization: `Bearer ${key}` });
 const offer = (extra: Record<string, unknown> = {}) => {
   const tenantDomain = uniqueDomain('bounds');
   return { customer: { tenantDomain, adminEmail: `admin@${tenantDomain}` }, roles: ['reports-reader'], ...extra };
@@ -32,19 +33,11 @@ function expectFieldError(res: request.Response, path: string, message: string |
 }
 
 describe('offer ranges with production minimums (ALLOW_SHORT_DURATIONS off)', () => {
-  let app: TestApp;
-  let api: ReturnType<typeof request>;
+  const { app, api } = useTestApp({ env: { ALLOW_SHORT_DURATIONS: 'false', RESEND_COOLDOWN_SECONDS: '600' } });
   let key: string;
 
   beforeAll(async () => {
-    app = await buildTestApp({ env: { ALLOW_SHORT_DURATIONS: 'false', RESEND_COOLDOWN_SECONDS: '600' } });
-    api = request(app.app);
-    const partner = await api.post('/api/v1/admin/partners').set(auth(app.operatorToken)).send({ name: 'Bounds partner', contactEmail: 'ops@bounds.example' });
-    expect(partner.status).toBe(201);
-    key = String(field(partner, 'apiKey'));
-  });
-  afterAll(async () => {
-    await app?.close();
+    ({ key } = await createPartner(api, app.operatorToken, 'Bounds partner', 'ops@bounds.example'));
   });
 
   const post = (body: unknown) => api.post('/api/v1/relationships').set(auth(key)).send(body as object);
@@ -82,18 +75,11 @@ describe('offer ranges with production minimums (ALLOW_SHORT_DURATIONS off)', ()
 });
 
 describe('names, terms and URLs: one schema each, control and bidi characters refused', () => {
-  let app: TestApp;
-  let api: ReturnType<typeof request>;
+  const { app, api } = useTestApp();
   let key: string;
 
   beforeAll(async () => {
-    app = await buildTestApp();
-    api = request(app.app);
-    const partner = await api.post('/api/v1/admin/partners').set(auth(app.operatorToken)).send({ name: 'Names partner', contactEmail: 'ops@names.example' });
-    key = String(field(partner, 'apiKey'));
-  });
-  afterAll(async () => {
-    await app?.close();
+    ({ key } = await createPartner(api, app.operatorToken, 'Names partner', 'ops@names.example'));
   });
 
   const hostile = [

@@ -1,10 +1,13 @@
-import request from 'supertest';
+import type request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { problemSchema } from '../../src/apiDocs/responseSchemas.js';
 import { relationshipWorkflowId } from '../../src/contract/relationship.js';
-import { startTestSystem, type TestSystem } from '../support/testSystem.js';
+import { useSuiteResource } from '../support/suiteResource.js';
+import { useTestApp } from '../support/useTestApp.js';
+import { useTestSystem } from '../support/useTestSystem.js';
 import { waitFor } from '../support/waitFor.js';
-import { buildTestApp, expectShape, field, idOf, startPrivateRedis, uniqueDomain, type TestApp } from './apiHarness.js';
+import { expectShape, idOf, startPrivateRedis, uniqueDomain } from './apiHarness.js';
+import { auth, createPartner, supertestOf } from './customerFlow.js';
 
 // The per-partner rate limit and pending-invitation cap (small here, through
 // the same environment variables production uses), and what the API does
@@ -18,7 +21,6 @@ const offerFor = (tenantDomain: string) => ({
   roles: ['reports-reader'],
   invitationTtl: '1h',
 });
-const auth = (key: string) => ({ Authorization: `Bearer ${key}` });
 
 function expectProblem(res: request.Response, status: number, code: string) {
   expect(res.status).toBe(status);
@@ -27,29 +29,16 @@ function expectProblem(res: request.Response, status: number, code: string) {
 }
 
 describe('limits', () => {
-  let system: TestSystem;
-  let api: ReturnType<typeof request>;
-
-  async function newPartnerKey(name: string): Promise<{ key: string; id: string }> {
-    const res = await api.post('/api/v1/admin/partners').set(auth(system.operatorToken)).send({ name, contactEmail: 'ops@limits.example' });
-    expect(res.status).toBe(201);
-    return { key: String(field(res, 'apiKey')), id: idOf(res) };
-  }
-
-  beforeAll(async () => {
-    system = await startTestSystem('limits', {
-      env: {
-        PARTNER_RATE_LIMIT_POINTS: String(RATE_POINTS),
-        PARTNER_RATE_LIMIT_WINDOW_SECONDS: '60',
-        PARTNER_MAX_PENDING_INVITATIONS: String(MAX_PENDING),
-        SIGN_IN_EMAILS_PER_HOUR: '2',
-      },
-    });
-    api = request(system.baseUrl);
+  const system = useTestSystem('limits', {
+    env: {
+      PARTNER_RATE_LIMIT_POINTS: String(RATE_POINTS),
+      PARTNER_RATE_LIMIT_WINDOW_SECONDS: '60',
+      PARTNER_MAX_PENDING_INVITATIONS: String(MAX_PENDING),
+      SIGN_IN_EMAILS_PER_HOUR: '2',
+    },
   });
-  afterAll(async () => {
-    await system?.stop();
-  });
+  const api = supertestOf(system);
+  const newPartnerKey = (name: string) => createPartner(api, system.operatorToken, name, 'ops@limits.example');
 
   it('a partner over its request rate gets 429 with Retry-After; other partners and the operator do not', async () => {
     const a = await newPartnerKey('Rate A');
@@ -110,21 +99,15 @@ describe('limits', () => {
 });
 
 describe('with Redis down', () => {
-  let redis: Awaited<ReturnType<typeof startPrivateRedis>>;
-  let app: TestApp;
-  let api: ReturnType<typeof request>;
+  const redis = useSuiteResource('the private Redis', startPrivateRedis, (started) => started.stop());
+  const { app, api } = useTestApp(() => ({ redisUrl: redis.url }));
   let partnerKey: string;
   let partnerId: string;
   let relationshipId: string;
   let tenantDomain: string;
 
   beforeAll(async () => {
-    redis = await startPrivateRedis();
-    app = await buildTestApp({ redisUrl: redis.url });
-    api = request(app.app);
-    const partner = await api.post('/api/v1/admin/partners').set(auth(app.operatorToken)).send({ name: 'Redisless', contactEmail: 'ops@redisless.example' });
-    partnerKey = String(field(partner, 'apiKey'));
-    partnerId = idOf(partner);
+    ({ key: partnerKey, id: partnerId } = await createPartner(api, app.operatorToken, 'Redisless', 'ops@redisless.example'));
     tenantDomain = uniqueDomain('redisless');
     const registered = await api.put(`/api/v1/admin/tenants/${tenantDomain}`).set(auth(app.operatorToken)).send({ name: 'Redisless', admins: [`admin@${tenantDomain}`] });
     expect(registered.status).toBe(201);
@@ -135,9 +118,7 @@ describe('with Redis down', () => {
   });
   afterAll(async () => {
     // No worker polls this app's task queue; end the workflow it started.
-    await app?.temporal.workflow.getHandle(relationshipWorkflowId(relationshipId)).terminate('test cleanup').catch(() => undefined);
-    await app?.close();
-    await redis?.stop();
+    if (relationshipId) await app.temporal.workflow.getHandle(relationshipWorkflowId(relationshipId)).terminate('test cleanup').catch(() => undefined);
   });
 
   it('calls that need Redis answer 503 quickly with Retry-After and change nothing', async () => {

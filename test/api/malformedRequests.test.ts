@@ -1,21 +1,13 @@
-import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { problemSchema } from '../../src/apiDocs/responseSchemas.js';
-import { buildTestApp, expectShape, type TestApp } from './apiHarness.js';
+import { useTestApp } from '../support/useTestApp.js';
+import { expectShape } from './apiHarness.js';
 
 // Requests the HTTP layer itself cannot read (found by the fuzz suite, each a 500
 // before): they are the client's fault, so they get a 4xx problem or page, never 500.
 
 describe('requests the HTTP layer cannot read', () => {
-  let app: TestApp;
-  let api: ReturnType<typeof request>;
-  beforeAll(async () => {
-    app = await buildTestApp();
-    api = request(app.app);
-  });
-  afterAll(async () => {
-    await app?.close();
-  });
+  const { app, api } = useTestApp();
 
   it('an undecodable %-escape in a path parameter is a 400, on the API and on the pages', async () => {
     for (const path of ['/api/v1/relationships/%ZZ', '/api/v1/relationships/%C0%AE']) {

@@ -1,9 +1,10 @@
-import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type request from 'supertest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { partnerCreatedSchema, partnerListSchema, problemSchema, relationshipListSchema, relationshipSchema, roleCatalogSchema } from '../../src/apiDocs/responseSchemas.js';
-import { startTestSystem, type TestSystem } from '../support/testSystem.js';
+import { useTestSystem } from '../support/useTestSystem.js';
 import { waitFor } from '../support/waitFor.js';
 import { expectShape, field, idOf, uniqueDomain } from './apiHarness.js';
+import { auth, supertestOf } from './customerFlow.js';
 
 // Every route of the partner JSON API and every error it answers, on the real
 // HTTP server with the worker running (steps go through real workflows).
@@ -27,12 +28,11 @@ function expectProblem(res: request.Response, status: number, code: string) {
 }
 
 describe('partner API', () => {
-  let system: TestSystem;
-  let api: ReturnType<typeof request>;
+  const system = useTestSystem('partner-api');
+  const api = supertestOf(system);
   let operator: string;
   let partnerKey: string;
   let partnerId: string;
-  const auth = (key: string) => ({ Authorization: `Bearer ${key}` });
 
   const relationshipCount = () => system.db.relationship.count({ where: { partnerId } });
 
@@ -46,8 +46,6 @@ describe('partner API', () => {
   }
 
   beforeAll(async () => {
-    system = await startTestSystem('partner-api');
-    api = request(system.baseUrl);
     operator = system.operatorToken;
     const created = await api.post('/api/v1/admin/partners').set(auth(operator)).send({ name: 'Fabrikam IT', contactEmail: 'ops@fabrikam.example' });
     expect(created.status).toBe(201);
@@ -61,9 +59,6 @@ describe('partner API', () => {
     expect(row.apiKeys).toHaveLength(1);
     expect(row.apiKeys[0]?.keyHash).not.toContain(partnerKey);
     expect(JSON.stringify(row)).not.toContain(partnerKey);
-  });
-  afterAll(async () => {
-    await system?.stop();
   });
 
   it('GET /roles needs no key and lists the catalog', async () => {

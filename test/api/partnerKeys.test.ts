@@ -1,48 +1,26 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { keyRotatedSchema, partnerKeyListSchema, partnerKeySchema } from '../../src/operator/partnerKeySchemas.js';
 import { runOperatorCli } from '../../src/operator/cli/operatorCli.js';
-import { buildTestApp, expectShape, field, idOf, type TestApp } from './apiHarness.js';
+import { useHttpServer, useTestApp } from '../support/useTestApp.js';
+import { expectShape, field } from './apiHarness.js';
+import { auth, createPartner } from './customerFlow.js';
 
 // A partner's API keys: rotation (a new key; the old one works for a grace
 // period, then 401), revocation (401 at once), both audited, operator-only,
 // and the CLI over the same routes.
 
-const auth = (key: string) => ({ Authorization: `Bearer ${key}` });
-
 describe('partner API keys', () => {
-  let app: TestApp;
-  let api: ReturnType<typeof request>;
-  let server: Server;
-  let baseUrl: string;
+  // A failure limit high enough that this file's deliberate 401s never trip it.
+  const { app, api } = useTestApp({ env: { AUTH_FAILURE_LIMIT: '1000' } });
+  const server = useHttpServer(() => app.app);
 
-  async function newPartner(name: string) {
-    const res = await api.post('/api/v1/admin/partners').set(auth(app.operatorToken)).send({ name, contactEmail: 'ops@keys.example' });
-    expect(res.status).toBe(201);
-    return { id: idOf(res), key: String(field(res, 'apiKey')) };
-  }
+  const newPartner = (name: string) => createPartner(api, app.operatorToken, name, 'ops@keys.example');
   const works = async (key: string) => (await api.get('/api/v1/relationships').set(auth(key))).status;
   const rotate = (partnerId: string, body: Record<string, unknown> = {}, key = app.operatorToken) =>
     api.post(`/api/v1/admin/partners/${partnerId}/keys`).set(auth(key)).send(body);
   const keyRows = (partnerId: string) => app.db.partnerApiKey.findMany({ where: { partnerId }, orderBy: { createdAt: 'asc' } });
   const auditOf = (partnerId: string) =>
     app.db.auditEvent.findMany({ where: { action: { startsWith: 'partner.apiKey' }, data: { path: ['partnerId'], equals: partnerId } }, orderBy: { id: 'asc' } });
-
-  beforeAll(async () => {
-    // A failure limit high enough that this file's deliberate 401s never trip it.
-    app = await buildTestApp({ env: { AUTH_FAILURE_LIMIT: '1000' } });
-    api = request(app.app);
-    server = createServer(app.app);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  });
-  afterAll(async () => {
-    server?.closeAllConnections();
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-    await app?.close();
-  });
 
   it('rotate: a new key shown once, both keys work during the grace period, the old one is 401 after it', async () => {
     const partner = await newPartner('Rotating');
@@ -163,7 +141,7 @@ describe('partner API keys', () => {
     const run = async (...argv: string[]) => {
       const out: string[] = [];
       const err: string[] = [];
-      const code = await runOperatorCli(argv, { env: { PARTNERFLOW_URL: baseUrl, OPERATOR_TOKEN: app.operatorToken }, out: (l) => out.push(l), err: (l) => err.push(l) });
+      const code = await runOperatorCli(argv, { env: { PARTNERFLOW_URL: server.url, OPERATOR_TOKEN: app.operatorToken }, out: (l) => out.push(l), err: (l) => err.push(l) });
       return { code, out: out.join('\n'), err: err.join('\n') };
     };
     const rotated = await run('partners', 'rotate-key', partner.id, '--grace-seconds', '60');

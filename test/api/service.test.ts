@@ -2,13 +2,14 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { problemTypes } from '../../src/http/errors.js';
 import { runOperatorCli } from '../../src/operator/cli/operatorCli.js';
 import { livenessSchema, readinessSchema } from '../../src/apiDocs/responseSchemas.js';
 import { createRelationshipSchema, listRelationshipsQuerySchema, reasonBodySchema } from '../../src/relationships/relationshipSchemas.js';
-import { buildTestApp, expectShape, field, type TestApp } from './apiHarness.js';
+import { useTestApp } from '../support/useTestApp.js';
+import { buildTestApp, expectShape, field } from './apiHarness.js';
 
 // The service surface: the OpenAPI document (checked against the routes the
 // app really has), health, readiness of each dependency, metrics, headers.
@@ -47,20 +48,14 @@ type OpenApi = {
 };
 
 describe('service endpoints', () => {
-  let system: TestApp;
-  let api: ReturnType<typeof request>;
+  const { app: system, api } = useTestApp();
   let doc: OpenApi;
 
   beforeAll(async () => {
-    system = await buildTestApp();
-    api = request(system.app);
     const res = await api.get('/openapi.json');
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/^application\/json/);
     doc = JSON.parse(res.text) as OpenApi;
-  });
-  afterAll(async () => {
-    await system?.close();
   });
 
   describe('GET /openapi.json', () => {

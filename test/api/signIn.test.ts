@@ -1,15 +1,15 @@
 import pg from 'pg';
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createSignInLinks } from '../../src/customerPages/signInLinks.js';
 import { createLogger } from '../../src/infra/logger.js';
 import { createMailOutbox } from '../../src/mail/mailOutbox.js';
 import { createTenantDirectory } from '../../src/tenants/tenantDirectory.js';
 import { mailSubjects, mailsTo } from '../support/tenantDriver.js';
-import { startTestSystem, type TestSystem } from '../support/testSystem.js';
+import { useTestSystem } from '../support/useTestSystem.js';
 import { waitFor } from '../support/waitFor.js';
 import { uniqueDomain } from './apiHarness.js';
-import { csrfIn } from './customerFlow.js';
+import { csrfIn, supertestOf } from './customerFlow.js';
 
 // Sign-in that scanners and attackers cannot spoil (issue 10, item 4): the
 // emailed link's GET uses nothing; attempts count per client, so another
@@ -21,8 +21,8 @@ import { csrfIn } from './customerFlow.js';
 const ATTEMPTS_PER_CLIENT = 30;
 
 describe('sign-in', () => {
-  let system: TestSystem;
-  let api: ReturnType<typeof request>;
+  const system = useTestSystem('sign-in', { env: { SIGN_IN_ATTEMPTS_PER_CLIENT: String(ATTEMPTS_PER_CLIENT), SIGN_IN_EMAILS_PER_HOUR: '10' } });
+  const api = supertestOf(system);
   let clientSeq = 0;
   /** A client address of its own (TEST-NET-3), so one test's attempts never count against another's. */
   const newClient = () => `203.0.113.${++clientSeq}`;
@@ -55,14 +55,6 @@ describe('sign-in', () => {
     return { agent, cookie };
   }
   const signedInWith = async (cookie: string) => !(await api.get('/partner-relationships').set('Cookie', cookie)).text.includes('Email me a sign-in link');
-
-  beforeAll(async () => {
-    system = await startTestSystem('sign-in', { env: { SIGN_IN_ATTEMPTS_PER_CLIENT: String(ATTEMPTS_PER_CLIENT), SIGN_IN_EMAILS_PER_HOUR: '10' } });
-    api = request(system.baseUrl);
-  });
-  afterAll(async () => {
-    await system?.stop();
-  });
 
   describe('a link scanner', () => {
     it('GETs of the link (a prefetch, twice) use nothing; the POST signs in; a second POST is refused', async () => {

@@ -1,8 +1,8 @@
-import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createHmac } from 'node:crypto';
 import { problemSchema } from '../../src/apiDocs/responseSchemas.js';
-import { buildTestApp, expectShape, type TestApp } from '../api/apiHarness.js';
+import { expectShape } from '../api/apiHarness.js';
+import { useTestApp } from '../support/useTestApp.js';
 
 // Guessing the operator token or a partner key, and the secrets earlier
 // versions shipped, against the API as a deployment runs it (real Redis,
@@ -20,19 +20,10 @@ const basic = (password: string) => `Basic ${Buffer.from(`ops:${password}`).toSt
 const signedWith = (secret: string, value: string) => `s:${value}.${createHmac('sha256', secret).update(value).digest('base64').replace(/=+$/, '')}`;
 
 describe('operator and partner credentials', () => {
-  let system: TestApp;
-  let api: ReturnType<typeof request>;
+  const { app: system, api } = useTestApp();
   let client = 0;
   /** A client address of its own for each test, so counts never leak between tests. */
   const newClient = () => `203.0.113.${++client}`;
-
-  beforeAll(async () => {
-    system = await buildTestApp();
-    api = request(system.app);
-  });
-  afterAll(async () => {
-    await system?.close();
-  });
 
   it('the published development operator token is 401 everywhere the operator token opens', async () => {
     const from = newClient();

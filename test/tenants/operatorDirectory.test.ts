@@ -1,42 +1,27 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { runOperatorCli } from '../../src/operator/cli/operatorCli.js';
 import { problemSchema, tenantSchema } from '../../src/apiDocs/responseSchemas.js';
-import { buildTestApp, expectShape, field, uniqueDomain, type TestApp } from '../api/apiHarness.js';
+import { expectShape, field, uniqueDomain } from '../api/apiHarness.js';
+import { auth, createPartner } from '../api/customerFlow.js';
+import { useHttpServer, useTestApp } from '../support/useTestApp.js';
 
 // The operator's side of the tenant directory: PUT/GET a tenant, remove an
 // admin, the CLI over the same API, and every bad input refused with nothing
 // changed. No workflow is involved, so the API runs without a worker.
 
-const auth = (key: string) => ({ Authorization: `Bearer ${key}` });
-
 describe('tenant directory, operator API and CLI', () => {
-  let app: TestApp;
-  let api: ReturnType<typeof request>;
+  const { app, api } = useTestApp();
+  const server = useHttpServer(() => app.app);
   let operator: string;
   let partnerKey: string;
-  let server: Server;
-  let url: string;
 
   const auditOf = (domain: string) =>
     app.db.auditEvent.findMany({ where: { tenantDomain: domain }, orderBy: { id: 'asc' } }).then((rows) => rows.map((r) => ({ action: r.action, actor: r.actorType, data: r.data })));
   const put = (domain: string, body: unknown, key = operator) => api.put(`/api/v1/admin/tenants/${encodeURIComponent(domain)}`).set(auth(key)).send(body as object);
 
   beforeAll(async () => {
-    app = await buildTestApp();
-    api = request(app.app);
     operator = app.operatorToken;
-    const partner = await api.post('/api/v1/admin/partners').set(auth(operator)).send({ name: 'Some partner', contactEmail: 'ops@partner.example' });
-    partnerKey = String(field(partner, 'apiKey'));
-    server = createServer(app.app);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  });
-  afterAll(async () => {
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-    await app?.close();
+    ({ key: partnerKey } = await createPartner(api, operator, 'Some partner', 'ops@partner.example'));
   });
 
   it('PUT registers (201), updates (200) to exactly the given admins, GET reads it back; every change audited once', async () => {
@@ -162,7 +147,7 @@ describe('tenant directory, operator API and CLI', () => {
     const run = async (...argv: string[]) => {
       const out: string[] = [];
       const err: string[] = [];
-      const code = await runOperatorCli(argv, { env: { PARTNERFLOW_URL: url, OPERATOR_TOKEN: operator }, out: (l) => out.push(l), err: (l) => err.push(l) });
+      const code = await runOperatorCli(argv, { env: { PARTNERFLOW_URL: server.url, OPERATOR_TOKEN: operator }, out: (l) => out.push(l), err: (l) => err.push(l) });
       return { code, out: out.join('\n'), err: err.join('\n') };
     };
     const created = await run('tenants', 'put', domain, '--name', 'Cli Corp', '--admin', `one@${domain}`, '--admin', `two@${domain}`);
