@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createMailOutbox } from '../src/mail/mailOutbox.js';
 import { customer, mailTo, newPartner, offer, subjects } from './support/relationshipDriver.js';
-import { startTestSystem, type TestSystem } from './support/testSystem.js';
+import { useTestSystem } from './support/useTestSystem.js';
 import { waitFor } from './support/waitFor.js';
 
 // Issue 10, item 3 (fairness), measured. One global send rate (here 10 emails a
@@ -15,13 +15,7 @@ const RATE = 10;
 const FLOOD = 300;
 
 describe('mail fairness between partners', () => {
-  let system: TestSystem;
-  beforeAll(async () => {
-    system = await startTestSystem('mail-fairness', { env: { MAIL_RATE_PER_SECOND: String(RATE), RECIPIENT_MAIL_PER_HOUR: '1000' } });
-  });
-  afterAll(async () => {
-    await system?.stop();
-  });
+  const system = useTestSystem('mail-fairness', { env: { MAIL_RATE_PER_SECOND: String(RATE), RECIPIENT_MAIL_PER_HOUR: '1000' } });
 
   it("partner B's invitation arrives in its normal time during partner A's burst", async () => {
     const [a, b] = [await newPartner(system, 'flooder'), await newPartner(system, 'bystander')];

@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createProducerRedis } from '../src/infra/redis.js';
 import { emailSamples } from '../emails/emailSamples.js';
 import { createRecipientQuota } from '../src/mail/recipientQuota.js';
 import { customer, mailsTo, newPartner, offer, registerTenant, subjects, unique, type Offer } from './support/relationshipDriver.js';
 import { askSignIn, mailSubjects } from './support/tenantDriver.js';
-import { startTestSystem, type TestSystem } from './support/testSystem.js';
+import { useTestSystem } from './support/useTestSystem.js';
 import { waitFor } from './support/waitFor.js';
 
 // Issue 10, item 3 (mail quotas). A partner's invitation emails per hour are
@@ -18,13 +18,7 @@ const HOUR_MS = 3_600_000;
 const clearOfHourTurn = () => waitFor(() => HOUR_MS - (Date.now() % HOUR_MS) > 30_000, { timeoutMs: 40_000, intervalMs: 1_000, what: 'the turn of the hour to pass' });
 
 describe('mail quotas', () => {
-  let system: TestSystem;
-  beforeAll(async () => {
-    system = await startTestSystem('mail-quotas', { env: { PARTNER_MAIL_PER_HOUR: '2', RECIPIENT_MAIL_PER_HOUR: '2' } });
-  });
-  afterAll(async () => {
-    await system?.stop();
-  });
+  const system = useTestSystem('mail-quotas', { env: { PARTNER_MAIL_PER_HOUR: '2', RECIPIENT_MAIL_PER_HOUR: '2' } });
 
   it("a partner's third invitation email in an hour is a 429 that changes nothing; other partners are not affected", async () => {
     await clearOfHourTurn();

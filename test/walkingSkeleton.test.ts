@@ -1,25 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RelationshipStatusKey } from '../src/contract/searchAttributes.js';
 import { apiClient, getPage, postForm } from './support/http.js';
-import { startTestSystem, type TestSystem } from './support/testSystem.js';
+import { csrfIn, linkIn } from './support/relationshipDriver.js';
+import { useTestSystem } from './support/useTestSystem.js';
 import { waitFor } from './support/waitFor.js';
 
-const linkIn = (text: string, path: string) => {
-  const match = new RegExp(`https?://[^\\s"<>]+${path}/[A-Za-z0-9_-]+`).exec(text);
-  if (!match) throw new Error(`no ${path} link in: ${text.slice(0, 500)}`);
-  return match[0];
-};
-const csrfIn = (html: string) => /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
-
 describe('walking skeleton: one relationship through real Temporal, Postgres, Redis and SMTP', () => {
-  let system: TestSystem;
-  beforeAll(async () => {
-    system = await startTestSystem('skeleton');
-  });
-  afterAll(async () => {
-    await system?.stop();
-  });
+  const system = useTestSystem('skeleton');
 
   it('offer → email → Yes, Next → active → customer removes → terminated, access denied', async () => {
     const operator = apiClient(system.baseUrl, system.operatorToken);

@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { apiClient } from './support/http.js';
 import { customer, offer, unique } from './support/relationshipDriver.js';
-import { startTestSystem, type TestSystem } from './support/testSystem.js';
+import { useTestSystem } from './support/useTestSystem.js';
 import { waitFor } from './support/waitFor.js';
-import { startWebhookReceiver, type WebhookReceiver } from './support/webhookReceiver.js';
+import { useWebhookReceiver } from './support/webhookReceiver.js';
 
 // Issue 10, item 7 (SSRF): with WEBHOOK_ALLOW_PRIVATE_TARGETS off (the default),
 // a webhook URL may not point at loopback, private, link-local (metadata service)
@@ -12,16 +12,9 @@ import { startWebhookReceiver, type WebhookReceiver } from './support/webhookRec
 // earlier or a name that now resolves to 127.0.0.1 sends nothing.
 
 describe('webhook targets', () => {
-  let system: TestSystem;
-  let receiver: WebhookReceiver;
-  beforeAll(async () => {
-    system = await startTestSystem('webhook-targets', { env: { WEBHOOK_ATTEMPTS: '3', WEBHOOK_BACKOFF_MS: '200' } });
-    receiver = await startWebhookReceiver();
-  });
-  afterAll(async () => {
-    await system?.stop();
-    await receiver?.close();
-  });
+  // Registered first, so it closes after the system has stopped.
+  const receiver = useWebhookReceiver();
+  const system = useTestSystem('webhook-targets', { env: { WEBHOOK_ATTEMPTS: '3', WEBHOOK_BACKOFF_MS: '200' } });
 
   const operator = () => apiClient(system.baseUrl, system.operatorToken);
   const register = (webhookUrl: string) =>

@@ -1,11 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RelationshipWebhookEvent } from '../src/webhooks/webhookEvent.js';
 import { DELIVERY_HEADER, EVENT_HEADER, verifyWebhook } from '../src/webhooks/webhookSignature.js';
-import { apiClient } from './support/http.js';
-import { answer, customer, invitationLink, offer, unique, waitForStatus } from './support/relationshipDriver.js';
-import { startTestSystem, type TestSystem } from './support/testSystem.js';
+import { customer, newPartner, offer, onboardActiveRelationship, unique } from './support/relationshipDriver.js';
+import { useTestSystem } from './support/useTestSystem.js';
 import { waitFor } from './support/waitFor.js';
-import { startWebhookReceiver, type WebhookReceiver } from './support/webhookReceiver.js';
+import { newPartnerWithWebhook, startWebhookReceiver, useWebhookReceiver, type WebhookReceiver } from './support/webhookReceiver.js';
 
 // Webhooks through the real worker, queue and database to an HTTP server this
 // file starts. Three quick attempts, so a failing endpoint gives up in seconds.
@@ -13,28 +12,11 @@ import { startWebhookReceiver, type WebhookReceiver } from './support/webhookRec
 const ATTEMPTS = 3;
 
 describe('webhooks', () => {
-  let system: TestSystem;
-  let receiver: WebhookReceiver;
-  beforeAll(async () => {
-    receiver = await startWebhookReceiver();
-    system = await startTestSystem('webhooks', { env: { WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true', WEBHOOK_ATTEMPTS: String(ATTEMPTS), WEBHOOK_BACKOFF_MS: '200', WEBHOOK_TIMEOUT_MS: '5000' } });
-  });
-  afterAll(async () => {
-    await system?.stop();
-    await receiver?.close();
-  });
+  const receiver = useWebhookReceiver();
+  const system = useTestSystem('webhooks', { env: { WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true', WEBHOOK_ATTEMPTS: String(ATTEMPTS), WEBHOOK_BACKOFF_MS: '200', WEBHOOK_TIMEOUT_MS: '5000' } });
 
   /** A partner whose webhook URL is `path` on the receiver, which checks signatures with its secret. */
-  async function partnerWithWebhook(path: string, respond: Parameters<WebhookReceiver['endpoint']>[1]) {
-    const operator = apiClient(system.baseUrl, system.operatorToken);
-    const name = `Partner ${unique('hooks')}`;
-    const contactEmail = `ops@${unique('hooks')}.partner.example`;
-    const created = await operator.post('/api/v1/admin/partners', { name, contactEmail, webhookUrl: receiver.endpoint(path, respond) });
-    expect(created.status).toBe(201);
-    const webhookSecret = String(created.json.webhookSecret);
-    receiver.setSecret(path, webhookSecret);
-    return { id: String(created.json.id), name, contactEmail, webhookSecret, api: apiClient(system.baseUrl, String(created.json.apiKey)) };
-  }
+  const partnerWithWebhook = (path: string, respond: Parameters<WebhookReceiver['endpoint']>[1]) => newPartnerWithWebhook(system, receiver, 'hooks', path, respond);
 
   const deliveriesOf = (relationshipId: string) =>
     system.db.webhookDelivery.findMany({ where: { relationshipId }, include: { attemptLog: { orderBy: { attempt: 'asc' } } }, orderBy: { createdAt: 'asc' } });
@@ -42,10 +24,7 @@ describe('webhooks', () => {
   it('delivers every transition, each signed so the receiver can verify it', async () => {
     const path = `/${unique('ok')}`;
     const partner = await partnerWithWebhook(path, () => 204);
-    const to = customer('signed');
-    const { id, workflowId } = await offer(system, partner, to);
-    await answer(await invitationLink(system, to), { yes: true });
-    await waitForStatus(partner, id, 'active');
+    const { to, id, workflowId } = await onboardActiveRelationship(system, { partner, to: customer('signed') });
     const ended = await partner.api.post(`/api/v1/relationships/${id}/terminate`, { reason: 'Contract over' });
     expect(ended.status).toBe(200);
 
@@ -132,9 +111,7 @@ describe('webhooks', () => {
     const closed = await startWebhookReceiver();
     const url = closed.endpoint('/gone-away', () => 204);
     await closed.close();
-    const operator = apiClient(system.baseUrl, system.operatorToken);
-    const created = await operator.post('/api/v1/admin/partners', { name: `Partner ${unique('down')}`, contactEmail: `ops@${unique('down')}.example`, webhookUrl: url });
-    const partner = { id: String(created.json.id), name: 'down', contactEmail: 'x', api: apiClient(system.baseUrl, String(created.json.apiKey)) };
+    const partner = await newPartner(system, 'down', { webhookUrl: url });
     const { id } = await offer(system, partner, customer('down'));
     const [failed] = await waitFor(async () => {
       const found = await deliveriesOf(id);

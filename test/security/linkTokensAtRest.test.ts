@@ -1,9 +1,10 @@
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getPage, postForm } from '../support/http.js';
 import { customer, invitationLink, newPartner, offer, registerTenant, unique } from '../support/relationshipDriver.js';
 import { adminsPage, askSignIn, linkInMail, mailSubjects } from '../support/tenantDriver.js';
-import { startTestSystem, type TestSystem } from '../support/testSystem.js';
+import { useSuiteResource } from '../support/suiteResource.js';
+import { useTestSystem } from '../support/useTestSystem.js';
 import { waitFor } from '../support/waitFor.js';
 
 // Issue 10, item 5: no usable link in Redis (nor, so, in Bull Board, which reads
@@ -12,16 +13,8 @@ import { waitFor } from '../support/waitFor.js';
 // derived tokens, each of these found the token in the job's data.
 
 describe('no raw link token at rest in Redis', () => {
-  let system: TestSystem;
-  let redis: Redis;
-  beforeAll(async () => {
-    system = await startTestSystem('tokens-at-rest');
-    redis = new Redis(system.config.REDIS_URL);
-  });
-  afterAll(async () => {
-    redis?.disconnect();
-    await system?.stop();
-  });
+  const system = useTestSystem('tokens-at-rest');
+  const redis = useSuiteResource('the Redis reader', () => new Redis(system.config.REDIS_URL), (reader) => reader.disconnect());
 
   /** Everything stored under the test's prefix (jobs, their data, events, results, our own counters). */
   async function redisContents(): Promise<string> {

@@ -1,10 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TRIAL_PROVISIONING_FAILED, type TrialProvisioner } from '../../src/activities/trialProvisioning.js';
-import { apiClient } from '../support/http.js';
-import { answer, customer, invitationLink, mailTo, offer, stateOf, subjects, unique, waitForStatus } from '../support/relationshipDriver.js';
-import { startTestSystem, type TestSystem } from '../support/testSystem.js';
+import { customer, mailTo, onboardActiveRelationship, stateOf, subjects, unique } from '../support/relationshipDriver.js';
+import { useTestSystem } from '../support/useTestSystem.js';
 import { waitFor } from '../support/waitFor.js';
-import { startWebhookReceiver, type WebhookReceiver } from '../support/webhookReceiver.js';
+import { newPartnerWithWebhook, useWebhookReceiver } from '../support/webhookReceiver.js';
 
 // Issue 10, item 7: a trial provider's raw error text (here a credential and an
 // internal address) never reaches the partner. The API, the webhooks, the
@@ -17,35 +16,21 @@ const leaks = (text: string) => text.includes('hunter2') || text.includes('10.1.
 const provisioner: TrialProvisioner = { provision: () => Promise.reject(new Error(RAW)) };
 
 describe('provider errors reach partners only as a stable message', () => {
-  let system: TestSystem;
-  let receiver: WebhookReceiver;
-  beforeAll(async () => {
-    // The receiver listens on 127.0.0.1, so this file allows private webhook targets.
-    system = await startTestSystem('provider-errors', { trialProvisioner: provisioner, env: { WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' } });
-    receiver = await startWebhookReceiver();
-  });
-  afterAll(async () => {
-    await system?.stop();
-    await receiver?.close();
-  });
+  // Registered first, so it closes after the system has stopped.
+  const receiver = useWebhookReceiver();
+  // The receiver listens on 127.0.0.1, so this file allows private webhook targets.
+  const system = useTestSystem('provider-errors', { trialProvisioner: provisioner, env: { WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' } });
 
   it('a provisioner failing with secrets in its message: partner API, webhooks and email show the stable message only', async () => {
     const path = `/hooks/${unique('p')}`;
-    const operator = apiClient(system.baseUrl, system.operatorToken);
-    const created = await operator.post('/api/v1/admin/partners', {
-      name: `Partner ${unique('provider')}`,
-      contactEmail: `ops@${unique('provider')}.partner.example`,
-      webhookUrl: receiver.endpoint(path, () => 204),
-    });
-    expect(created.status).toBe(201);
-    receiver.setSecret(path, String(created.json.webhookSecret));
-    const partner = { id: String(created.json.id), name: 'provider', contactEmail: String(created.json.contactEmail), api: apiClient(system.baseUrl, String(created.json.apiKey)) };
-
+    const partner = await newPartnerWithWebhook(system, receiver, 'provider', path, () => 204);
     const to = customer('provider');
-    const { id, handle } = await offer(system, partner, to, { trial: { offer: 'Business Premium', seats: 5, days: 30 }, policy: { trialProvisioningAttempts: 2 } });
-    await answer(await invitationLink(system, to), { yes: true, startTrial: true });
-
-    const active = await waitForStatus(partner, id, 'active');
+    const { id, handle, active } = await onboardActiveRelationship(
+      system,
+      { partner, to },
+      { trial: { offer: 'Business Premium', seats: 5, days: 30 }, policy: { trialProvisioningAttempts: 2 } },
+      { startTrial: true },
+    );
     expect(active.trial).toMatchObject({ status: 'failed', failureReason: TRIAL_PROVISIONING_FAILED.message });
     const viaApi = await partner.api.get(`/api/v1/relationships/${id}`);
     expect(leaks(viaApi.text)).toBe(false);

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestDnsServer } from '../support/dnsServer.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestDnsServer } from '../support/dnsServer.js';
 import { getPage, postForm } from '../support/http.js';
 import {
   access,
@@ -8,14 +8,14 @@ import {
   invitationLink,
   newPartner,
   offer,
+  onboardActiveRelationship,
   registerTenant,
   stateOf,
-  waitForStatus,
   type Customer,
   type Partner,
 } from '../support/relationshipDriver.js';
 import { askSignIn, mailSubjects, mailsTo } from '../support/tenantDriver.js';
-import { startTestSystem, type TestSystem } from '../support/testSystem.js';
+import { useTestSystem } from '../support/useTestSystem.js';
 import { waitFor } from '../support/waitFor.js';
 
 // The attack of issue 9, as an attacker would run it on the real stack: any
@@ -41,28 +41,21 @@ function skeleton(body: Record<string, unknown>, to: { tenantDomain: string; adm
 }
 
 describe('a partner cannot make itself the admin of a tenant', () => {
-  let system: TestSystem;
-  let dns: Awaited<ReturnType<typeof startTestDnsServer>>;
+  const dns = useTestDnsServer();
+  const system = useTestSystem('takeover', () => ({ env: { DNS_SERVERS: dns.servers.join(',') } }));
   let legit: Partner;
   let attacker: Partner;
   let contoso: Customer;
   let legitRelationship: string;
 
   beforeAll(async () => {
-    dns = await startTestDnsServer();
-    system = await startTestSystem('takeover', { env: { DNS_SERVERS: dns.servers.join(',') } });
     legit = await newPartner(system, 'legit');
     attacker = await newPartner(system, 'attacker');
     // contoso's real admin, registered by the operator, has a legitimate partner.
     contoso = customer('contoso');
-    const { id } = await offer(system, legit, contoso);
-    expect((await answer(await invitationLink(system, contoso), { yes: true })).status).toBe(200);
-    await waitForStatus(legit, id, 'active');
+    const { id, answered } = await onboardActiveRelationship(system, { partner: legit, to: contoso });
+    expect(answered.status).toBe(200);
     legitRelationship = id;
-  });
-  afterAll(async () => {
-    await system?.stop();
-    await dns?.close();
   });
 
   it('offers answer the same whether or not the tenant is registered and whoever is named: no oracle', async () => {

@@ -1,4 +1,5 @@
 import { normalizeDnsName, startTxtServer } from '../../scripts/devDns/txtServer.js';
+import { useSuiteResource } from './suiteResource.js';
 
 export interface TestDnsServer {
   /** For DNS_SERVERS / createTxtLookup({ servers }), e.g. ['127.0.0.1:PORT']. */
@@ -26,3 +27,6 @@ export async function startTestDnsServer(): Promise<TestDnsServer> {
     close: () => server.close(),
   };
 }
+
+/** A DNS server for the describe block this is called in: started in its beforeAll, closed in its afterAll. */
+export const useTestDnsServer = (): TestDnsServer => useSuiteResource('the test DNS server', startTestDnsServer, (dns) => dns.close());

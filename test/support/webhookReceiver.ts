@@ -1,6 +1,9 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SIGNATURE_HEADER, verifyWebhook, type SignatureCheck } from '../../src/webhooks/webhookSignature.js';
+import { newPartner } from './relationshipDriver.js';
+import { useSuiteResource } from './suiteResource.js';
+import type { TestSystem } from './testSystem.js';
 
 export interface ReceivedWebhook {
   path: string;
@@ -59,3 +62,17 @@ export async function startWebhookReceiver() {
 }
 
 export type WebhookReceiver = Awaited<ReturnType<typeof startWebhookReceiver>>;
+
+/** A receiver for the describe block this is called in: started in its beforeAll, closed in its afterAll. */
+export const useWebhookReceiver = (): WebhookReceiver => useSuiteResource('the webhook receiver', startWebhookReceiver, (receiver) => receiver.close());
+
+/**
+ * A partner (relationshipDriver's newPartner) whose webhook URL is `path` on the receiver, answering
+ * as `respond` says; the receiver checks every request's signature with the partner's secret.
+ */
+export async function newPartnerWithWebhook(system: TestSystem, receiver: WebhookReceiver, label: string, path: string, respond: Parameters<WebhookReceiver['endpoint']>[1]) {
+  const partner = await newPartner(system, label, { webhookUrl: receiver.endpoint(path, respond) });
+  const webhookSecret = partner.webhookSecret ?? '';
+  receiver.setSecret(path, webhookSecret);
+  return { ...partner, webhookSecret };
+}

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getPage, postForm } from '../support/http.js';
 import {
   access,
@@ -12,7 +12,7 @@ import {
   waitForStatus,
 } from '../support/relationshipDriver.js';
 import { adminsPage, askSignIn, csrfOf, linkInMail, mailSubjects, mailsTo, signIn, stillSignedIn } from '../support/tenantDriver.js';
-import { startTestSystem, type TestSystem } from '../support/testSystem.js';
+import { useTestSystem } from '../support/useTestSystem.js';
 import { waitFor } from '../support/waitFor.js';
 
 // Who may act for a tenant: an answer, a sign-in or a removal counts only when
@@ -21,13 +21,7 @@ import { waitFor } from '../support/waitFor.js';
 // pass the request on to the admins. Admins manage admins, never the last one.
 
 describe('who may act for a tenant', () => {
-  let system: TestSystem;
-  beforeAll(async () => {
-    system = await startTestSystem('authority');
-  });
-  afterAll(async () => {
-    await system?.stop();
-  });
+  const system = useTestSystem('authority');
 
   /** The link in the newest forwarded invitation to `admin`. */
   const forwardedLink = async (admin: string) => {

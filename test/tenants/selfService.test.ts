@@ -1,10 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestDnsServer } from '../support/dnsServer.js';
+import { describe, expect, it } from 'vitest';
+import { useTestDnsServer } from '../support/dnsServer.js';
 import { getPage, postForm } from '../support/http.js';
 import { answer, customer, invitationLink, newPartner, offer, waitForStatus } from '../support/relationshipDriver.js';
 import { linkInMail, mailSubjects, mailsTo, signIn, stillSignedIn } from '../support/tenantDriver.js';
 import { waitFor } from '../support/waitFor.js';
-import { startTestSystem, type TestSystem } from '../support/testSystem.js';
+import { startTestSystem } from '../support/testSystem.js';
+import { useTestSystem } from '../support/useTestSystem.js';
 
 // Self-service registration by DNS proof, against a real DNS server (dns2 on a
 // local port, named by DNS_SERVERS): the emailed link proves the address, the
@@ -14,8 +15,8 @@ const valueOn = (html: string) => /id="record-value">([^<]+)</.exec(html)?.[1] ?
 const nameOn = (html: string) => /id="record-name">([^<]+)</.exec(html)?.[1] ?? '';
 
 describe('self-service tenant registration by DNS proof', () => {
-  let system: TestSystem;
-  let dns: Awaited<ReturnType<typeof startTestDnsServer>>;
+  const dns = useTestDnsServer();
+  const system = useTestSystem('self-service', () => ({ env: { DNS_SERVERS: dns.servers.join(',') } }));
 
   /** Fills /tenants/new and returns the verification link from the email. */
   async function startVerification(fields: { tenantDomain: string; name: string; email: string }) {
@@ -32,15 +33,6 @@ describe('self-service tenant registration by DNS proof', () => {
   }
 
   const tenantRow = (domain: string) => system.db.tenant.findUnique({ where: { domain }, include: { admins: true } });
-
-  beforeAll(async () => {
-    dns = await startTestDnsServer();
-    system = await startTestSystem('self-service', { env: { DNS_SERVERS: dns.servers.join(',') } });
-  });
-  afterAll(async () => {
-    await system?.stop();
-    await dns?.close();
-  });
 
   it('missing, wrong, another domain’s and a stale record each say what was found and expected; the right one registers', async () => {
     const { tenantDomain } = customer('selfserve');
