@@ -1,8 +1,7 @@
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clickEmailLink, collectPageProblems, launchChromium, screenshotTaker } from '../support/browser.js';
+import { describe, expect, it } from 'vitest';
+import { clickEmailLink, personBrowser, runBrowserSteps, screenshotTaker, useChromium } from '../support/browser.js';
 import { access, customer, mailTo, newPartner, offer, subjects, waitForStatus } from '../support/relationshipDriver.js';
-import { startTestSystem, type TestSystem } from '../support/testSystem.js';
+import { useTestSystem } from '../support/useTestSystem.js';
 
 const signInSubject = /sign-in link/;
 const trialOffer = { offer: 'Business Premium', seats: 25, days: 30 };
@@ -11,16 +10,8 @@ const trialOffer = { offer: 'Business Premium', seats: 25, days: 30 };
 // Temporal, Postgres, Redis and SMTP. It runs once with JavaScript and once
 // without: the pages are server-rendered forms and must work either way.
 describe('the customer story in Chromium', () => {
-  let system: TestSystem;
-  let browser: Browser;
-  beforeAll(async () => {
-    system = await startTestSystem('browser-story');
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await system?.stop();
-  });
+  const system = useTestSystem('browser-story');
+  const browser = useChromium();
 
   it.each([
     { javaScriptEnabled: true, run: 'customer-story' },
@@ -34,13 +25,9 @@ describe('the customer story in Chromium', () => {
       trial: trialOffer,
     });
 
-    const context = await browser.newContext({ javaScriptEnabled, viewport: { width: 1100, height: 800 } });
-    // Fail within the test's own budget, with Playwright's message rather than vitest's timeout.
-    context.setDefaultTimeout(15_000);
-    const problems = collectPageProblems(context);
-    const mailClient = await context.newPage();
+    const { context, problems, mailClient } = await personBrowser(browser, { javaScriptEnabled });
     let page = mailClient;
-    try {
+    await runBrowserSteps(shots, () => page, async () => {
       // The invitation arrives; the customer clicks its button.
       const invitation = await mailTo(system, to.adminEmail, subjects.invitation);
       page = await clickEmailLink(mailClient, invitation, 'Review the request');
@@ -121,11 +108,6 @@ describe('the customer story in Chromium', () => {
       await waitForStatus(partner, id, 'terminated');
 
       expect(problems).toEqual([]);
-    } catch (err) {
-      await shots.take(page, 'at-failure').catch(() => undefined);
-      throw err;
-    } finally {
-      await context.close();
-    }
+    }, () => context.close());
   });
 });

@@ -1,24 +1,15 @@
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { collectPageProblems, launchChromium, screenshotTaker } from '../support/browser.js';
+import { describe, expect, inject, it } from 'vitest';
+import { collectPageProblems, runBrowserSteps, screenshotTaker, useChromium } from '../support/browser.js';
 import { answer, customer, invitationLink, newPartner, offer, waitFor } from '../support/relationshipDriver.js';
-import { startTestSystem, type TestSystem } from '../support/testSystem.js';
+import { useTestSystem } from '../support/useTestSystem.js';
 
 // Operators watch relationships in the Temporal Web UI (v2.42, served by the
 // run's dev server). Its workflow list keeps a visibility query in the URL's
 // `query` parameter: the filter bar (Add Filter → attribute → value → Enter)
 // writes it there, and a link carrying one opens the list already filtered.
 describe('operators find a relationship in the Temporal Web UI', () => {
-  let system: TestSystem;
-  let browser: Browser;
-  beforeAll(async () => {
-    system = await startTestSystem('browser-temporal-ui');
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await system?.stop();
-  });
+  const system = useTestSystem('browser-temporal-ui');
+  const browser = useChromium();
 
   it('filters the workflow list by RelationshipStatus and finds the workflow', async () => {
     const shots = await screenshotTaker('temporal-web-ui');
@@ -48,7 +39,7 @@ describe('operators find a relationship in the Temporal Web UI', () => {
     context.setDefaultTimeout(20_000);
     const problems = collectPageProblems(context);
     const page = await context.newPage();
-    try {
+    await runBrowserSteps(shots, () => page, async () => {
       const listUrl = (query: string) => `${inject('temporalUiUrl')}/namespaces/${namespace}/workflows?query=${encodeURIComponent(query)}`;
 
       // A link carrying the query opens the list already filtered.
@@ -82,11 +73,6 @@ describe('operators find a relationship in the Temporal Web UI', () => {
       await shots.take(page, 'workflow-detail', { fullPage: false });
 
       expect(problems).toEqual([]);
-    } catch (err) {
-      await shots.take(page, 'at-failure').catch(() => undefined);
-      throw err;
-    } finally {
-      await context.close();
-    }
+    }, () => context.close());
   });
 });

@@ -1,7 +1,7 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clickEmailLink, collectPageProblems, launchChromium, screenshotTaker } from '../support/browser.js';
-import { startTestDnsServer, type TestDnsServer } from '../support/dnsServer.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { clickEmailLink, personBrowser, runBrowserSteps, screenshotTaker, useChromium } from '../support/browser.js';
+import { useTestDnsServer } from '../support/dnsServer.js';
 import { apiClient } from '../support/http.js';
 import {
   customer,
@@ -18,20 +18,11 @@ import {
   waitForStatus,
   type Customer,
 } from '../support/relationshipDriver.js';
-import { startTestSystem, type TestSystem } from '../support/testSystem.js';
+import type { TestSystem } from '../support/testSystem.js';
+import { useTestSystem } from '../support/useTestSystem.js';
 
 const signInSubject = /sign-in link/;
 const adminInvitationSubject = /invited you to administer partner relationships/;
-
-/** One person's browser: its own cookies, a "mail client" tab, and everything its pages report as wrong. */
-async function personBrowser(browser: Browser) {
-  const context: BrowserContext = await browser.newContext({ viewport: { width: 1100, height: 800 } });
-  // Fail within the test's own budget, with Playwright's message rather than vitest's timeout.
-  context.setDefaultTimeout(15_000);
-  const problems = collectPageProblems(context);
-  const mailClient = await context.newPage();
-  return { context, problems, mailClient };
-}
 
 /** Signs `email` in to Partner relationships from `page` by the emailed one-time link; returns the signed-in page. */
 async function signIn(system: TestSystem, page: Page, mailClient: Page, to: Customer, email: string): Promise<Page> {
@@ -56,19 +47,9 @@ const horizontalOverflow = (page: Page) => page.evaluate<number>('document.docum
 // verified admin of the tenant; anyone else forwards it to the admins or
 // proves the domain first; admins manage each other on /tenant-admins.
 describe('the tenant directory in Chromium', () => {
-  let dns: TestDnsServer;
-  let system: TestSystem;
-  let browser: Browser;
-  beforeAll(async () => {
-    dns = await startTestDnsServer();
-    system = await startTestSystem('browser-tenant-directory', { env: { DNS_SERVERS: dns.servers.join(',') } });
-    browser = await launchChromium();
-  }, 180_000);
-  afterAll(async () => {
-    await browser?.close();
-    await system?.stop();
-    await dns?.close();
-  }, 180_000);
+  const dns = useTestDnsServer();
+  const system = useTestSystem('browser-tenant-directory', () => ({ env: { DNS_SERVERS: dns.servers.join(',') } }));
+  const browser = useChromium();
 
   it('unregistered domain: invitation → Verify → TXT record → verified → back to the request → Yes → Next → active', async () => {
     const shots = await screenshotTaker('tenant-unregistered-domain');
@@ -78,7 +59,7 @@ describe('the tenant directory in Chromium', () => {
 
     const { context, problems, mailClient } = await personBrowser(browser);
     let page = mailClient;
-    try {
+    await runBrowserSteps(shots, () => page, async () => {
       page = await clickEmailLink(mailClient, await mailTo(system, to.adminEmail, subjects.invitation), 'Review the request');
 
       // Nobody can authorize for a domain nobody has proven: no Yes/No, an offer to verify instead.
@@ -144,13 +125,10 @@ describe('the tenant directory in Chromium', () => {
       const expected = [`HTTP 422 for POST ${challengeAddress}`, `console error on ${challengeAddress}: Failed to load resource: the server responded with a status of 422 (Unprocessable Entity)`];
       expect(problems.filter((p) => !expected.includes(p))).toEqual([]);
       expect(problems).toContain(expected[0]);
-    } catch (err) {
-      await shots.take(page, 'at-failure').catch(() => undefined);
-      throw err;
-    } finally {
+    }, async () => {
       dns.unpublish(`_partnerflow-challenge.${to.tenantDomain}`);
       await context.close();
-    }
+    });
   });
 
   it('registered tenant, contact not an admin: the link refuses an answer → forward to the admins → an admin answers Yes → active', async () => {
@@ -175,7 +153,7 @@ describe('the tenant directory in Chromium', () => {
     const contactBrowser = await personBrowser(browser);
     const bossBrowser = await personBrowser(browser);
     let page = contactBrowser.mailClient;
-    try {
+    await runBrowserSteps(shots, () => page, async () => {
       page = await clickEmailLink(contactBrowser.mailClient, contactMail, 'Review the request');
       await page.getByRole('heading', { level: 1, name: `${partner.name} asks for admin access to ${to.name}` }).waitFor();
       expect(await page.getByRole('alert').innerText()).toContain(`${contact.adminEmail} is not one of its admins`);
@@ -211,13 +189,10 @@ describe('the tenant directory in Chromium', () => {
 
       expect(contactBrowser.problems).toEqual([]);
       expect(bossBrowser.problems).toEqual([]);
-    } catch (err) {
-      await shots.take(page, 'at-failure').catch(() => undefined);
-      throw err;
-    } finally {
+    }, async () => {
       await contactBrowser.context.close();
       await bossBrowser.context.close();
-    }
+    });
   });
 
   it('admins page: invite a deputy → Confirm → deputy signs in → removed → signed out; the last admin has no Remove', async () => {
@@ -236,7 +211,7 @@ describe('the tenant directory in Chromium', () => {
     const bossBrowser = await personBrowser(browser);
     const deputyBrowser = await personBrowser(browser);
     let page = bossBrowser.mailClient;
-    try {
+    await runBrowserSteps(shots, () => page, async () => {
       // The boss signs in from Partner relationships, then opens /tenant-admins (linked from nowhere yet).
       page = await bossBrowser.context.newPage();
       await page.goto(`${system.baseUrl}/partner-relationships`);
@@ -305,12 +280,9 @@ describe('the tenant directory in Chromium', () => {
 
       expect(bossBrowser.problems).toEqual([]);
       expect(deputyBrowser.problems).toEqual([]);
-    } catch (err) {
-      await shots.take(page, 'at-failure').catch(() => undefined);
-      throw err;
-    } finally {
+    }, async () => {
       await bossBrowser.context.close();
       await deputyBrowser.context.close();
-    }
+    });
   });
 });

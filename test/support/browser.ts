@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { CaughtMail } from './smtpCatcher.js';
+import { useSuiteResource } from './suiteResource.js';
 
 // Debian's Chromium, driven by playwright-core: `npx playwright install` cannot
 // download browsers here (PLATFORM.md). CI installs the package with apt.
@@ -26,6 +27,9 @@ export function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: chromiumPath, headless: true, args: chromiumFlags, timeout: 30_000 });
 }
 
+/** Chromium for the describe block this is called in: launched in its beforeAll, closed in its afterAll. */
+export const useChromium = (): Browser => useSuiteResource('Chromium', launchChromium, (browser) => browser.close());
+
 const screenshotRoot = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'artifacts', 'screenshots');
 
 /**
@@ -47,6 +51,24 @@ export async function screenshotTaker(run: string) {
       return file;
     },
   };
+}
+
+export type ScreenshotTaker = Awaited<ReturnType<typeof screenshotTaker>>;
+
+/**
+ * Runs a browser test's steps. If they fail, the page they had reached (`currentPage()`) is saved
+ * as the screenshot `at-failure` before the error goes on; `cleanUp` (closing the test's browser
+ * contexts) runs either way.
+ */
+export async function runBrowserSteps(shots: ScreenshotTaker, currentPage: () => Page, steps: () => Promise<void>, cleanUp: () => Promise<void>): Promise<void> {
+  try {
+    await steps();
+  } catch (err) {
+    await shots.take(currentPage(), 'at-failure').catch(() => undefined);
+    throw err;
+  } finally {
+    await cleanUp();
+  }
 }
 
 /**
@@ -85,4 +107,16 @@ export async function clickEmailLink(mailClient: Page, mail: CaughtMail, linkNam
   const page = await opened;
   await page.waitForLoadState();
   return page;
+}
+
+/**
+ * One person's browser: its own cookies, a "mail client" tab, and everything its pages report as
+ * wrong. Steps fail within the test's own budget, with Playwright's message rather than vitest's timeout.
+ */
+export async function personBrowser(browser: Browser, options: { javaScriptEnabled?: boolean } = {}) {
+  const context: BrowserContext = await browser.newContext({ ...options, viewport: { width: 1100, height: 800 } });
+  context.setDefaultTimeout(15_000);
+  const problems = collectPageProblems(context);
+  const mailClient = await context.newPage();
+  return { context, problems, mailClient };
 }
