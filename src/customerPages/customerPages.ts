@@ -1,17 +1,34 @@
 import express, { Router, type ErrorRequestHandler } from 'express';
 import type { Redis } from 'ioredis';
+import type { Database } from '../infra/database.js';
 import type { Logger } from '../infra/logger.js';
-import { sessionCookies } from './customerSession.js';
+import type { MailOutbox } from '../mail/mailOutbox.js';
+import type { RelationshipService } from '../relationships/relationshipService.js';
+import type { DomainChallenges } from '../tenants/domainChallenge.js';
+import type { TenantDirectory } from '../tenants/tenantDirectory.js';
 import { toAppError } from '../http/errors.js';
-import { messagePage } from './pages/invitationPages.js';
 import type { RateLimit } from '../http/rateLimits.js';
-import type { SignInAttempts } from './signInAttempts.js';
-import { invitationRoutes, type InvitationRoutesDeps } from './routes/invitationRoutes.js';
+import { sessionCookies } from './customerSession.js';
+import { createInvitationAnswers } from './invitationAnswers.js';
+import { createInvitationForwarding } from './invitationForwarding.js';
+import { invitationLinks } from './invitationLink.js';
+import { messagePage } from './pages/invitationPages.js';
+import { invitationRoutes } from './routes/invitationRoutes.js';
 import { partnerRelationshipRoutes } from './routes/partnerRelationshipRoutes.js';
 import { tenantRoutes } from './routes/tenantRoutes.js';
+import type { SignInAttempts } from './signInAttempts.js';
 
-/** What the invitation pages need, and the limits of the pages that send email on request. */
-export interface CustomerPagesDeps extends InvitationRoutesDeps {
+/** What the customer pages need, and the limits of the pages that send email on request. */
+export interface CustomerPagesDeps {
+  db: Database;
+  relationships: RelationshipService;
+  tenants: TenantDirectory;
+  challenges: DomainChallenges;
+  mail: MailOutbox;
+  publicBaseUrl: string;
+  /** Link tokens are derived from it (see linkTokens.ts); mail jobs carry only a reference. */
+  linkSecret: string;
+  log: Logger;
   /** Sign-in asks and failed link uses per client. */
   signInAttempts: SignInAttempts;
   /** Sign-in emails per admin address per hour. */
@@ -25,12 +42,26 @@ export interface CustomerPagesDeps extends InvitationRoutesDeps {
 /** Form bodies of the customer pages are at most this large (413 above it). */
 export const FORM_BODY_LIMIT = '16kb';
 
-/** Server-rendered pages reached from email links; they work without JavaScript. */
+/**
+ * Server-rendered pages reached from email links; they work without JavaScript.
+ * The services (one file per concept, beside this one) hold the rules and every
+ * database and Redis call; the routes read forms and pick pages (the invitation
+ * routes so far).
+ */
 export function customerPages(deps: CustomerPagesDeps): Router {
+  const { db, relationships, tenants, challenges, mail, linkSecret, log } = deps;
   const router = Router();
   router.use(express.urlencoded({ extended: false, limit: FORM_BODY_LIMIT, parameterLimit: 20 }));
-  const session = sessionCookies(deps.db, deps.publicBaseUrl.startsWith('https:'));
-  router.use(invitationRoutes(deps));
+
+  const session = sessionCookies(db, deps.publicBaseUrl.startsWith('https:'));
+  const links = invitationLinks(db, tenants);
+
+  router.use(
+    invitationRoutes({
+      invitations: createInvitationAnswers({ links, relationships, challenges, log }),
+      forwarding: createInvitationForwarding({ db, links, tenants, mail, linkSecret, log }),
+    }),
+  );
   router.use(partnerRelationshipRoutes({ ...deps, session }));
   router.use(tenantRoutes({ ...deps, session }));
   return router;

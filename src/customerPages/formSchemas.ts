@@ -14,6 +14,12 @@ export const signInFormSchema = z.object({ tenantDomain: domainSchema, email: em
 
 export const newTenantFormSchema = z.object({ tenantDomain: domainSchema, name: tenantNameSchema, email: emailAddressSchema });
 
+/**
+ * The invitation page's "prove the domain" form: the organisation name, read as
+ * the one field it is (a missing or repeated field says so in the page's message).
+ */
+export const organisationNameFieldSchema = tenantNameSchema;
+
 /** The admins page's forms: invite an address, or remove one. */
 export const adminEmailFormSchema = z.object({ email: emailAddressSchema, csrf: z.string().min(1).max(200) });
 
