@@ -17,6 +17,7 @@ import { invitationRoutes } from './routes/invitationRoutes.js';
 import { partnerRelationshipRoutes } from './routes/partnerRelationshipRoutes.js';
 import { tenantRoutes } from './routes/tenantRoutes.js';
 import type { SignInAttempts } from './signInAttempts.js';
+import { createTenantSelfService } from './tenantSelfService.js';
 
 /** What the customer pages need, and the limits of the pages that send email on request. */
 export interface CustomerPagesDeps {
@@ -46,7 +47,7 @@ export const FORM_BODY_LIMIT = '16kb';
  * Server-rendered pages reached from email links; they work without JavaScript.
  * The services (one file per concept, beside this one) hold the rules and every
  * database and Redis call; the routes read forms and pick pages (the invitation
- * routes so far).
+ * and self-service registration routes so far).
  */
 export function customerPages(deps: CustomerPagesDeps): Router {
   const { db, relationships, tenants, challenges, mail, linkSecret, log } = deps;
@@ -63,7 +64,13 @@ export function customerPages(deps: CustomerPagesDeps): Router {
     }),
   );
   router.use(partnerRelationshipRoutes({ ...deps, session }));
-  router.use(tenantRoutes({ ...deps, session }));
+  router.use(
+    tenantRoutes({
+      ...deps,
+      session,
+      selfService: createTenantSelfService({ db, challenges, mail, log, verificationLimit: deps.verificationLimit }),
+    }),
+  );
   return router;
 }
 

@@ -1,12 +1,11 @@
 import { Router, type Request, type Response } from 'express';
-import type { Database } from '../../infra/database.js';
 import type { Logger } from '../../infra/logger.js';
-import { hashToken } from '../../infra/tokens.js';
 import type { MailOutbox } from '../../mail/mailOutbox.js';
-import type { DomainChallenges } from '../../tenants/domainChallenge.js';
 import type { TenantDirectory } from '../../tenants/tenantDirectory.js';
 import { checkCsrf, signedInAdmin, type CustomerSession, type SessionCookies } from '../customerSession.js';
 import { AppError, toAppError } from '../../http/errors.js';
+import { withRedis } from '../../http/redisAvailability.js';
+import { adminEmailFormSchema, newTenantFormSchema, verifyDomainFormSchema } from '../formSchemas.js';
 import { signInPage } from '../pages/partnerRelationshipPages.js';
 import {
   adminConfirmedPage,
@@ -18,21 +17,16 @@ import {
   newTenantPage,
   tenantRegisteredPage,
   verificationSentPage,
-  type ChallengeView,
+  type ChallengeProblemPage,
 } from '../pages/tenantPages.js';
-import type { RateLimit } from '../../http/rateLimits.js';
-import { withRedis } from '../../http/redisAvailability.js';
-import { adminEmailFormSchema, newTenantFormSchema, verifyDomainFormSchema } from '../formSchemas.js';
+import type { TenantSelfService } from '../tenantSelfService.js';
 
 export interface TenantRoutesDeps {
-  db: Database;
   tenants: TenantDirectory;
-  challenges: DomainChallenges;
   session: SessionCookies;
   mail: MailOutbox;
-  publicBaseUrl: string;
   log: Logger;
-  verificationLimit: RateLimit;
+  selfService: TenantSelfService;
 }
 
 const fieldOf = (body: unknown, name: string) => {
@@ -40,13 +34,18 @@ const fieldOf = (body: unknown, name: string) => {
   return typeof value === 'string' ? value : undefined;
 };
 
+/** A verification link we do not know is 404; one that no longer works is 410. */
+const sendChallengeProblem = (res: Response, problem: ChallengeProblemPage) =>
+  res.status(problem === 'unknown' ? 404 : 410).send(challengeProblemPage(problem));
+
 /**
- * Self-service registration (/tenants/new → emailed link → TXT record → Verify)
- * and the admins of a tenant as a signed-in admin manages them (/tenant-admins).
- * Links in emails open pages; only a button (POST) changes anything.
+ * Self-service registration (/tenants/new → emailed link → TXT record → Verify;
+ * rules in tenantSelfService.ts) and the admins of a tenant as a signed-in
+ * admin manages them (/tenant-admins). Links in emails open pages; only a
+ * button (POST) changes anything.
  */
 export function tenantRoutes(deps: TenantRoutesDeps): Router {
-  const { db, tenants, challenges, session, log } = deps;
+  const { tenants, session, log, selfService } = deps;
   const router = Router();
 
   router.get('/tenants/new', (_req, res) => {
@@ -62,66 +61,35 @@ export function tenantRoutes(deps: TenantRoutesDeps): Router {
       const field = { tenantDomain: 'Domain', name: 'Organisation name', email: 'Email address' }[String(issue?.path[0])] ?? 'The form';
       return res.status(400).send(newTenantPage(values, `${field} ${issue?.message ?? 'is not valid'}.`));
     }
-    const { tenantDomain, name, email } = parsed.data;
-    try {
-      await deps.verificationLimit.consume(tenantDomain);
-    } catch (err) {
-      if (toAppError(err).code !== 'rateLimited') throw err;
+    if ((await selfService.askVerification(parsed.data)) === 'limited') {
       return res.status(429).send(newTenantPage(values, 'Too many verification emails were asked for this domain. Try again in an hour.'));
     }
-    const { link, challenge } = await challenges.start({ domain: tenantDomain, email, name });
-    const job = {
-      template: 'domainVerification' as const,
-      to: email,
-      link,
-      data: { customerName: name, tenantDomain, expiresAt: challenge.expiresAt.toISOString() },
-    };
-    await withRedis('send the verification email', () => deps.mail.enqueue(`domain-challenge-${challenge.id}`, job), 3_000);
-    log.info({ event: 'tenant.challenge_started', tenant: tenantDomain, from: 'form' }, 'domain challenge started');
-    res.send(verificationSentPage(email));
+    res.send(verificationSentPage(parsed.data.email));
   });
 
-  /** The invitation a verification came from, when the token really is one for this domain. */
-  async function invitationPathFor(invitationToken: string | undefined, domain: string): Promise<string | undefined> {
-    if (!invitationToken) return undefined;
-    const invitation = await db.invitation.findUnique({ where: { tokenHash: hashToken(invitationToken) }, include: { relationship: true } });
-    return invitation?.relationship.tenantDomain === domain ? `/invitations/${invitationToken}` : undefined;
-  }
-
-  async function challengeView(req: Request<{ token: string }>, challenge: Omit<ChallengeView, 'token' | 'expected'> & { txtValue: string }) {
+  /** The invitation token the verification came from (a hidden field, or the query on the first visit). */
+  function invitationTokenOf(req: Request) {
     const invitation = verifyDomainFormSchema.safeParse({ invitation: fieldOf(req.body, 'invitation') ?? req.query.invitation });
-    const invitationToken = invitation.success ? invitation.data.invitation : undefined;
-    const linked = await invitationPathFor(invitationToken, challenge.domain);
-    const view: ChallengeView = {
-      token: req.params.token,
-      domain: challenge.domain,
-      email: challenge.email,
-      recordName: challenge.recordName,
-      expected: challenge.txtValue,
-      expiresAt: challenge.expiresAt,
-      ...(linked && invitationToken ? { invitationToken } : {}),
-    };
-    return { view, invitationPath: linked };
+    return invitation.success ? invitation.data.invitation : undefined;
   }
 
   router.get('/tenants/verify/:token', async (req, res) => {
-    const opened = await challenges.open(req.params.token);
-    if (opened.problem) return res.status(opened.problem === 'unknown' ? 404 : 410).send(challengeProblemPage(opened.problem));
+    const opened = await selfService.openChallenge(req.params.token);
+    if (opened.problem) return sendChallengeProblem(res, opened.problem);
+    // Before the view is read: even a page that fails from here on is not cached.
     res.setHeader('Cache-Control', 'no-store');
-    res.send(challengePage((await challengeView(req, opened.challenge)).view));
+    res.send(challengePage(await selfService.viewOf(req.params.token, opened.challenge, invitationTokenOf(req))));
   });
 
   router.post('/tenants/verify/:token', async (req, res) => {
-    const opened = await challenges.open(req.params.token);
-    if (opened.problem) return res.status(opened.problem === 'unknown' ? 404 : 410).send(challengeProblemPage(opened.problem));
-    const { view, invitationPath } = await challengeView(req, opened.challenge);
-    const result = await challenges.verify(req.params.token);
+    const verified = await selfService.verifyChallenge(req.params.token, invitationTokenOf(req));
+    if (verified.problem) return sendChallengeProblem(res, verified.problem);
+    const { view, invitationPath, result } = verified;
     switch (result.outcome) {
       case 'verified':
-        log.info({ event: 'tenant.registered', tenant: result.domain, via: 'dns' }, 'tenant registered by DNS proof');
         return res.send(tenantRegisteredPage({ domain: result.domain, email: result.email, ...(invitationPath ? { invitationPath } : {}) }));
       case 'refused':
-        return res.status(result.problem === 'unknown' ? 404 : 410).send(challengeProblemPage(result.problem));
+        return sendChallengeProblem(res, result.problem);
       case 'missing':
         return res.status(422).send(challengePage(view, { kind: 'missing' }));
       case 'mismatch':
