@@ -8,15 +8,19 @@ import type { DomainChallenges } from '../tenants/domainChallenge.js';
 import type { TenantDirectory } from '../tenants/tenantDirectory.js';
 import { toAppError } from '../http/errors.js';
 import type { RateLimit } from '../http/rateLimits.js';
-import { sessionCookies } from './customerSession.js';
+import { createCustomerSessions } from './customerSession.js';
+import { createCustomerSignIn } from './customerSignIn.js';
 import { createInvitationAnswers } from './invitationAnswers.js';
 import { createInvitationForwarding } from './invitationForwarding.js';
 import { invitationLinks } from './invitationLink.js';
 import { messagePage } from './pages/invitationPages.js';
+import { createPartnerRelationshipsPage } from './partnerRelationshipsPage.js';
 import { invitationRoutes } from './routes/invitationRoutes.js';
 import { partnerRelationshipRoutes } from './routes/partnerRelationshipRoutes.js';
 import { tenantRoutes } from './routes/tenantRoutes.js';
+import { createSessionCookie, signedInCustomer } from './sessionCookie.js';
 import type { SignInAttempts } from './signInAttempts.js';
+import { createSignInLinks } from './signInLinks.js';
 import { createTenantSelfService } from './tenantSelfService.js';
 
 /** What the customer pages need, and the limits of the pages that send email on request. */
@@ -46,16 +50,18 @@ export const FORM_BODY_LIMIT = '16kb';
 /**
  * Server-rendered pages reached from email links; they work without JavaScript.
  * The services (one file per concept, beside this one) hold the rules and every
- * database and Redis call; the routes read forms and pick pages (the invitation
- * and self-service registration routes so far).
+ * database and Redis call; the routes read forms and pick pages (all but the
+ * admins page so far).
  */
 export function customerPages(deps: CustomerPagesDeps): Router {
   const { db, relationships, tenants, challenges, mail, linkSecret, log } = deps;
   const router = Router();
   router.use(express.urlencoded({ extended: false, limit: FORM_BODY_LIMIT, parameterLimit: 20 }));
 
-  const session = sessionCookies(db, deps.publicBaseUrl.startsWith('https:'));
+  const sessions = createCustomerSessions(db, tenants);
+  const signedIn = signedInCustomer(sessions, createSessionCookie(deps.publicBaseUrl.startsWith('https:')));
   const links = invitationLinks(db, tenants);
+  const signInLinks = createSignInLinks({ db, tenants, mail, linkSecret, log, emailsPerHour: deps.signInEmailsPerHour });
 
   router.use(
     invitationRoutes({
@@ -63,12 +69,20 @@ export function customerPages(deps: CustomerPagesDeps): Router {
       forwarding: createInvitationForwarding({ db, links, tenants, mail, linkSecret, log }),
     }),
   );
-  router.use(partnerRelationshipRoutes({ ...deps, session }));
+  router.use(
+    partnerRelationshipRoutes({
+      signedIn,
+      signIn: createCustomerSignIn({ attempts: deps.signInAttempts, links: signInLinks, sessions, redis: deps.redis, log }),
+      partners: createPartnerRelationshipsPage({ db, relationships }),
+    }),
+  );
   router.use(
     tenantRoutes({
-      ...deps,
-      session,
+      signedIn,
       selfService: createTenantSelfService({ db, challenges, mail, log, verificationLimit: deps.verificationLimit }),
+      tenants,
+      mail,
+      log,
     }),
   );
   return router;

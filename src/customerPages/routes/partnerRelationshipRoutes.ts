@@ -1,36 +1,17 @@
 import { Router, type Request, type Response } from 'express';
-import type { Redis } from 'ioredis';
-import { isEnded, liveAfterAcceptance, type RelationshipStatus } from '../../contract/statuses.js';
-import type { Database } from '../../infra/database.js';
-import type { Logger } from '../../infra/logger.js';
-import type { MailOutbox } from '../../mail/mailOutbox.js';
-import type { TenantDirectory } from '../../tenants/tenantDirectory.js';
-import { checkCsrf, signedInAdmin, type SessionCookies } from '../customerSession.js';
-import { AppError, retryAfterOf, toAppError } from '../../http/errors.js';
+import { retryAfterOf, type AppError } from '../../http/errors.js';
+import { relationshipIdSchema } from '../../relationships/relationshipSchemas.js';
+import type { CustomerSignIn } from '../customerSignIn.js';
+import { partnerListQuerySchema, signInFormSchema } from '../formSchemas.js';
 import { messagePage } from '../pages/invitationPages.js';
 import { confirmDeletePage, partnerListPage, removedPage, signInConfirmPage, signInPage } from '../pages/partnerRelationshipPages.js';
-import { withRedis } from '../../http/redisAvailability.js';
-import type { RelationshipService } from '../../relationships/relationshipService.js';
-import { relationshipIdSchema } from '../../relationships/relationshipSchemas.js';
-import { partnerListQuerySchema, signInFormSchema } from '../formSchemas.js';
-import type { SignInAttempts } from '../signInAttempts.js';
-import { createSignInLinks } from '../signInLinks.js';
+import type { PartnerRelationshipsPage } from '../partnerRelationshipsPage.js';
+import type { SignedInCustomer } from '../sessionCookie.js';
 
 export interface PartnerRelationshipRoutesDeps {
-  db: Database;
-  redis: Redis;
-  relationships: RelationshipService;
-  tenants: TenantDirectory;
-  session: SessionCookies;
-  mail: MailOutbox;
-  publicBaseUrl: string;
-  /** The sign-in link's token is derived from it when the email is rendered (issue 10: no raw token in Redis). */
-  linkSecret: string;
-  log: Logger;
-  /** Asks and failed link uses per client (see signInAttempts.ts). */
-  signInAttempts: SignInAttempts;
-  /** Sign-in emails per admin address per hour (see signInLinks.ts). */
-  signInEmailsPerHour: number;
+  signedIn: SignedInCustomer;
+  signIn: CustomerSignIn;
+  partners: PartnerRelationshipsPage;
 }
 
 // One answer for every address, including "a link was sent a moment ago": the page must not
@@ -41,146 +22,94 @@ const LINK_DEAD = 'That sign-in link is expired or was already used. Ask for a n
 
 /**
  * Partner relationships: sign-in by an emailed one-time link, the list, and
- * Delete → Yes. Only a verified admin of the tenant gets a link, and the
- * session counts only while its address is still an admin (see signedInAdmin).
- * The sign-in form acts on nobody's session: at worst it emails a real admin a
- * link, bounded per address; attempts count per client, so no one else's
- * attempts can lock an admin out.
+ * Delete → Yes. The rules are in customerSignIn.ts and partnerRelationshipsPage.ts;
+ * these handlers read the form, call one of them and pick the page.
  */
 export function partnerRelationshipRoutes(deps: PartnerRelationshipRoutesDeps): Router {
-  const { db, relationships, tenants, session, log } = deps;
+  const { signedIn, signIn, partners } = deps;
   const router = Router();
-  const currentAdmin = (req: Request, res: Response) => signedInAdmin(session, tenants, req, res);
-  const links = createSignInLinks({ db, tenants, mail: deps.mail, linkSecret: deps.linkSecret, log, emailsPerHour: deps.signInEmailsPerHour });
 
   router.get('/partner-relationships', async (req, res) => {
-    const current = await currentAdmin(req, res);
+    const current = await signedIn.currentAdmin(req, res);
     if (!current) return res.send(signInPage());
     const filter = partnerListQuerySchema.catch({ filter: 'active' }).parse(req.query).filter;
-    const rows = await db.relationship.findMany({
-      where: { tenantDomain: current.tenant, status: { not: 'invited' } },
-      include: { partner: true },
-      orderBy: { createdAt: 'desc' },
-    });
-    const shown = rows.filter((r) => filter === 'all' || (filter === 'ended') === isEnded(r.status as RelationshipStatus));
+    const rows = await partners.list(current, filter);
     res.setHeader('Cache-Control', 'no-store');
-    res.send(
-      partnerListPage(
-        current.tenant,
-        shown.map((r) => ({
-          id: r.id,
-          partnerName: r.partner.name,
-          status: r.status,
-          roles: r.roles,
-          since: r.activatedAt ?? r.acceptedAt,
-          ends: r.endedAt ?? r.endsAt,
-          removable: liveAfterAcceptance.includes(r.status as RelationshipStatus),
-        })),
-        filter,
-        current.csrf,
-      ),
-    );
+    res.send(partnerListPage(current.tenant, rows, filter, current.csrf));
   });
 
   router.post('/sign-in', async (req, res) => {
     const parsed = signInFormSchema.safeParse(req.body);
     if (!parsed.success) return res.status(400).send(signInPage('Enter your organisation domain and a valid email address.'));
-    const { tenantDomain, email } = parsed.data;
-    // Everything on the request path is the same for every address: one attempt counted for this
-    // client, one Redis check; the answer is sent before the directory is even read.
-    if (!(await countAttempt(req, res))) return;
-    await withRedis('send the sign-in email', () => deps.redis.ping());
+    const asked = await signIn.ask(req, parsed.data.tenantDomain, parsed.data.email);
+    if (asked.outcome === 'limited') return sendLimited(res, asked.refusal);
+    // The one answer for every address goes out first; only then is the directory read.
     res.send(signInPage(SIGN_IN_ASKED));
-    links.askInBackground(tenantDomain, email);
+    asked.sendLinkIfAdmin();
   });
 
   // GET only shows what the link would do: a mail scanner that prefetches it uses nothing up.
   router.get('/sign-in/:token', async (req, res) => {
     res.setHeader('Cache-Control', 'no-store');
-    if (!(await attemptsLeft(req, res))) return;
-    const link = await links.peek(req.params.token);
-    if (!link) {
-      if (!(await countAttempt(req, res))) return;
-      return res.status(410).send(signInPage(LINK_DEAD));
-    }
-    res.send(signInConfirmPage(link));
+    const opened = await signIn.openLink(req, req.params.token);
+    if (opened.outcome === 'limited') return sendLimited(res, opened.refusal);
+    if (opened.outcome === 'dead') return res.status(410).send(signInPage(LINK_DEAD));
+    res.send(signInConfirmPage(opened.link));
   });
 
   router.post('/sign-in/:token', async (req, res) => {
     res.setHeader('Cache-Control', 'no-store');
-    if (!(await attemptsLeft(req, res))) return;
-    const used = await links.use(req.params.token);
-    if (!used) {
-      if (!(await countAttempt(req, res))) return;
-      return res.status(410).send(signInPage(LINK_DEAD));
-    }
-    await session.start(req, res, used.tenantDomain, used.email);
-    log.info({ event: 'customer.signed_in', tenant: used.tenantDomain }, 'customer signed in');
+    const redeemed = await signIn.redeemLink(req, req.params.token, signedIn.cookie.idOf(req));
+    if (redeemed.outcome === 'limited') return sendLimited(res, redeemed.refusal);
+    if (redeemed.outcome === 'dead') return res.status(410).send(signInPage(LINK_DEAD));
+    signedIn.cookie.set(res, redeemed.sessionId);
     res.redirect(303, '/partner-relationships');
   });
 
   router.post('/sign-out', async (req, res) => {
-    const current = await session.read(req);
-    if (current) checkCsrf(req, current);
-    await session.signOut(req, res);
+    await signedIn.signOut(req, res);
     res.redirect(303, '/partner-relationships');
   });
 
-  /** False (with the 429 page sent) when this client has used up its sign-in attempts. */
-  async function attemptsLeft(req: Request, res: Response): Promise<boolean> {
-    return refuseWhenLimited(res, () => deps.signInAttempts.check(req));
+  /** The 429 page of a client that has used up its sign-in attempts. */
+  function sendLimited(res: Response, refusal: AppError) {
+    const retryAfter = retryAfterOf(refusal);
+    if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));
+    res.status(429).send(signInPage(`${refusal.message} Links you already have keep working on other networks.`));
   }
 
-  async function countAttempt(req: Request, res: Response): Promise<boolean> {
-    return refuseWhenLimited(res, () => deps.signInAttempts.count(req));
-  }
-
-  async function refuseWhenLimited(res: Response, step: () => Promise<void>): Promise<boolean> {
-    try {
-      await step();
-      return true;
-    } catch (err) {
-      const limited = toAppError(err);
-      if (limited.code !== 'rateLimited') throw err;
-      const retryAfter = retryAfterOf(limited);
-      if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));
-      res.status(429).send(signInPage(`${limited.message} Links you already have keep working on other networks.`));
-      return false;
+  /** The signed-in admin whose form carries the session's CSRF token, or undefined with the 401 page sent. */
+  async function signedInPost(req: Request, res: Response) {
+    const current = await signedIn.currentAdmin(req, res);
+    if (!current) {
+      res.status(401).send(signInPage('Your session ended; sign in again.'));
+      return undefined;
     }
+    signedIn.checkCsrf(req, current);
+    return current;
   }
 
-  /** The signed-in customer's relationship `id`, or why not (as a page to send). */
-  async function ownRelationship(req: Request<{ id: string }>, res: Response) {
-    const current = await currentAdmin(req, res);
-    if (!current) return { status: 401, page: signInPage('Your session ended; sign in again.') } as const;
-    checkCsrf(req, current);
-    const id = relationshipIdSchema.safeParse(req.params.id);
-    // Another tenant's relationship is "not found" for this customer, exactly like a missing one.
-    const rel = id.success
-      ? await db.relationship.findFirst({ where: { id: id.data, tenantDomain: current.tenant }, include: { partner: true } })
-      : null;
-    if (!rel) return { status: 404, page: messagePage('Not found', 'No such partner relationship for your organisation.') } as const;
-    return { status: 200, current, rel } as const;
-  }
+  // Another tenant's relationship is "not found" for this customer, exactly like a missing one.
+  const sendNotFound = (res: Response) => res.status(404).send(messagePage('Not found', 'No such partner relationship for your organisation.'));
 
   router.post('/partner-relationships/:id/delete', async (req, res) => {
-    const own = await ownRelationship(req, res);
-    if (own.status !== 200) return res.status(own.status).send(own.page);
-    res.send(confirmDeletePage(own.rel.id, own.rel.partner.name, own.current.csrf));
+    const current = await signedInPost(req, res);
+    if (!current) return;
+    const id = relationshipIdSchema.safeParse(req.params.id);
+    const rel = id.success ? await partners.find(current, id.data) : null;
+    if (!rel) return sendNotFound(res);
+    res.send(confirmDeletePage(rel.id, rel.partnerName, current.csrf));
   });
 
   router.post('/partner-relationships/:id/delete/confirm', async (req, res) => {
-    const own = await ownRelationship(req, res);
-    if (own.status !== 200) return res.status(own.status).send(own.page);
-    try {
-      await relationships.removeByCustomer(own.current.tenant, own.current.email, own.rel.id);
-    } catch (err) {
-      if (err instanceof AppError && err.code === 'stepRefused') {
-        return res.status(409).send(messagePage('Nothing to remove', 'This partner relationship has already ended.'));
-      }
-      throw err;
-    }
-    res.send(removedPage(own.rel.partner.name));
+    const current = await signedInPost(req, res);
+    if (!current) return;
+    const id = relationshipIdSchema.safeParse(req.params.id);
+    if (!id.success) return sendNotFound(res);
+    const removed = await partners.remove(current, id.data);
+    if (removed.outcome === 'notFound') return sendNotFound(res);
+    if (removed.outcome === 'alreadyEnded') return res.status(409).send(messagePage('Nothing to remove', 'This partner relationship has already ended.'));
+    res.send(removedPage(removed.partnerName));
   });
 
   return router;

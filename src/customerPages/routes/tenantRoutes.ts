@@ -2,7 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import type { Logger } from '../../infra/logger.js';
 import type { MailOutbox } from '../../mail/mailOutbox.js';
 import type { TenantDirectory } from '../../tenants/tenantDirectory.js';
-import { checkCsrf, signedInAdmin, type CustomerSession, type SessionCookies } from '../customerSession.js';
+import type { CustomerSession } from '../customerSession.js';
 import { AppError, toAppError } from '../../http/errors.js';
 import { withRedis } from '../../http/redisAvailability.js';
 import { adminEmailFormSchema, newTenantFormSchema, verifyDomainFormSchema } from '../formSchemas.js';
@@ -19,14 +19,15 @@ import {
   verificationSentPage,
   type ChallengeProblemPage,
 } from '../pages/tenantPages.js';
+import type { SignedInCustomer } from '../sessionCookie.js';
 import type { TenantSelfService } from '../tenantSelfService.js';
 
 export interface TenantRoutesDeps {
+  signedIn: SignedInCustomer;
+  selfService: TenantSelfService;
   tenants: TenantDirectory;
-  session: SessionCookies;
   mail: MailOutbox;
   log: Logger;
-  selfService: TenantSelfService;
 }
 
 const fieldOf = (body: unknown, name: string) => {
@@ -45,7 +46,7 @@ const sendChallengeProblem = (res: Response, problem: ChallengeProblemPage) =>
  * button (POST) changes anything.
  */
 export function tenantRoutes(deps: TenantRoutesDeps): Router {
-  const { tenants, session, log, selfService } = deps;
+  const { signedIn, selfService, tenants, log } = deps;
   const router = Router();
 
   router.get('/tenants/new', (_req, res) => {
@@ -108,7 +109,7 @@ export function tenantRoutes(deps: TenantRoutesDeps): Router {
   }
 
   async function requireAdmin(req: Request, res: Response) {
-    const current = await signedInAdmin(session, tenants, req, res);
+    const current = await signedIn.currentAdmin(req, res);
     if (!current) res.status(401).send(signInPage('Sign in as an admin of your organisation first.'));
     return current;
   }
@@ -123,7 +124,7 @@ export function tenantRoutes(deps: TenantRoutesDeps): Router {
   router.post('/tenant-admins', async (req, res) => {
     const current = await requireAdmin(req, res);
     if (!current) return;
-    checkCsrf(req, current);
+    signedIn.checkCsrf(req, current);
     const parsed = adminEmailFormSchema.safeParse(req.body);
     if (!parsed.success) return res.status(400).send(adminsPage(await adminsView(current), { kind: 'error', text: 'Enter a valid email address.' }));
     const { email } = parsed.data;
@@ -146,7 +147,7 @@ export function tenantRoutes(deps: TenantRoutesDeps): Router {
   router.post('/tenant-admins/remove', async (req, res) => {
     const current = await requireAdmin(req, res);
     if (!current) return;
-    checkCsrf(req, current);
+    signedIn.checkCsrf(req, current);
     const parsed = adminEmailFormSchema.safeParse(req.body);
     if (!parsed.success) return res.status(400).send(adminsPage(await adminsView(current), { kind: 'error', text: 'Choose an admin to remove.' }));
     const { email } = parsed.data;
@@ -159,7 +160,7 @@ export function tenantRoutes(deps: TenantRoutesDeps): Router {
     }
     log.info({ event: 'tenant.admin_removed', tenant: current.tenant }, 'admin removed');
     if (email === current.email) {
-      session.end(res);
+      signedIn.cookie.clear(res);
       return res.send(signInPage('You removed yourself as an admin and were signed out.'));
     }
     res.send(adminsPage(await adminsView(current), { kind: 'notice', text: `${email} is no longer an admin.` }));
