@@ -246,6 +246,20 @@ describe('fuzzing every edge (issue 10, item 8)', () => {
       contentType: formContentType,
     });
   const noBody = fc.constant({ kind: 'none' as const });
+  /** A case for `op` sent mostly as its route expects (its own method and path); the property chooses credentials and body. */
+  const routeCase = (op: Operation, { auth, cookie, body }: Pick<{ [K in keyof CaseSpec]: fc.Arbitrary<CaseSpec[K]> }, 'auth' | 'cookie' | 'body'>) =>
+    fc.record({
+      op: fc.constant(`${op.method} ${op.path}`),
+      method: fc.oneof({ weight: 12, arbitrary: fc.constant(op.method) }, { weight: 1, arbitrary: fc.constantFrom(...oddMethods) }),
+      params: paramsFor(op),
+      bend: fc.oneof({ weight: 15, arbitrary: fc.constant('asIs') }, { weight: 1, arbitrary: pathBend }),
+      query: queryFor(op),
+      auth,
+      cookie,
+      headers: extraHeaders,
+      body,
+      noise: fc.nat(),
+    });
 
   function property(name: string, cases: fc.Arbitrary<CaseSpec>) {
     const budget = Math.round(TOTAL_BUDGET_MS * shares[name as keyof typeof shares]);
@@ -267,17 +281,10 @@ describe('fuzzing every edge (issue 10, item 8)', () => {
       property(
         'api',
         fc.constantFrom(...ops.filter((op) => op.surface === 'api')).chain((op) =>
-          fc.record({
-            op: fc.constant(`${op.method} ${op.path}`),
-            method: fc.oneof({ weight: 12, arbitrary: fc.constant(op.method) }, { weight: 1, arbitrary: fc.constantFrom(...oddMethods) }),
-            params: paramsFor(op),
-            bend: fc.oneof({ weight: 15, arbitrary: fc.constant('asIs') }, { weight: 1, arbitrary: pathBend }),
-            query: queryFor(op),
+          routeCase(op, {
             auth: authKind,
             cookie: fc.constant<CookieKind>('none'),
-            headers: extraHeaders,
             body: op.body || op.method !== 'GET' ? jsonBody(op) : fc.oneof({ weight: 8, arbitrary: noBody }, { weight: 1, arbitrary: jsonBody(op) }),
-            noise: fc.nat(),
           }),
         ),
       )(),
@@ -290,17 +297,10 @@ describe('fuzzing every edge (issue 10, item 8)', () => {
       property(
         'pages',
         fc.constantFrom(...ops.filter((op) => op.surface !== 'api')).chain((op) =>
-          fc.record({
-            op: fc.constant(`${op.method} ${op.path}`),
-            method: fc.oneof({ weight: 12, arbitrary: fc.constant(op.method) }, { weight: 1, arbitrary: fc.constantFrom(...oddMethods) }),
-            params: paramsFor(op),
-            bend: fc.oneof({ weight: 15, arbitrary: fc.constant('asIs') }, { weight: 1, arbitrary: pathBend }),
-            query: queryFor(op),
+          routeCase(op, {
             auth: fc.oneof({ weight: 6, arbitrary: fc.constant<AuthKind>('none') }, { weight: 1, arbitrary: authKind }),
             cookie: cookieKind,
-            headers: extraHeaders,
             body: op.method === 'POST' ? formBody(op) : fc.oneof({ weight: 8, arbitrary: noBody }, { weight: 1, arbitrary: formBody(op) }),
-            noise: fc.nat(),
           }),
         ),
       )(),
