@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { signWebhook, verifyWebhook } from '../src/webhooks/webhookSignature.js';
+import { signWebhook, verifyWebhook } from '../../src/webhooks/webhookSignature.js';
 
 // The reference check partners copy: pure functions, no services needed.
 

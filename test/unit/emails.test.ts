@@ -4,7 +4,7 @@ import path from 'node:path';
 import Handlebars from 'handlebars';
 import mjml2html from 'mjml';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { emailSamples } from '../emails/emailSamples.js';
+import { emailSamples } from '../../emails/emailSamples.js';
 import {
   compileEmailTemplates,
   defaultEmailsDirectory,
@@ -14,7 +14,7 @@ import {
   emailTemplateNames,
   type EmailTemplateName,
   type EmailTemplates,
-} from '../src/mail/emailTemplates.js';
+} from '../../src/mail/emailTemplates.js';
 
 // Counts MJML compilations, to prove they happen at start-up and never per message.
 vi.mock('mjml', async (importOriginal) => {
