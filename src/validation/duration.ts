@@ -35,6 +35,8 @@ function isoToMs(value: string): number | string {
 /** Milliseconds of a duration in either form, or a message saying why it is refused. */
 export function parseDuration(value: string): number | string {
   const text = value.trim();
+  // `ms` throws on an empty string instead of answering NaN.
+  if (text === '') return FORMAT_HINT;
   const parsed = /^-?P/i.test(text) ? isoToMs(text.toUpperCase()) : ms(text as ms.StringValue);
   if (typeof parsed === 'string') return parsed;
   if (typeof parsed !== 'number' || !Number.isFinite(parsed)) return FORMAT_HINT;

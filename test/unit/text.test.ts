@@ -227,11 +227,9 @@ describe('parseDuration', () => {
     );
   });
 
-  // Known bug, found writing this test: `ms` throws on an empty string, so an offer
-  // with `"duration": ""` (or only spaces) throws out of the schema, and toAppError
-  // turns that into a 500 instead of a 400. When src/validation/duration.ts is fixed,
-  // drop `.fails` so this holds the fix in place.
-  it.fails('refuses an empty or blank duration with a message (today it throws)', () => {
+  // A defect found writing this test: `ms` throws on an empty string, so an offer with
+  // `"duration": ""` (or only spaces) threw out of the schema and became a 500, not a 400.
+  it('refuses an empty or blank duration with a message', () => {
     expect(parseDuration('')).toBe('must be a duration like "14d", "30s", "P14D" or "PT30S"');
     expect(durationSchema().safeParse('   ').success).toBe(false);
   });
