@@ -21,6 +21,7 @@ import { tenantRoutes } from './routes/tenantRoutes.js';
 import { createSessionCookie, signedInCustomer } from './sessionCookie.js';
 import type { SignInAttempts } from './signInAttempts.js';
 import { createSignInLinks } from './signInLinks.js';
+import { createTenantAdminsPage } from './tenantAdminsPage.js';
 import { createTenantSelfService } from './tenantSelfService.js';
 
 /** What the customer pages need, and the limits of the pages that send email on request. */
@@ -50,8 +51,7 @@ export const FORM_BODY_LIMIT = '16kb';
 /**
  * Server-rendered pages reached from email links; they work without JavaScript.
  * The services (one file per concept, beside this one) hold the rules and every
- * database and Redis call; the routes read forms and pick pages (all but the
- * admins page so far).
+ * database and Redis call; the routes read forms and pick pages.
  */
 export function customerPages(deps: CustomerPagesDeps): Router {
   const { db, relationships, tenants, challenges, mail, linkSecret, log } = deps;
@@ -80,9 +80,7 @@ export function customerPages(deps: CustomerPagesDeps): Router {
     tenantRoutes({
       signedIn,
       selfService: createTenantSelfService({ db, challenges, mail, log, verificationLimit: deps.verificationLimit }),
-      tenants,
-      mail,
-      log,
+      admins: createTenantAdminsPage({ tenants, mail, log }),
     }),
   );
   return router;

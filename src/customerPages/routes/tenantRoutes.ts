@@ -1,10 +1,4 @@
 import { Router, type Request, type Response } from 'express';
-import type { Logger } from '../../infra/logger.js';
-import type { MailOutbox } from '../../mail/mailOutbox.js';
-import type { TenantDirectory } from '../../tenants/tenantDirectory.js';
-import type { CustomerSession } from '../customerSession.js';
-import { AppError, toAppError } from '../../http/errors.js';
-import { withRedis } from '../../http/redisAvailability.js';
 import { adminEmailFormSchema, newTenantFormSchema, verifyDomainFormSchema } from '../formSchemas.js';
 import { signInPage } from '../pages/partnerRelationshipPages.js';
 import {
@@ -20,14 +14,13 @@ import {
   type ChallengeProblemPage,
 } from '../pages/tenantPages.js';
 import type { SignedInCustomer } from '../sessionCookie.js';
+import type { TenantAdminsPage } from '../tenantAdminsPage.js';
 import type { TenantSelfService } from '../tenantSelfService.js';
 
 export interface TenantRoutesDeps {
   signedIn: SignedInCustomer;
   selfService: TenantSelfService;
-  tenants: TenantDirectory;
-  mail: MailOutbox;
-  log: Logger;
+  admins: TenantAdminsPage;
 }
 
 const fieldOf = (body: unknown, name: string) => {
@@ -42,11 +35,11 @@ const sendChallengeProblem = (res: Response, problem: ChallengeProblemPage) =>
 /**
  * Self-service registration (/tenants/new → emailed link → TXT record → Verify;
  * rules in tenantSelfService.ts) and the admins of a tenant as a signed-in
- * admin manages them (/tenant-admins). Links in emails open pages; only a
- * button (POST) changes anything.
+ * admin manages them (/tenant-admins; tenantAdminsPage.ts). Links in emails
+ * open pages; only a button (POST) changes anything.
  */
 export function tenantRoutes(deps: TenantRoutesDeps): Router {
-  const { signedIn, selfService, tenants, log } = deps;
+  const { signedIn, selfService, admins } = deps;
   const router = Router();
 
   router.get('/tenants/new', (_req, res) => {
@@ -102,12 +95,7 @@ export function tenantRoutes(deps: TenantRoutesDeps): Router {
 
   // --- admins of a tenant, as its signed-in admins manage them ---
 
-  async function adminsView(current: CustomerSession) {
-    const tenant = await tenants.get(current.tenant);
-    if (!tenant) throw new AppError('notFound', 'No such organisation.');
-    return { tenantName: tenant.name, domain: tenant.domain, me: current.email, admins: tenant.admins.map((a) => a.email), csrf: current.csrf };
-  }
-
+  /** The signed-in admin, or undefined with the 401 page sent. */
   async function requireAdmin(req: Request, res: Response) {
     const current = await signedIn.currentAdmin(req, res);
     if (!current) res.status(401).send(signInPage('Sign in as an admin of your organisation first.'));
@@ -118,7 +106,7 @@ export function tenantRoutes(deps: TenantRoutesDeps): Router {
     const current = await requireAdmin(req, res);
     if (!current) return;
     res.setHeader('Cache-Control', 'no-store');
-    res.send(adminsPage(await adminsView(current)));
+    res.send(adminsPage(await admins.view(current)));
   });
 
   router.post('/tenant-admins', async (req, res) => {
@@ -126,22 +114,11 @@ export function tenantRoutes(deps: TenantRoutesDeps): Router {
     if (!current) return;
     signedIn.checkCsrf(req, current);
     const parsed = adminEmailFormSchema.safeParse(req.body);
-    if (!parsed.success) return res.status(400).send(adminsPage(await adminsView(current), { kind: 'error', text: 'Enter a valid email address.' }));
+    if (!parsed.success) return res.status(400).send(adminsPage(await admins.view(current), { kind: 'error', text: 'Enter a valid email address.' }));
     const { email } = parsed.data;
-    if (await tenants.isAdmin(current.tenant, email)) {
-      return res.send(adminsPage(await adminsView(current), { kind: 'notice', text: `${email} is already an admin.` }));
-    }
-    const { link, invite } = await tenants.inviteAdmin(current.tenant, email, current.email);
-    const view = await adminsView(current);
-    const job = {
-      template: 'adminInvitation' as const,
-      to: email,
-      link,
-      data: { customerName: view.tenantName, tenantDomain: view.domain, invitedBy: current.email, expiresAt: invite.expiresAt.toISOString() },
-    };
-    await withRedis('send the invitation', () => deps.mail.enqueue(`admin-invite-${invite.id}`, job), 3_000);
-    log.info({ event: 'tenant.admin_invited', tenant: current.tenant }, 'admin invited');
-    res.send(adminsPage(view, { kind: 'notice', text: `We emailed ${email} a link. They become an admin when they confirm.` }));
+    const invited = await admins.invite(current, email);
+    if (invited.outcome === 'alreadyAdmin') return res.send(adminsPage(invited.view, { kind: 'notice', text: `${email} is already an admin.` }));
+    res.send(adminsPage(invited.view, { kind: 'notice', text: `We emailed ${email} a link. They become an admin when they confirm.` }));
   });
 
   router.post('/tenant-admins/remove', async (req, res) => {
@@ -149,33 +126,29 @@ export function tenantRoutes(deps: TenantRoutesDeps): Router {
     if (!current) return;
     signedIn.checkCsrf(req, current);
     const parsed = adminEmailFormSchema.safeParse(req.body);
-    if (!parsed.success) return res.status(400).send(adminsPage(await adminsView(current), { kind: 'error', text: 'Choose an admin to remove.' }));
+    if (!parsed.success) return res.status(400).send(adminsPage(await admins.view(current), { kind: 'error', text: 'Choose an admin to remove.' }));
     const { email } = parsed.data;
-    try {
-      await tenants.removeAdmin(current.tenant, email, { type: 'customer', id: current.email });
-    } catch (err) {
-      const error = toAppError(err);
-      if (error.code !== 'conflict' && error.code !== 'notFound') throw err;
-      return res.status(error.status).send(adminsPage(await adminsView(current), { kind: 'error', text: error.message }));
+    const removed = await admins.remove(current, email);
+    switch (removed.outcome) {
+      case 'refused':
+        return res.status(removed.refusal.status).send(adminsPage(removed.view, { kind: 'error', text: removed.refusal.message }));
+      case 'removedSelf':
+        signedIn.cookie.clear(res);
+        return res.send(signInPage('You removed yourself as an admin and were signed out.'));
+      case 'removed':
+        return res.send(adminsPage(removed.view, { kind: 'notice', text: `${email} is no longer an admin.` }));
     }
-    log.info({ event: 'tenant.admin_removed', tenant: current.tenant }, 'admin removed');
-    if (email === current.email) {
-      signedIn.cookie.clear(res);
-      return res.send(signInPage('You removed yourself as an admin and were signed out.'));
-    }
-    res.send(adminsPage(await adminsView(current), { kind: 'notice', text: `${email} is no longer an admin.` }));
   });
 
   router.get('/tenant-admins/confirm/:token', async (req, res) => {
-    const opened = await tenants.openAdminInvite(req.params.token);
+    const opened = await admins.openInvite(req.params.token);
     if (opened.problem) return res.status(opened.problem === 'unknown' ? 404 : 410).send(adminInviteProblemPage(opened.problem));
     res.send(confirmAdminPage({ token: req.params.token, tenantName: opened.tenant.name, domain: opened.tenant.domain, email: opened.invite.email }));
   });
 
   router.post('/tenant-admins/confirm/:token', async (req, res) => {
-    const confirmed = await tenants.confirmAdminInvite(req.params.token);
+    const confirmed = await admins.confirm(req.params.token);
     if (confirmed.problem) return res.status(confirmed.problem === 'unknown' ? 404 : 410).send(adminInviteProblemPage(confirmed.problem));
-    log.info({ event: 'tenant.admin_added', tenant: confirmed.domain }, 'admin confirmed');
     res.send(adminConfirmedPage({ tenantName: confirmed.tenantName, email: confirmed.email }));
   });
 
