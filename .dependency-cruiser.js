@@ -35,8 +35,8 @@ const featureImports = {
     why: 'activities write the read model and hand emails (mail outbox) and webhook events (webhook outbox) to their queues; the stored offer is read back from relationships',
   },
   relationships: {
-    imports: ['tenants'],
-    why: 'an offer names a customer tenant: the tenant identifier schemas',
+    imports: ['tenants', 'mail'],
+    why: 'an offer names a customer tenant (the tenant identifier schemas); the invitation email data, built here, is a mail job’s payload',
   },
   partners: { imports: [], why: 'partner records and API keys stand alone' },
   tenants: { imports: [], why: 'the tenant directory and domain proofs stand alone' },
@@ -50,8 +50,8 @@ const featureImports = {
     why: 'the partner routes are a thin HTTP layer over the relationship service and its schemas',
   },
   customerPages: {
-    imports: ['relationships', 'tenants', 'mail', 'activities'],
-    why: 'the customer acts on relationships, signs in against the tenant directory, gets emails through the mail outbox, and a forwarded invitation reuses the invitation email data and relationship context of the activities',
+    imports: ['relationships', 'tenants', 'mail'],
+    why: 'the customer acts on relationships (a forwarded invitation reuses their invitation email data), signs in against the tenant directory and gets emails through the mail outbox',
   },
   operator: {
     imports: ['partners', 'tenants', 'webhooks'],

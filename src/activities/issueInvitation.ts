@@ -1,8 +1,8 @@
 import type { Database } from '../infra/database.js';
 import { linkFor } from '../infra/linkTokens.js';
 import type { MailOutbox } from '../mail/mailOutbox.js';
-import { loadRelationshipContext } from './relationshipContext.js';
-import { invitationEmailData } from './invitationEmail.js';
+import { loadRelationshipContext } from '../relationships/relationshipContext.js';
+import { invitationEmailData } from '../relationships/invitationEmail.js';
 
 export interface IssueInvitationInput {
   workflowId: string;

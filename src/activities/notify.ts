@@ -1,6 +1,6 @@
 import type { Database } from '../infra/database.js';
 import type { MailOutbox } from '../mail/mailOutbox.js';
-import { customerRecipients, loadRelationshipContext, recipientKey } from './relationshipContext.js';
+import { customerRecipients, loadRelationshipContext, recipientKey } from '../relationships/relationshipContext.js';
 import { storedPolicy } from '../relationships/storedOffer.js';
 
 export type NotificationEvent =

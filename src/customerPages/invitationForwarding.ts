@@ -1,5 +1,5 @@
-import { invitationEmailData } from '../activities/invitationEmail.js';
-import { loadRelationshipContext, recipientKey } from '../activities/relationshipContext.js';
+import { invitationEmailData } from '../relationships/invitationEmail.js';
+import { loadRelationshipContext, recipientKey } from '../relationships/relationshipContext.js';
 import { withRedis } from '../http/redisAvailability.js';
 import type { Database } from '../infra/database.js';
 import { linkFor } from '../infra/linkTokens.js';

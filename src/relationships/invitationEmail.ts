@@ -1,4 +1,4 @@
-import { storedPolicy, storedTrialOffer } from '../relationships/storedOffer.js';
+import { storedPolicy, storedTrialOffer } from './storedOffer.js';
 import type { MailJob } from '../mail/mailJob.js';
 import type { RelationshipContext } from './relationshipContext.js';
 
