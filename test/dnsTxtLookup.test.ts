@@ -9,6 +9,7 @@ import { projectRoot } from '../scripts/start/paths.js';
 import { ConfigError, loadConfig } from '../src/config/config.js';
 import { createTxtLookup } from '../src/tenants/dnsTxtLookup.js';
 import { startTestDnsServer, type TestDnsServer } from './support/dnsServer.js';
+import { useScratchFile } from './support/scratchFile.js';
 
 describe('TXT lookup against a real DNS server', () => {
   let dns: TestDnsServer;
@@ -140,41 +141,33 @@ describe('DNS_SERVERS', () => {
 });
 
 describe('npm run dns: the records file', () => {
-  let directory: string;
-  let file: string;
-  beforeAll(async () => {
-    directory = await mkdtemp(path.join(tmpdir(), 'partnerflow-dns-'));
-    file = path.join(directory, 'dns', 'records.json');
-  });
-  afterAll(async () => {
-    await rm(directory, { recursive: true, force: true });
-  });
+  const scratch = useScratchFile('partnerflow-dns-', 'dns/records.json');
 
   it('adds values once, lower-cases names, and removes a name', async () => {
-    expect(await readRecords(file)).toEqual({});
-    expect(await addRecord(file, '_partnerflow-challenge.Acme.test.', 'partnerflow-verification=one')).toBe(true);
-    expect(await addRecord(file, '_partnerflow-challenge.acme.test', 'partnerflow-verification=one')).toBe(false);
-    expect(await addRecord(file, '_partnerflow-challenge.acme.test', 'second')).toBe(true);
-    expect(await readRecords(file)).toEqual({ '_partnerflow-challenge.acme.test': ['partnerflow-verification=one', 'second'] });
-    expect(await removeRecord(file, '_PARTNERFLOW-challenge.acme.test')).toBe(2);
-    expect(await removeRecord(file, '_partnerflow-challenge.acme.test')).toBe(0);
-    expect(await readRecords(file)).toEqual({});
+    expect(await readRecords(scratch.file)).toEqual({});
+    expect(await addRecord(scratch.file, '_partnerflow-challenge.Acme.test.', 'partnerflow-verification=one')).toBe(true);
+    expect(await addRecord(scratch.file, '_partnerflow-challenge.acme.test', 'partnerflow-verification=one')).toBe(false);
+    expect(await addRecord(scratch.file, '_partnerflow-challenge.acme.test', 'second')).toBe(true);
+    expect(await readRecords(scratch.file)).toEqual({ '_partnerflow-challenge.acme.test': ['partnerflow-verification=one', 'second'] });
+    expect(await removeRecord(scratch.file, '_PARTNERFLOW-challenge.acme.test')).toBe(2);
+    expect(await removeRecord(scratch.file, '_partnerflow-challenge.acme.test')).toBe(0);
+    expect(await readRecords(scratch.file)).toEqual({});
   });
 
   it('refuses names that are not DNS names', async () => {
-    await expect(addRecord(file, 'bad name', 'x')).rejects.toThrow(UsageError);
-    await expect(addRecord(file, 'a..b', 'x')).rejects.toThrow(UsageError);
+    await expect(addRecord(scratch.file, 'bad name', 'x')).rejects.toThrow(UsageError);
+    await expect(addRecord(scratch.file, 'a..b', 'x')).rejects.toThrow(UsageError);
   });
 
   it('serves the file as it is at each query', async () => {
-    const server = await startDevDnsServer({ port: 0, recordsFile: file });
+    const server = await startDevDnsServer({ port: 0, recordsFile: scratch.file });
     try {
       const lookup = createTxtLookup({ servers: [`${server.host}:${server.port}`] });
       expect(await lookup('_partnerflow-challenge.live.test')).toEqual({ kind: 'none' });
-      await addRecord(file, '_partnerflow-challenge.live.test', 'partnerflow-verification=live');
+      await addRecord(scratch.file, '_partnerflow-challenge.live.test', 'partnerflow-verification=live');
       expect(await lookup('_partnerflow-challenge.live.test')).toEqual({ kind: 'found', values: ['partnerflow-verification=live'] });
       // Hand edits count too, whatever case the person typed.
-      await writeFile(file, JSON.stringify({ '_Partnerflow-Challenge.Live.test': ['edited'] }));
+      await writeFile(scratch.file, JSON.stringify({ '_Partnerflow-Challenge.Live.test': ['edited'] }));
       expect(await lookup('_partnerflow-challenge.live.test')).toEqual({ kind: 'found', values: ['edited'] });
     } finally {
       await server.close();
@@ -185,7 +178,7 @@ describe('npm run dns: the records file', () => {
     const run = (...args: string[]) =>
       spawnSync(process.execPath, ['--import', 'tsx', 'scripts/dns.ts', ...args], {
         cwd: projectRoot,
-        env: { ...process.env, DEV_DNS_RECORDS: file },
+        env: { ...process.env, DEV_DNS_RECORDS: scratch.file },
         encoding: 'utf8',
       });
     const bogus = run('bogus');

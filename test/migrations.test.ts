@@ -7,6 +7,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatabaseUrlError, MigrationError, ensureDatabase, paths, runMigrations } from '../src/infra/migrationRunner.js';
 import { applyMigrations, diagnoseMigrations, diffSchemaAgainstDatabase } from '../src/infra/migrations.js';
+import { databaseUrlFor, dropDatabase, maintenanceUrl, query, uniqueDatabaseName } from './support/scratchDatabases.js';
 
 // Production migrates with the runner (src/infra/migrationRunner.ts, plain
 // pg); development tools use Prisma's schema engine (src/infra/migrations.ts).
@@ -15,16 +16,15 @@ import { applyMigrations, diagnoseMigrations, diffSchemaAgainstDatabase } from '
 //
 // Runs on the PostgreSQL server of TEST_DATABASE_URL (as the rest of the
 // suite does; default: local), in throw-away databases of its own.
-const server = new URL(process.env.TEST_DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/test');
-const database = `partnerflow_migrations_test_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-const databaseUrl = Object.assign(new URL(server.href), { pathname: `/${database}` }).href;
-const maintenanceUrl = Object.assign(new URL(server.href), { pathname: '/postgres' }).href;
+const database = uniqueDatabaseName('migrations_test');
+const databaseUrl = databaseUrlFor(database);
+const server = new URL(databaseUrl);
 // A second one for the data-migration test, which stops at an older migration.
 const upgradeDatabase = `${database}_upgrade`;
-const upgradeDatabaseUrl = Object.assign(new URL(server.href), { pathname: `/${upgradeDatabase}` }).href;
+const upgradeDatabaseUrl = databaseUrlFor(upgradeDatabase);
 // Migrated by the schema engine, to compare with what the runner did.
 const engineDatabase = `${database}_engine`;
-const engineDatabaseUrl = Object.assign(new URL(server.href), { pathname: `/${engineDatabase}` }).href;
+const engineDatabaseUrl = databaseUrlFor(engineDatabase);
 
 const migrationNames = readdirSync(paths.migrations, { withFileTypes: true })
   .filter((entry) => entry.isDirectory())
@@ -32,29 +32,17 @@ const migrationNames = readdirSync(paths.migrations, { withFileTypes: true })
   .sort((a, b) => a.localeCompare(b));
 const tableNames = [...readFileSync(paths.schema, 'utf8').matchAll(/@@map\("([^"]+)"\)/g)].map((match) => match[1]);
 
-async function query<R extends pg.QueryResultRow>(url: string, sql: string): Promise<R[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<R>(sql)).rows;
-  } finally {
-    await client.end();
-  }
-}
-
 // Further throw-away databases, each made by a test for itself.
 const scratchDatabases: string[] = [];
 async function scratchDatabase(): Promise<string> {
   const name = `${database}_${scratchDatabases.length}`;
   scratchDatabases.push(name);
   await query(maintenanceUrl, `CREATE DATABASE ${pg.escapeIdentifier(name)}`);
-  return Object.assign(new URL(server.href), { pathname: `/${name}` }).href;
+  return databaseUrlFor(name);
 }
 
 afterAll(async () => {
-  for (const name of [database, upgradeDatabase, engineDatabase, ...scratchDatabases]) {
-    await query(maintenanceUrl, `DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
-  }
+  for (const name of [database, upgradeDatabase, engineDatabase, ...scratchDatabases]) await dropDatabase(name);
 });
 
 const migrationSql = (suffix: string) => {
@@ -382,9 +370,9 @@ describe('the tenant_directory data migration', { timeout: 60_000 }, () => {
 // partners keep working after the upgrade.
 describe('the api_keys_and_customer_sessions data migration', { timeout: 60_000 }, () => {
   const keysDatabase = `${database}_keys`;
-  const keysDatabaseUrl = Object.assign(new URL(server.href), { pathname: `/${keysDatabase}` }).href;
+  const keysDatabaseUrl = databaseUrlFor(keysDatabase);
   afterAll(async () => {
-    await query(maintenanceUrl, `DROP DATABASE IF EXISTS ${pg.escapeIdentifier(keysDatabase)} WITH (FORCE)`);
+    await dropDatabase(keysDatabase);
   });
 
   it('carries every existing API key over: same hash and prefix, no expiry, not revoked', async () => {

@@ -1,13 +1,13 @@
-import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { buildApp } from '../../src/system/httpApp.js';
 import { createMetricsRegistry } from '../../src/operator/healthRoutes.js';
-import { loadConfig, type Config } from '../../src/config/config.js';
+import type { Config } from '../../src/config/config.js';
 import { createProcessLogger, openApiParts } from '../../src/system/system.js';
 import { createWorkerRuntime } from '../../src/system/workerRuntime.js';
 import { apiClient, getPage, postForm } from '../../test/support/http.js';
+import { testConfig } from '../../test/support/testConfig.js';
 import type { BenchEnvironment } from './benchEnvironment.js';
 import type { Cleanup } from './cleanup.js';
 import { legTimer, type OnboardingSystem } from './onboardingSystem.js';
@@ -44,8 +44,7 @@ export async function startFullSystem(env: BenchEnvironment, cleanup: Cleanup, s
   });
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-  const config = loadConfig({
-    NODE_ENV: 'test',
+  const config = testConfig({
     LOG_LEVEL: settings.logLevel,
     DATABASE_URL: env.databaseUrl,
     REDIS_URL: env.redisUrl,
@@ -54,10 +53,6 @@ export async function startFullSystem(env: BenchEnvironment, cleanup: Cleanup, s
     QUEUE_PREFIX: env.queuePrefix,
     SMTP_URL: inbox.url,
     PUBLIC_BASE_URL: baseUrl,
-    OPERATOR_TOKEN: `operator-${randomBytes(12).toString('hex')}`,
-    SESSION_SECRET: randomBytes(32).toString('hex'),
-    LINK_SECRET: randomBytes(32).toString('hex'),
-    ALLOW_SHORT_DURATIONS: 'true',
     // A bench is one sender making thousands of offers: the abuse quotas would measure themselves.
     PARTNER_MAIL_PER_HOUR: '1000000',
     RECIPIENT_MAIL_PER_HOUR: '1000000',

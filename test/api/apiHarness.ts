@@ -10,9 +10,9 @@ import { inject } from 'vitest';
 import type { z } from 'zod';
 import { buildApp } from '../../src/system/httpApp.js';
 import { createMetricsRegistry } from '../../src/operator/healthRoutes.js';
-import { loadConfig } from '../../src/config/config.js';
 import { createProcessLogger, openApiParts } from '../../src/system/system.js';
 import { createProducerRedis } from '../../src/infra/redis.js';
+import { testConfig } from '../support/testConfig.js';
 import { waitFor } from '../support/waitFor.js';
 
 // An API built with buildApp on the run's real services but without a worker,
@@ -32,8 +32,7 @@ export interface TestAppOptions {
 
 export async function buildTestApp(options: TestAppOptions = {}) {
   const suffix = randomBytes(4).toString('hex');
-  const config = loadConfig({
-    NODE_ENV: 'test',
+  const config = testConfig({
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     DATABASE_URL: options.databaseUrl ?? inject('databaseUrl'),
     REDIS_URL: options.redisUrl ?? inject('redisUrl'),
@@ -41,12 +40,6 @@ export async function buildTestApp(options: TestAppOptions = {}) {
     TEMPORAL_TASK_QUEUE: `test-api-${suffix}`,
     QUEUE_PREFIX: `pftest-api-${suffix}`,
     PUBLIC_BASE_URL: 'http://127.0.0.1:1',
-    OPERATOR_TOKEN: `operator-${randomBytes(12).toString('hex')}`,
-    SESSION_SECRET: randomBytes(32).toString('hex'),
-    LINK_SECRET: randomBytes(32).toString('hex'),
-    // Tests pass durations in seconds: the operator's setting for that (a test may turn it off).
-    ALLOW_SHORT_DURATIONS: 'true',
-    RESEND_COOLDOWN_SECONDS: '0',
     ...options.env,
   });
   const log = createProcessLogger(config, 'test-api', options.logDestination);

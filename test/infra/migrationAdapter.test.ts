@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { ColumnTypeEnum, type SqlDriverAdapter, type SqlQuery } from '@prisma/driver-adapter-utils';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SchemaEngineAdapterFactory } from '../../src/infra/migrations.js';
+import { databaseUrlFor, dropDatabase, maintenanceUrl, query, uniqueDatabaseName } from '../support/scratchDatabases.js';
 
 // The schema engine (npm run db:new, db:check) reaches PostgreSQL through
 // adapter-pg, with two adjustments made from outside it (src/infra/migrations.ts):
@@ -12,20 +12,8 @@ import { SchemaEngineAdapterFactory } from '../../src/infra/migrations.js';
 // adapter-pg changes underneath: either because it broke our adjustments, or
 // because it no longer needs them.
 
-const server = new URL(process.env.TEST_DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/test');
-const database = `partnerflow_adapter_test_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-const databaseUrl = Object.assign(new URL(server.href), { pathname: `/${database}` }).href;
-const maintenanceUrl = Object.assign(new URL(server.href), { pathname: '/postgres' }).href;
-
-async function query<R extends pg.QueryResultRow>(url: string, sql: string): Promise<R[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<R>(sql)).rows;
-  } finally {
-    await client.end();
-  }
-}
+const database = uniqueDatabaseName('adapter_test');
+const databaseUrl = databaseUrlFor(database);
 
 const sql = (text: string): SqlQuery => ({ sql: text, args: [], argTypes: [] });
 const CHAR_QUERY = sql(`SELECT relkind FROM pg_class WHERE relname = 'pg_class'`);
@@ -38,7 +26,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await query(maintenanceUrl, `DROP DATABASE IF EXISTS ${pg.escapeIdentifier(database)} WITH (FORCE)`);
+  await dropDatabase(database);
 });
 
 describe('adapter-pg as the schema engine gets it', { timeout: 30_000 }, () => {

@@ -6,11 +6,12 @@ import { inject } from 'vitest';
 import type { TrialProvisioner } from '../../src/activities/trialProvisioning.js';
 import { buildApp } from '../../src/system/httpApp.js';
 import { createMetricsRegistry } from '../../src/operator/healthRoutes.js';
-import { loadConfig, type Config } from '../../src/config/config.js';
+import type { Config } from '../../src/config/config.js';
 import { createProcessLogger, openApiParts } from '../../src/system/system.js';
 import { bundleWorkflows } from '../../src/system/workflowBundle.js';
 import { createWorkerRuntime, type WorkerRuntime } from '../../src/system/workerRuntime.js';
 import { startSmtpCatcher } from './smtpCatcher.js';
+import { testConfig } from './testConfig.js';
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 /** One workflow bundle per test file (a worker restart reuses it). */
@@ -35,8 +36,7 @@ export async function startTestSystem(name: string, options: TestSystemOptions =
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-  const config: Config = loadConfig({
-    NODE_ENV: 'test',
+  const config: Config = testConfig({
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
     DATABASE_URL: inject('databaseUrl'),
     REDIS_URL: inject('redisUrl'),
@@ -45,12 +45,6 @@ export async function startTestSystem(name: string, options: TestSystemOptions =
     QUEUE_PREFIX: `pftest-${suffix}`,
     SMTP_URL: smtp.url,
     PUBLIC_BASE_URL: baseUrl,
-    OPERATOR_TOKEN: `operator-${randomBytes(12).toString('hex')}`,
-    SESSION_SECRET: randomBytes(32).toString('hex'),
-    LINK_SECRET: randomBytes(32).toString('hex'),
-    // Lifecycle tests run relationships in seconds and resend at once: the operator's setting for that.
-    ALLOW_SHORT_DURATIONS: 'true',
-    RESEND_COOLDOWN_SECONDS: '0',
     ...options.env,
   });
   const log = createProcessLogger(config, `test-${name}`);

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
+import { configErrorOf } from '../support/configError.js';
 
 // loadConfig with an explicit environment: defaults, refusals naming the
 // variable, and no secret ever repeated in an error. (The secrets themselves:
@@ -12,15 +13,7 @@ const secrets = {
   LINK_SECRET: 'link-0123456789abcdef0123456789abcdef01',
 };
 
-function configError(env: Record<string, string>): ConfigError {
-  try {
-    loadConfig({ ...secrets, ...env });
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('loadConfig accepted the environment');
-}
+const configError = (env: Record<string, string>) => configErrorOf({ ...secrets, ...env });
 
 describe('loadConfig: defaults', () => {
   it('runs locally with nothing but the secrets', () => {

@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runOperatorCli } from '../../src/operator/cli/operatorCli.js';
-import { ConfigError, loadConfig } from '../../src/config/config.js';
+import { loadConfig } from '../../src/config/config.js';
+import { configErrorOf } from '../support/configError.js';
+import { useScratchFile } from '../support/scratchFile.js';
 import { ensureLocalSecrets, readLocalSecrets } from '../../src/config/localSecrets.js';
 
 // No built-in secrets: every service refuses to start without each one, refuses
@@ -24,15 +26,7 @@ const PUBLISHED = {
   LINK_SECRET: 'dev-link-secret-change-me-0123456789abcdef',
 };
 
-function configError(env: Record<string, string>): ConfigError {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error('loadConfig accepted the environment');
-}
+const configError = configErrorOf;
 
 describe('loadConfig: secrets', () => {
   it('starts with all three secrets given', () => {
@@ -80,52 +74,44 @@ describe('loadConfig: secrets', () => {
 });
 
 describe('ensureLocalSecrets: the npm start secrets file', () => {
-  let dir: string;
-  let file: string;
-  beforeEach(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'pf-secrets-'));
-    file = path.join(dir, 'nested', 'secrets.json');
-  });
-  afterEach(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const scratch = useScratchFile('pf-secrets-', 'nested/secrets.json', { each: true });
 
   it('generates each secret once, into a file only its owner may read, and loadConfig accepts them', async () => {
-    const first = ensureLocalSecrets(file, {});
+    const first = ensureLocalSecrets(scratch.file, {});
     expect(first.generated).toEqual(['OPERATOR_TOKEN', 'SESSION_SECRET', 'LINK_SECRET']);
-    expect((await stat(file)).mode & 0o777).toBe(0o600);
-    expect(readLocalSecrets(file)).toEqual(first.secrets);
+    expect((await stat(scratch.file)).mode & 0o777).toBe(0o600);
+    expect(readLocalSecrets(scratch.file)).toEqual(first.secrets);
     expect(new Set(Object.values(first.secrets)).size).toBe(3);
     expect(() => loadConfig(first.secrets)).not.toThrow();
 
-    const second = ensureLocalSecrets(file, {});
+    const second = ensureLocalSecrets(scratch.file, {});
     expect(second.generated).toEqual([]);
     expect(second.secrets).toEqual(first.secrets);
   });
 
   it('a value in the environment wins and is not written to the file', async () => {
-    const first = ensureLocalSecrets(file, { OPERATOR_TOKEN: real.OPERATOR_TOKEN });
+    const first = ensureLocalSecrets(scratch.file, { OPERATOR_TOKEN: real.OPERATOR_TOKEN });
     expect(first.secrets.OPERATOR_TOKEN).toBe(real.OPERATOR_TOKEN);
     expect(first.fromEnvironment).toEqual(['OPERATOR_TOKEN']);
     expect(first.generated).toEqual(['SESSION_SECRET', 'LINK_SECRET']);
-    expect(await readFile(file, 'utf8')).not.toContain(real.OPERATOR_TOKEN);
+    expect(await readFile(scratch.file, 'utf8')).not.toContain(real.OPERATOR_TOKEN);
 
     // Later without it: generated then, once; the stored others are reused; the environment still wins over the file.
-    const second = ensureLocalSecrets(file, {});
+    const second = ensureLocalSecrets(scratch.file, {});
     expect(second.generated).toEqual(['OPERATOR_TOKEN']);
     expect(second.secrets.SESSION_SECRET).toBe(first.secrets.SESSION_SECRET);
-    expect(ensureLocalSecrets(file, { SESSION_SECRET: real.SESSION_SECRET }).secrets.SESSION_SECRET).toBe(real.SESSION_SECRET);
+    expect(ensureLocalSecrets(scratch.file, { SESSION_SECRET: real.SESSION_SECRET }).secrets.SESSION_SECRET).toBe(real.SESSION_SECRET);
   });
 
   it('tightens a file whose mode was loosened, and names a damaged file without quoting it', async () => {
-    ensureLocalSecrets(file, {});
-    await chmod(file, 0o644);
-    ensureLocalSecrets(file, {});
-    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    ensureLocalSecrets(scratch.file, {});
+    await chmod(scratch.file, 0o644);
+    ensureLocalSecrets(scratch.file, {});
+    expect((await stat(scratch.file)).mode & 0o777).toBe(0o600);
 
-    await writeFile(file, '{"OPERATOR_TOKEN": "half-written-secret');
-    expect(() => ensureLocalSecrets(file, {})).toThrow(/is not valid JSON/);
-    expect(() => ensureLocalSecrets(file, {})).not.toThrow(/half-written-secret/);
+    await writeFile(scratch.file, '{"OPERATOR_TOKEN": "half-written-secret');
+    expect(() => ensureLocalSecrets(scratch.file, {})).toThrow(/is not valid JSON/);
+    expect(() => ensureLocalSecrets(scratch.file, {})).not.toThrow(/half-written-secret/);
   });
 });
 
