@@ -2,14 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { relationshipSchema } from '../src/apiDocs/responseSchemas.js';
 import { getStateQuery } from '../src/contract/messages.js';
 import { linkFor } from '../src/infra/linkTokens.js';
-import { createLogger } from '../src/infra/logger.js';
-import { createMailQueue } from '../src/mail/mailQueue.js';
-import { createWorkerRedis } from '../src/infra/redis.js';
-import { compileEmailTemplates } from '../src/mail/emailTemplates.js';
 import type { MailJob } from '../src/mail/mailJob.js';
-import { createMailOutbox } from '../src/mail/mailOutbox.js';
 import { createMailWorker } from '../src/mail/mailWorker.js';
-import { createSmtpTransport } from '../src/mail/smtpTransport.js';
+import { createProcessLogger, openWorkerParts } from '../src/system/system.js';
 import { recordHistory } from './support/historyRecorder.js';
 import { customer, invitationLink, mailsTo, newPartner, offer, readModel, subjects, unique } from './support/relationshipDriver.js';
 import { useTestSystem } from './support/useTestSystem.js';
@@ -27,7 +22,7 @@ describe('mail delivery', () => {
   const jobState = async (jobId: string) => (await system.mailQueue.getJob(jobId))?.getState();
 
   it('sends one email for a step enqueued twice, at once and again later', async () => {
-    const outbox = createMailOutbox(system.db, system.mailQueue);
+    const outbox = system.mail;
     const to = `${unique('twice')}@contoso.example`;
     const jobId = `relationship-${unique('wf')}-sign-in-1`;
     const job: MailJob = {
@@ -87,17 +82,17 @@ describe('mail delivery', () => {
   it('when telling the workflow of a refused address fails, retries only the telling, not the address', async () => {
     // A mail worker of its own (own queue prefix) whose report fails once, as if Temporal were briefly away.
     const prefix = `${system.config.QUEUE_PREFIX}-report`;
-    const log = createLogger({ level: 'silent', pretty: false });
-    const redis = createWorkerRedis(system.config.REDIS_URL);
-    const queue = createMailQueue(redis, prefix, log);
-    const transport = createSmtpTransport(system.smtp.url);
+    const config = { ...system.config, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent' as const };
+    const log = createProcessLogger(config, 'mail-report-test');
+    const parts = await openWorkerParts(config, log);
+    const { redis, mailQueue: queue } = parts;
     const reports: string[] = [];
     const worker = createMailWorker({
       connection: redis,
       prefix,
       db: system.db,
-      templates: await compileEmailTemplates(),
-      transport,
+      templates: parts.templates,
+      transport: parts.transport,
       from: system.config.MAIL_FROM,
       ratePerSecond: 10,
       log,
@@ -113,7 +108,7 @@ describe('mail delivery', () => {
     try {
       const to = `nobody@${unique('report')}.example`;
       const jobId = `relationship-${unique('wf')}-sign-in-1`;
-      await createMailOutbox(system.db, queue).enqueue(jobId, {
+      await parts.mail.enqueue(jobId, {
         template: 'signIn',
         to,
         link: linkFor(system.config.LINK_SECRET, 'signIn').ref,
@@ -130,9 +125,7 @@ describe('mail delivery', () => {
     } finally {
       await worker.close();
       await queue.obliterate({ force: true });
-      await queue.close();
-      transport.close();
-      redis.disconnect();
+      await parts.close();
     }
   });
 

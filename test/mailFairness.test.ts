@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createMailOutbox } from '../src/mail/mailOutbox.js';
 import { customer, mailTo, newPartner, offer, subjects } from './support/relationshipDriver.js';
 import { useTestSystem } from './support/useTestSystem.js';
 import { waitFor } from './support/waitFor.js';
@@ -28,7 +27,7 @@ describe('mail fairness between partners', () => {
     const normalMs = Date.now() - started;
 
     // A's burst: notifications of its relationships, all through the same outbox the activities use.
-    const outbox = createMailOutbox(system.db, system.mailQueue);
+    const outbox = system.mail;
     const floodTo = (i: number) => `flood-${i}@a-customers.example.com`;
     for (let i = 0; i < FLOOD; i += 20) {
       await Promise.all(

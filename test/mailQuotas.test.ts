@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { createProducerRedis } from '../src/infra/redis.js';
 import { emailSamples } from '../emails/emailSamples.js';
 import { createRecipientQuota } from '../src/mail/recipientQuota.js';
 import { customer, mailsTo, newPartner, offer, registerTenant, subjects, unique, type Offer } from './support/relationshipDriver.js';
@@ -80,10 +79,8 @@ describe('mail quotas', () => {
   });
 
   it("a partner's news of its own relationships is never held by the recipient quota; a customer's is", async () => {
-    const redis = createProducerRedis(system.config.REDIS_URL);
-    await new Promise((resolve) => redis.once('ready', resolve));
-    try {
-      const quota = createRecipientQuota(redis, `${system.config.QUEUE_PREFIX}-unit`, 2);
+    {
+      const quota = createRecipientQuota(system.redis, `${system.config.QUEUE_PREFIX}-unit`, 2);
       const partnerAddress = `ops@${unique('busy')}.partner.example`;
       const customerAddress = `admin@${unique('inbox')}.example.com`;
       const now = Date.now();
@@ -95,8 +92,6 @@ describe('mail quotas', () => {
       expect(await quota.take(toCustomer, now)).toBeNull();
       expect(await quota.take(toCustomer, now)).toBeNull();
       expect(await quota.take(toCustomer, now)).toBeGreaterThan(now);
-    } finally {
-      redis.disconnect();
     }
   });
 });

@@ -2,8 +2,6 @@ import pg from 'pg';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { createSignInLinks } from '../../src/customerPages/signInLinks.js';
-import { createLogger } from '../../src/infra/logger.js';
-import { createMailOutbox } from '../../src/mail/mailOutbox.js';
 import { createTenantDirectory } from '../../src/tenants/tenantDirectory.js';
 import { mailSubjects, mailsTo } from '../support/tenantDriver.js';
 import { useTestSystem } from '../support/useTestSystem.js';
@@ -129,9 +127,9 @@ describe('sign-in', () => {
       const links = createSignInLinks({
         db: system.db,
         tenants: createTenantDirectory(system.db, system.config.LINK_SECRET),
-        mail: createMailOutbox(system.db, system.mailQueue),
+        mail: system.mail,
         linkSecret: system.config.LINK_SECRET,
-        log: createLogger({ level: 'silent', pretty: false, name: 'sign-in-test' }),
+        log: system.log,
         emailsPerHour: 10,
       });
       const outcomes = await Promise.all(Array.from({ length: 8 }, () => links.sendIfAdmin(tenantDomain, email)));

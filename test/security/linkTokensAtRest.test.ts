@@ -1,9 +1,7 @@
-import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { getPage, postForm } from '../support/http.js';
 import { customer, invitationLink, newPartner, offer, registerTenant, unique } from '../support/relationshipDriver.js';
 import { adminsPage, askSignIn, linkInMail, mailSubjects } from '../support/tenantDriver.js';
-import { useSuiteResource } from '../support/suiteResource.js';
 import { useTestSystem } from '../support/useTestSystem.js';
 import { waitFor } from '../support/waitFor.js';
 
@@ -14,24 +12,23 @@ import { waitFor } from '../support/waitFor.js';
 
 describe('no raw link token at rest in Redis', () => {
   const system = useTestSystem('tokens-at-rest');
-  const redis = useSuiteResource('the Redis reader', () => new Redis(system.config.REDIS_URL), (reader) => reader.disconnect());
 
   /** Everything stored under the test's prefix (jobs, their data, events, results, our own counters). */
   async function redisContents(): Promise<string> {
     const parts: string[] = [];
     let cursor = '0';
     do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${system.config.QUEUE_PREFIX}*`, 'COUNT', 500);
+      const [next, keys] = await system.redis.scan(cursor, 'MATCH', `${system.config.QUEUE_PREFIX}*`, 'COUNT', 500);
       cursor = next;
       for (const key of keys) {
-        const type = await redis.type(key);
+        const type = await system.redis.type(key);
         parts.push(key);
-        if (type === 'string') parts.push((await redis.get(key)) ?? '');
-        else if (type === 'hash') parts.push(JSON.stringify(await redis.hgetall(key)));
-        else if (type === 'list') parts.push(JSON.stringify(await redis.lrange(key, 0, -1)));
-        else if (type === 'set') parts.push(JSON.stringify(await redis.smembers(key)));
-        else if (type === 'zset') parts.push(JSON.stringify(await redis.zrange(key, 0, -1)));
-        else if (type === 'stream') parts.push(JSON.stringify(await redis.xrange(key, '-', '+')));
+        if (type === 'string') parts.push((await system.redis.get(key)) ?? '');
+        else if (type === 'hash') parts.push(JSON.stringify(await system.redis.hgetall(key)));
+        else if (type === 'list') parts.push(JSON.stringify(await system.redis.lrange(key, 0, -1)));
+        else if (type === 'set') parts.push(JSON.stringify(await system.redis.smembers(key)));
+        else if (type === 'zset') parts.push(JSON.stringify(await system.redis.zrange(key, 0, -1)));
+        else if (type === 'stream') parts.push(JSON.stringify(await system.redis.xrange(key, '-', '+')));
       }
     } while (cursor !== '0');
     return parts.join('\n');

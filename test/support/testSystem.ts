@@ -63,10 +63,15 @@ export async function startTestSystem(name: string, options: TestSystemOptions =
     config,
     baseUrl,
     smtp,
+    log,
     db: api.db,
+    /** The API's Redis connection, for tests that read what is stored there. */
+    redis: api.redis,
     temporal: api.temporal,
     mailQueue: api.mailQueue,
     webhookQueue: api.webhookQueue,
+    /** The API's mail outbox, for tests that enqueue email themselves. */
+    mail: api.mail,
     operatorToken: config.OPERATOR_TOKEN,
     /** Stops the worker process's parts and starts them again, as after a crash or deploy. */
     async restartWorker() {
