@@ -123,6 +123,14 @@ const featureRules = FEATURES.map((feature) => ({
 const config = {
   forbidden: [
     {
+      name: 'clients-built-only-in-system',
+      comment:
+        'The composition root (src/system/system.ts) builds the database client and the Redis connections; everything else is handed them (an `import type` is fine).',
+      severity: 'error',
+      from: { pathNot: '^src/system/' },
+      to: { path: '^src/infra/(database|redis)\\.ts$', dependencyTypesNot: ['type-only'] },
+    },
+    {
       name: 'no-circular',
       comment: 'No import cycles, type-only imports included. (The generated Prisma client has its own; it is not ours to fix.)',
       severity: 'error',

@@ -11,7 +11,7 @@ import type { z } from 'zod';
 import { buildApp } from '../../src/system/httpApp.js';
 import { createMetricsRegistry } from '../../src/operator/healthRoutes.js';
 import { createProcessLogger, openApiParts } from '../../src/system/system.js';
-import { createProducerRedis } from '../../src/infra/redis.js';
+import { checkRedis } from '../../src/infra/preflight.js';
 import { testConfig } from '../support/testConfig.js';
 import { waitFor } from '../support/waitFor.js';
 
@@ -78,10 +78,7 @@ export async function startPrivateRedis() {
     { stdio: 'ignore' },
   );
   const url = `redis://127.0.0.1:${port}`;
-  const probe = createProducerRedis(url);
-  probe.on('error', () => undefined);
-  await waitFor(async () => (await probe.ping().catch(() => undefined)) === 'PONG', { what: `private redis on :${port}`, timeoutMs: 10_000 });
-  probe.disconnect();
+  await waitFor(() => checkRedis(url, 500).then(() => true, () => false), { what: `private redis on :${port}`, timeoutMs: 10_000 });
   let stopped = false;
   return {
     url,
