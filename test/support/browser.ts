@@ -1,7 +1,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import type { CaughtMail } from './smtpCatcher.js';
 import { useSuiteResource } from './suiteResource.js';
 
@@ -119,4 +119,74 @@ export async function personBrowser(browser: Browser, options: { javaScriptEnabl
   const problems = collectPageProblems(context);
   const mailClient = await context.newPage();
   return { context, problems, mailClient };
+}
+
+// Keyboard use. The project's types have no DOM library: page scripts are strings, or
+// functions that reach the page's globals through `globalThis`.
+
+/** The control that has keyboard focus, as its ARIA role and name (`button "Next"`), or a note saying no control has it. */
+export async function focusedControl(page: Page): Promise<string> {
+  const focused = page.locator(':focus');
+  if ((await focused.count()) === 0) return '(no control: focus is on the page itself)';
+  const snapshot = await focused.first().ariaSnapshot({ timeout: 2_000 });
+  return (snapshot.split('\n')[0] ?? '').replace(/^- /, '').replace(/:$/, '');
+}
+
+/** The focused element's computed focus styles, or null when focus is on the page itself. */
+const focusStyleScript = `(() => {
+  const el = document.activeElement;
+  if (!el || el === document.body || el === document.documentElement) return null;
+  const s = getComputedStyle(el);
+  return { outlineStyle: s.outlineStyle, outlineWidth: s.outlineWidth, outlineColor: s.outlineColor, boxShadow: s.boxShadow, focusVisible: el.matches(':focus-visible') };
+})()`;
+
+interface FocusStyle {
+  outlineStyle: string;
+  outlineWidth: string;
+  outlineColor: string;
+  boxShadow: string;
+  focusVisible: boolean;
+}
+
+const transparent = (color: string) => color === 'transparent' || /^rgba\(.*,\s*0\)$/.test(color);
+
+/**
+ * Why the focused element shows no focus indicator (undefined when it shows one): it needs a computed
+ * outline (a style other than none, a width above 0, a colour that is not transparent) or a box-shadow.
+ */
+export async function missingFocusIndicator(page: Page): Promise<string | undefined> {
+  const style = await page.evaluate<FocusStyle | null>(focusStyleScript);
+  if (!style) return 'focus is on the page itself, not on a control';
+  const outline = style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0 && !transparent(style.outlineColor);
+  if (outline || style.boxShadow !== 'none') return undefined;
+  return `it shows no focus indicator (outline: ${style.outlineStyle} ${style.outlineWidth} ${style.outlineColor}; box-shadow: ${style.boxShadow}; :focus-visible ${style.focusVisible ? 'matches' : 'does not match'})`;
+}
+
+const isActiveElement = (el: unknown) => el === (globalThis as unknown as { document: { activeElement: unknown } }).document.activeElement;
+
+/** Fails unless `target` has keyboard focus and shows a visible focus indicator; says what has focus instead. */
+export async function expectFocusOn(page: Page, target: Locator): Promise<void> {
+  if (!(await target.evaluate(isActiveElement, undefined, { timeout: 5_000 }))) {
+    throw new Error(`expected keyboard focus on ${target.toString()}, but it is on ${await focusedControl(page)} (${page.url()})`);
+  }
+  const missing = await missingFocusIndicator(page);
+  if (missing) throw new Error(`${await focusedControl(page)} has keyboard focus, but ${missing} (${page.url()})`);
+}
+
+/**
+ * Presses `key` (Tab or Shift+Tab) until `target` has focus, at most `maxPresses` times, and returns
+ * every control focus stopped on, in order. Each stop must show a focus indicator; a stop where no
+ * control has focus (focus lost) fails at once, as does not reaching `target`.
+ */
+export async function pressUntilFocused(page: Page, target: Locator, { key = 'Tab', maxPresses = 10 }: { key?: 'Tab' | 'Shift+Tab'; maxPresses?: number } = {}): Promise<string[]> {
+  const stops: string[] = [];
+  for (let i = 0; i < maxPresses; i += 1) {
+    await page.keyboard.press(key);
+    const stop = await focusedControl(page);
+    stops.push(stop);
+    const missing = await missingFocusIndicator(page);
+    if (missing) throw new Error(`after ${key} × ${i + 1} on ${page.url()}: ${stop}: ${missing}; stops so far: ${stops.join(' → ')}`);
+    if (await target.evaluate(isActiveElement, undefined, { timeout: 5_000 })) return stops;
+  }
+  throw new Error(`${key} × ${maxPresses} on ${page.url()} never reached ${target.toString()}; focus went ${stops.join(' → ')}`);
 }
