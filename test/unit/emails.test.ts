@@ -4,6 +4,7 @@ import path from 'node:path';
 import Handlebars from 'handlebars';
 import mjml2html from 'mjml';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { sampleVariants } from '../../emails/emailSampleVariants.js';
 import { emailSamples } from '../../emails/emailSamples.js';
 import {
   compileEmailTemplates,
@@ -53,6 +54,27 @@ function decodeEntities(text: string): string {
 
 const hrefs = (html: string) => [...html.matchAll(/href="([^"]*)"/g)].map((match) => decodeEntities(match[1] ?? ''));
 
+/** What a mail client shows of an email's HTML, line by line: each block of text, without tags or the hidden preview. */
+function shownLines(html: string): string[] {
+  const body = html
+    .replace(/^[\s\S]*?<body[^>]*>/i, '')
+    .replace(/<!--[\s\S]*?-->/g, '')
+    // mj-preview: the inbox list's one-line summary, repeated from the body and hidden in the message itself.
+    .replace(/<div style="display:none;[^"]*">[\s\S]*?<\/div>/, '')
+    .replace(/<\/?(?:p|div|li|ul|ol|td|tr|table|tbody|br|h\d)\b[^>]*>/gi, '\n')
+    .replace(/<[^>]*>/g, '');
+  return decodeEntities(body)
+    .split('\n')
+    .map((line) => line.replace(/\s+/g, ' ').trim())
+    .filter((line) => line !== '');
+}
+
+/** Words only the HTML needs: the text part has no button, so it gives the link itself where the HTML gives the button. */
+const htmlOnlyWords = "If the button doesn't work, open this link: ";
+
+/** Each email, its sample's variants: both wordings, no optional fields, long unbroken values. */
+const variants = emailTemplateNames.flatMap((name) => sampleVariants(name).map(({ label, data }) => [name, label, data] as const));
+
 let templates: EmailTemplates;
 let callsAtStartUp: number;
 
@@ -66,8 +88,8 @@ describe('every email', () => {
     expect(callsAtStartUp).toBe(emailTemplateNames.length);
   });
 
-  it.each(emailTemplateNames)('%s renders its sample with every variable, a subject and a text part', (name) => {
-    const { subject, html, text } = templates.render(name, emailSamples[name]);
+  it.each(variants)('%s (%s) renders with every variable, a subject and a text part', (name, _label, data) => {
+    const { subject, html, text } = templates.renderUntyped(name, data);
 
     expect(subject.trim()).not.toBe('');
     expect(subject).not.toMatch(/[\r\n]/);
@@ -80,7 +102,7 @@ describe('every email', () => {
     expect(text).toContain('Replies to this address are not read.');
     for (const part of [subject, html, text]) expect(part).not.toContain('{{');
 
-    for (const [key, value] of shownValues(emailSamples[name])) {
+    for (const [key, value] of shownValues(data)) {
       if (typeof value === 'string' && isoDate.test(value)) {
         const shown = dateFormat.format(new Date(value));
         expect(text, key).toContain(shown);
@@ -90,6 +112,19 @@ describe('every email', () => {
         expect(html, key).toContain(Handlebars.escapeExpression(String(value)));
       }
     }
+  });
+
+  it.each(variants)('%s (%s): the text part carries every link and everything the HTML shows', (name, _label, data) => {
+    const { html, text } = templates.renderUntyped(name, data);
+    const plain = text.replace(/\s+/g, ' ');
+
+    for (const href of hrefs(html)) {
+      // A plain-text reader's mail client links an address by itself.
+      expect(text, href).toContain(href.startsWith('mailto:') ? href.slice('mailto:'.length) : href);
+    }
+    const lines = shownLines(html);
+    expect(lines.length).toBeGreaterThan(3);
+    for (const line of lines) expect(plain, line).toContain(line.replace(htmlOnlyWords, ''));
   });
 
   it.each(emailTemplateNames)('%s escapes a hostile name in HTML and keeps it readable in text', (name) => {
@@ -249,7 +284,7 @@ describe('tenant directory emails', () => {
 
     expect(forwarded.text).toContain(forwardedNotice);
     expect(forwarded.html).toContain(
-      '<a href="mailto:m.jones@contoso.example">m.jones@contoso.example</a> forwarded this request to you because you are an admin of Contoso Ltd.',
+      '<a href="mailto:m.jones@contoso.example" style="padding:6px 0;">m.jones@contoso.example</a> forwarded this request to you because you are an admin of Contoso Ltd.',
     );
     for (const part of [forwarded.html, forwarded.text]) {
       const notice = part.indexOf('forwarded this request to you');
