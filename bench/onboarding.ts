@@ -7,7 +7,7 @@ import { bundleWorkflows } from '../src/system/workflowBundle.js';
 import { startBareSystem } from './support/bareSystem.js';
 import { startBenchEnvironment } from './support/benchEnvironment.js';
 import { countCalls, statementsBetween, type CallSnapshot } from './support/callCounter.js';
-import { Cleanup } from './support/cleanup.js';
+import { runBench, type Cleanup } from './support/cleanup.js';
 import { profileCpu } from './support/cpuProfile.js';
 import { startFullSystem } from './support/fullSystem.js';
 import type { OnboardingSystem } from './support/onboardingSystem.js';
@@ -248,22 +248,4 @@ function report(full: Tally, bare: Tally, memory: { label: string; sample: Memor
   out(`load average at end: ${os.loadavg().map((l) => l.toFixed(1)).join(' / ')}`);
 }
 
-const cleanup = new Cleanup();
-const finish = async (code: number) => {
-  const failures = await cleanup.run();
-  for (const failure of failures) console.error(`cleanup failed: ${failure}`);
-  process.exit(failures.length > 0 && code === 0 ? 1 : code);
-};
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    console.error(`\n${signal}: cleaning up`);
-    void finish(130);
-  });
-}
-try {
-  await main(cleanup);
-  await finish(0);
-} catch (err) {
-  console.error(err);
-  await finish(1);
-}
+await runBench(main);

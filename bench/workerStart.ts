@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import { projectRoot } from '../src/config/projectRoot.js';
 import { startBenchEnvironment, type BenchEnvironment } from './support/benchEnvironment.js';
-import { Cleanup } from './support/cleanup.js';
+import { runBench, type Cleanup } from './support/cleanup.js';
 import { percentile } from './support/stats.js';
 
 // Worker start-up: from spawning the process to its `worker.started` log line
@@ -106,22 +106,4 @@ async function main(cleanup: Cleanup): Promise<void> {
   console.log(`  ratio sources / compiled: ${(median('sources') / median('compiled')).toFixed(1)}x`);
 }
 
-const cleanup = new Cleanup();
-const finish = async (code: number) => {
-  const failures = await cleanup.run();
-  for (const failure of failures) console.error(`cleanup failed: ${failure}`);
-  process.exit(failures.length > 0 && code === 0 ? 1 : code);
-};
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    console.error(`\n${signal}: cleaning up`);
-    void finish(130);
-  });
-}
-try {
-  await main(cleanup);
-  await finish(0);
-} catch (err) {
-  console.error(err);
-  await finish(1);
-}
+await runBench(main);

@@ -27,3 +27,29 @@ export class Cleanup {
     return this.#ran;
   }
 }
+
+/**
+ * Runs a benchmark's `main` with a Cleanup, then the cleanup, also on Ctrl-C;
+ * exits 1 when main threw or a cleanup step failed, 130 on a signal.
+ */
+export async function runBench(main: (cleanup: Cleanup) => Promise<void>): Promise<void> {
+  const cleanup = new Cleanup();
+  const finish = async (code: number) => {
+    const failures = await cleanup.run();
+    for (const failure of failures) console.error(`cleanup failed: ${failure}`);
+    process.exit(failures.length > 0 && code === 0 ? 1 : code);
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      console.error(`\n${signal}: cleaning up`);
+      void finish(130);
+    });
+  }
+  try {
+    await main(cleanup);
+    await finish(0);
+  } catch (err) {
+    console.error(err);
+    await finish(1);
+  }
+}
