@@ -432,7 +432,7 @@ function tenantPageOperations(): Operation[] {
       pageErrors: [404, 410, 422, 503],
     }),
     page('get', '/tenant-admins', 'Admins of the signed-in admin’s tenant', { pageErrors: [401] }),
-    page('post', '/tenant-admins', 'Invite an admin (they confirm by an emailed link)', { ...form('AdminEmailForm'), pageErrors: [400, 401, 403] }),
+    page('post', '/tenant-admins', 'Invite an admin (they confirm by an emailed link; ADMIN_INVITES_PER_HOUR per tenant)', { ...form('AdminEmailForm'), pageErrors: [400, 401, 403, 429, 503] }),
     page('post', '/tenant-admins/remove', 'Remove an admin (never the last one)', { ...form('AdminEmailForm'), pageErrors: [400, 401, 403, 404, 409] }),
     page('get', '/tenant-admins/confirm/{token}', 'The invited address sees what it confirms', { pathParams: token, pageErrors: [404, 410] }),
     page('post', '/tenant-admins/confirm/{token}', 'Confirm: become an admin', { pathParams: token, pageErrors: [404, 410] }),

@@ -124,6 +124,8 @@ export const configSchema = z.object({
    * emails per domain per hour.
    */
   SIGN_IN_EMAILS_PER_HOUR: z.coerce.number().int().positive().default(10),
+  /** Admin invitations one tenant's admins may send per hour from the admins page; beyond it, 429 and no email. */
+  ADMIN_INVITES_PER_HOUR: z.coerce.number().int().positive().default(10),
   /** Sign-in asks plus failed sign-in link uses one client address may make per hour; beyond it, 429 for that client only. */
   SIGN_IN_ATTEMPTS_PER_CLIENT: z.coerce.number().int().positive().default(30),
   /** Resolvers for domain-ownership TXT lookups; unset: the system's resolver. */

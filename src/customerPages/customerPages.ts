@@ -43,6 +43,8 @@ export interface CustomerPagesDeps {
   redis: Redis;
   /** Verification emails per domain (self-service registration). */
   verificationLimit: RateLimit;
+  /** Admin invitations per tenant (the admins page), so a session cannot flood inboxes. */
+  adminInviteLimit: RateLimit;
 }
 
 /** Form bodies of the customer pages are at most this large (413 above it). */
@@ -80,7 +82,7 @@ export function customerPages(deps: CustomerPagesDeps): Router {
     tenantRoutes({
       signedIn,
       selfService: createTenantSelfService({ db, challenges, mail, log, verificationLimit: deps.verificationLimit }),
-      admins: createTenantAdminsPage({ tenants, mail, log }),
+      admins: createTenantAdminsPage({ tenants, mail, log, inviteLimit: deps.adminInviteLimit }),
     }),
   );
   return router;

@@ -1,5 +1,6 @@
 import { AppError, toAppError } from '../http/errors.js';
 import { withRedis } from '../http/redisAvailability.js';
+import type { RateLimit } from '../http/rateLimits.js';
 import type { Logger } from '../infra/logger.js';
 import type { MailOutbox } from '../mail/mailOutbox.js';
 import type { TenantDirectory } from '../tenants/tenantDirectory.js';
@@ -15,6 +16,12 @@ export interface TenantAdminsPageDeps {
   tenants: TenantDirectory;
   mail: MailOutbox;
   log: Logger;
+  /**
+   * Admin invitations per tenant per hour (ADMIN_INVITES_PER_HOUR). The email is
+   * held by no per-recipient quota (its recipient may be waiting for it), so
+   * without this an admin's session could mail any inbox without end.
+   */
+  inviteLimit: RateLimit;
 }
 
 export function createTenantAdminsPage(deps: TenantAdminsPageDeps) {
@@ -27,9 +34,20 @@ export function createTenantAdminsPage(deps: TenantAdminsPageDeps) {
     return { tenantName: tenant.name, domain: tenant.domain, me: current.email, admins: tenant.admins.map((a) => a.email), csrf: current.csrf };
   }
 
-  /** Emails `email` a link to confirm; it becomes an admin only then. An address that is an admin already is `alreadyAdmin`. */
+  /**
+   * Emails `email` a link to confirm; it becomes an admin only then. An address
+   * that is an admin already is `alreadyAdmin`; past the tenant's hourly limit,
+   * `limited` (with the refusal, for its Retry-After) and nothing is written or sent.
+   */
   async function invite(current: CustomerSession, email: string) {
     if (await tenants.isAdmin(current.tenant, email)) return { outcome: 'alreadyAdmin', view: await view(current) } as const;
+    try {
+      await withRedis('count the invitation', () => deps.inviteLimit.consume(current.tenant), 3_000);
+    } catch (err) {
+      const refusal = toAppError(err);
+      if (refusal.code !== 'rateLimited') throw err;
+      return { outcome: 'limited', refusal, view: await view(current) } as const;
+    }
     const { link, invite } = await tenants.inviteAdmin(current.tenant, email, current.email);
     const page = await view(current);
     const job = {

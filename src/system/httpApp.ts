@@ -139,6 +139,13 @@ export function buildApp(deps: AppDeps): Express {
         points: config.SIGN_IN_EMAILS_PER_HOUR,
         windowSeconds: 3600,
       }),
+      adminInviteLimit: createRateLimit({
+        redis: deps.redis,
+        keyPrefix: `${keyPrefix}:ratelimit:admin-invite`,
+        points: config.ADMIN_INVITES_PER_HOUR,
+        windowSeconds: 3600,
+        counts: 'admin invitations from one organisation',
+      }),
     }),
   );
 

@@ -1,4 +1,5 @@
 import { Router, type Request, type Response } from 'express';
+import { retryAfterOf } from '../../http/errors.js';
 import { adminEmailFormSchema, newTenantFormSchema, verifyDomainFormSchema } from '../formSchemas.js';
 import { signInPage } from '../pages/partnerRelationshipPages.js';
 import {
@@ -52,11 +53,13 @@ export function tenantRoutes(deps: TenantRoutesDeps): Router {
     const values = { tenantDomain: fieldOf(req.body, 'tenantDomain'), name: fieldOf(req.body, 'name'), email: fieldOf(req.body, 'email') };
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      const field = { tenantDomain: 'Domain', name: 'Organisation name', email: 'Email address' }[String(issue?.path[0])] ?? 'The form';
-      return res.status(400).send(newTenantPage(values, `${field} ${issue?.message ?? 'is not valid'}.`));
+      const labels = { tenantDomain: 'Domain', name: 'Organisation name', email: 'Email address' } as const;
+      const field = Object.keys(labels).find((key): key is keyof typeof labels => key === issue?.path[0]);
+      const text = `${field ? labels[field] : 'The form'} ${issue?.message ?? 'is not valid'}.`;
+      return res.status(400).send(newTenantPage(values, field ? { text, field } : { text }));
     }
     if ((await selfService.askVerification(parsed.data)) === 'limited') {
-      return res.status(429).send(newTenantPage(values, 'Too many verification emails were asked for this domain. Try again in an hour.'));
+      return res.status(429).send(newTenantPage(values, { text: 'Too many verification emails were asked for this domain. Try again in an hour.' }));
     }
     res.send(verificationSentPage(parsed.data.email));
   });
@@ -98,7 +101,7 @@ export function tenantRoutes(deps: TenantRoutesDeps): Router {
   /** The signed-in admin, or undefined with the 401 page sent. */
   async function requireAdmin(req: Request, res: Response) {
     const current = await signedIn.currentAdmin(req, res);
-    if (!current) res.status(401).send(signInPage('Sign in as an admin of your organisation first.'));
+    if (!current) res.status(401).send(signInPage({ kind: 'notice', title: 'Sign in first', text: 'Sign in as an admin of your organisation first.' }));
     return current;
   }
 
@@ -114,10 +117,15 @@ export function tenantRoutes(deps: TenantRoutesDeps): Router {
     if (!current) return;
     signedIn.checkCsrf(req, current);
     const parsed = adminEmailFormSchema.safeParse(req.body);
-    if (!parsed.success) return res.status(400).send(adminsPage(await admins.view(current), { kind: 'error', text: 'Enter a valid email address.' }));
+    if (!parsed.success) return res.status(400).send(adminsPage(await admins.view(current), { kind: 'error', text: 'Enter a valid email address.', field: 'email' }));
     const { email } = parsed.data;
     const invited = await admins.invite(current, email);
     if (invited.outcome === 'alreadyAdmin') return res.send(adminsPage(invited.view, { kind: 'notice', text: `${email} is already an admin.` }));
+    if (invited.outcome === 'limited') {
+      const retryAfter = retryAfterOf(invited.refusal);
+      if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));
+      return res.status(429).send(adminsPage(invited.view, { kind: 'error', text: 'Too many admin invitations from your organisation this hour. Try again later.' }));
+    }
     res.send(adminsPage(invited.view, { kind: 'notice', text: `We emailed ${email} a link. They become an admin when they confirm.` }));
   });
 
@@ -134,7 +142,7 @@ export function tenantRoutes(deps: TenantRoutesDeps): Router {
         return res.status(removed.refusal.status).send(adminsPage(removed.view, { kind: 'error', text: removed.refusal.message }));
       case 'removedSelf':
         signedIn.cookie.clear(res);
-        return res.send(signInPage('You removed yourself as an admin and were signed out.'));
+        return res.send(signInPage({ kind: 'notice', title: 'Signed out', text: 'You removed yourself as an admin and were signed out.' }));
       case 'removed':
         return res.send(adminsPage(removed.view, { kind: 'notice', text: `${email} is no longer an admin.` }));
     }
