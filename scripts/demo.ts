@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { projectRoot } from '../src/config/projectRoot.js';
 import { runOperatorCli } from '../src/operator/cli/operatorCli.js';
 import { MAIL_WEB_PORT } from './start/services.js';
 
@@ -36,6 +39,39 @@ export function demoUrls(env: Record<string, string | undefined>) {
     workflowsOfTenant: `${temporalUi}/namespaces/${namespace}/workflows?query=${encodeURIComponent(`TenantDomain="${demo.tenant.domain}"`)}`,
     accessCheck: `${api}/api/v1/access?tenant=${demo.tenant.domain}&role=user-administrator`,
   };
+}
+
+/** The README's "Try it" blocks, each marked by `<!-- try-it: name -->` on the line before its fence. */
+export const tryItBlockNames = ['demo', 'by-hand-partner', 'by-hand-offer', 'access', 'allowed', 'denied'] as const;
+export type TryItBlockName = (typeof tryItBlockNames)[number];
+
+/**
+ * The README's walk-through commands (and the answers it shows), as written,
+ * for `npm run screenshots` and test/walkthrough.test.ts to run. A name may mark
+ * several blocks (the access check is asked twice) only if they are identical.
+ */
+export function tryItBlocks(readme = readFileSync(path.join(projectRoot, 'README.md'), 'utf8')): Record<TryItBlockName, string> {
+  const found = new Map<string, string>();
+  for (const match of readme.matchAll(/^[ \t]*<!-- try-it: ([a-z-]+) -->\r?\n([ \t]*)```[a-z]*\r?\n([\s\S]*?)\r?\n[ \t]*```/gm)) {
+    const [, name = '', indent = '', body = ''] = match;
+    // A block inside a list item is indented with it; the command is not.
+    const text = body
+      .split(/\r?\n/)
+      .map((line) => (line.startsWith(indent) ? line.slice(indent.length) : line))
+      .join('\n');
+    const earlier = found.get(name);
+    if (earlier !== undefined && earlier !== text) throw new Error(`README.md: the blocks marked try-it: ${name} differ`);
+    found.set(name, text);
+  }
+  const blocks = {} as Record<TryItBlockName, string>;
+  for (const name of tryItBlockNames) {
+    const text = found.get(name);
+    if (text === undefined) throw new Error(`README.md has no block marked <!-- try-it: ${name} -->`);
+    blocks[name] = text;
+  }
+  const unknown = [...found.keys()].filter((name) => !(tryItBlockNames as readonly string[]).includes(name));
+  if (unknown.length > 0) throw new Error(`README.md marks blocks nothing runs: try-it: ${unknown.join(', ')}`);
+  return blocks;
 }
 
 class DemoError extends Error {}
@@ -76,7 +112,10 @@ export async function runDemo({ env, out, err }: DemoIo): Promise<number> {
       body: JSON.stringify(demoOffer),
     });
     const offered = (await res.json().catch(() => ({}))) as Json;
-    if (res.status !== 201) throw new DemoError(`the offer was refused: ${res.status} ${String(offered.title ?? '')} ${String(offered.detail ?? '')}`.trim());
+    if (res.status !== 201) {
+      const said = [offered.title, offered.detail].filter((part): part is string => typeof part === 'string').join(': ');
+      throw new DemoError(`the offer was refused: ${res.status} ${said}`.trim());
+    }
     const { trial } = demoOffer;
     out(`offer    relationship ${String(offered.id)}, ${String(offered.status)}: ${demoOffer.roles.join(' and ')}, with a ${trial.days}-day ${trial.offer} trial (${trial.seats} seats)`);
     out('');
