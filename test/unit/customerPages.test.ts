@@ -63,7 +63,7 @@ const pages: Array<[string, (v: string) => string]> = [
   ['accepted', (v) => acceptedPage(v, { offer: v })],
   ['declined', (v) => declinedPage(v)],
   ['message', (v) => messagePage(v, v)],
-  ['sign in', (v) => signInPage(v)],
+  ['sign in', (v) => signInPage({ kind: 'error', title: v, text: v, invalidFields: ['tenantDomain', 'email'] })],
   ['sign-in confirmation', (v) => signInConfirmPage({ email: v, tenantName: v, tenantDomain: v })],
   [
     'partner list',
@@ -80,7 +80,7 @@ const pages: Array<[string, (v: string) => string]> = [
   ],
   ['confirm delete', (v) => confirmDeletePage(v, v, v)],
   ['removed', (v) => removedPage(v)],
-  ['new tenant', (v) => newTenantPage({ tenantDomain: v, name: v, email: v }, v)],
+  ['new tenant', (v) => newTenantPage({ tenantDomain: v, name: v, email: v }, { text: v, field: 'name' })],
   ['verification sent', (v) => verificationSentPage(v)],
   ['challenge, mismatch', (v) => challengePage(challenge(v), { kind: 'mismatch', found: [v, v], stale: true })],
   ['challenge, missing', (v) => challengePage(challenge(v), { kind: 'missing' })],

@@ -1,6 +1,6 @@
 import { roleCatalog } from '../../contract/roles.js';
 import type { TrialOffer } from '../../contract/relationship.js';
-import { html, page } from './html.js';
+import { errorTitle, html, page } from './html.js';
 
 export interface AuthorizationView {
   token: string;
@@ -47,7 +47,7 @@ ${view.trial ? html`<h2>Trial offer</h2><p>${view.partnerName} also offers a tri
 
 export function authorizationPage(view: AuthorizationView, error?: string): string {
   return page(
-    `${view.partnerName} asks to be your partner`,
+    errorTitle(`${view.partnerName} asks to be your partner`, error),
     html`<h1>${view.partnerName} asks for admin access to ${view.customerName}</h1>
 ${error ? html`<p class="error" role="alert" id="form-error">${error}</p>` : ''}
 ${requestSummary(view)}
@@ -88,7 +88,7 @@ ${requestSummary(view, false)}
 /** The tenant is not registered yet: the person who got the link can prove the domain, then answer. */
 export function unregisteredPage(view: AuthorizationView & { recipientEmail: string; tenantDomain: string; suggestedName: string }, error?: string): string {
   return page(
-    'Verify your organisation first',
+    errorTitle('Verify your organisation first', error),
     html`<h1>${view.partnerName} asks for admin access to ${view.tenantDomain}</h1>
 <p class="error" role="alert">${view.tenantDomain} is not registered with us yet, so nobody can authorize a partner for it. Nothing was changed.</p>
 ${error ? html`<p class="error" role="alert" id="name-error">${error}</p>` : ''}

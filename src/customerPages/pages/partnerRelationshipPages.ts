@@ -15,15 +15,32 @@ export type PartnerFilter = 'active' | 'ended' | 'all';
 
 const day = (d: Date | null) => (d ? d.toISOString().slice(0, 10) : '—');
 
-export function signInPage(message?: string): string {
+/**
+ * What the sign-in page says above its form: a notice (the link is on its way, the session ended) or an
+ * error. Its title names the state, so each answer is told apart in the tab and by a screen reader.
+ * An error about what was typed names its fields: they are marked invalid and described by it.
+ */
+export interface SignInMessage {
+  kind: 'notice' | 'error';
+  title: string;
+  text: string;
+  invalidFields?: readonly SignInField[];
+}
+
+export type SignInField = 'tenantDomain' | 'email';
+
+export function signInPage(message?: SignInMessage): string {
+  const error = message?.kind === 'error';
+  const invalid = (field: SignInField) =>
+    error && message.invalidFields?.includes(field) ? html` aria-describedby="sign-in-message" aria-invalid="true"` : '';
   return page(
-    'Sign in',
+    message?.title ?? 'Sign in',
     html`<h1>Partner relationships</h1>
-${message ? html`<p class="notice" role="status">${message}</p>` : ''}
+${message ? html`<p class="${message.kind}" role="${error ? 'alert' : 'status'}" id="sign-in-message">${message.text}</p>` : ''}
 <p>Sign in with your organisation's admin address; we will email you a one-time sign-in link.</p>
 <form method="post" action="/sign-in">
-<p><label for="tenantDomain">Organisation domain</label><br><input id="tenantDomain" name="tenantDomain" required autocomplete="organization"></p>
-<p><label for="email">Admin email</label><br><input id="email" name="email" type="email" required autocomplete="email"></p>
+<p><label for="tenantDomain">Organisation domain</label><br><input id="tenantDomain" name="tenantDomain" required autocomplete="off"${invalid('tenantDomain')}></p>
+<p><label for="email">Admin email</label><br><input id="email" name="email" type="email" required autocomplete="email"${invalid('email')}></p>
 <button type="submit">Email me a sign-in link</button>
 </form>
 <p>Is your organisation not registered yet? <a href="/tenants/new">Register your organisation</a>.</p>`,
@@ -37,7 +54,7 @@ ${message ? html`<p class="notice" role="status">${message}</p>` : ''}
  */
 export function signInConfirmPage(link: { email: string; tenantName: string; tenantDomain: string }): string {
   return page(
-    'Sign in',
+    'Confirm sign-in',
     html`<h1>Sign in</h1>
 <p>You are about to sign in to the partner relationships of ${link.tenantName} (${link.tenantDomain}).</p>
 <form method="post">
@@ -54,8 +71,9 @@ export function partnerListPage(tenant: string, rows: PartnerRow[], filter: Part
     (f) =>
       html`<li><a href="/partner-relationships?filter=${f}"${f === filter ? html` aria-current="page"` : ''}>${filterLabels[f]}</a></li>`,
   );
+  // On a narrow screen each row is a block whose cells the stylesheet labels, column by column (html.ts).
   const body = rows.length
-    ? html`<table>
+    ? html`<table class="partners">
 <caption class="visually-hidden">${filterLabels[filter]} partner relationships</caption>
 <thead><tr><th scope="col">Partner</th><th scope="col">Status</th><th scope="col">Roles</th><th scope="col">Since</th><th scope="col">Ends</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
 <tbody>${rows.map(
@@ -68,7 +86,7 @@ export function partnerListPage(tenant: string, rows: PartnerRow[], filter: Part
       )}</tbody></table>`
     : html`<p>We didn't find anything to show here.</p>`;
   return page(
-    'Partner relationships',
+    `Partner relationships (${filterLabels[filter]})`,
     html`<h1>Partner relationships</h1>
 <p>Partners with delegated admin access to ${tenant}.</p>
 <p><a href="/tenant-admins">Admins of ${tenant}</a></p>

@@ -1,4 +1,4 @@
-import { html, page, type SafeHtml } from './html.js';
+import { errorTitle, html, page, type SafeHtml } from './html.js';
 
 // Pages of the tenant directory: self-service registration by DNS proof, and
 // the admins of a tenant as a signed-in admin manages them.
@@ -11,17 +11,27 @@ export interface NewTenantValues {
   email?: string;
 }
 
-export function newTenantPage(values: NewTenantValues = {}, error?: string): string {
-  const described = error ? html` aria-describedby="form-error"` : '';
+/** What is wrong with the form: about one field (marked invalid and described by it), or the whole form. */
+export interface NewTenantError {
+  text: string;
+  field?: keyof NewTenantValues;
+}
+
+export function newTenantPage(values: NewTenantValues = {}, error?: NewTenantError): string {
+  const described = (field: keyof NewTenantValues) => {
+    if (!error) return '';
+    if (!error.field) return html` aria-describedby="form-error"`;
+    return error.field === field ? html` aria-describedby="form-error" aria-invalid="true"` : '';
+  };
   return page(
-    'Register your organisation',
+    errorTitle('Register your organisation', error),
     html`<h1>Register your organisation</h1>
-${errorBox('form-error', error)}
+${errorBox('form-error', error?.text)}
 <p>Register the domain your organisation uses so its admins can authorize partners. We email you a link, then ask you to publish a DNS record that proves you manage the domain.</p>
 <form method="post" action="/tenants/new">
-<p><label for="tenantDomain">Domain</label><br><input id="tenantDomain" name="tenantDomain" required maxlength="253" autocomplete="off" value="${values.tenantDomain ?? ''}"${described}></p>
-<p><label for="name">Organisation name</label><br><input id="name" name="name" required maxlength="200" autocomplete="organization" value="${values.name ?? ''}"${described}></p>
-<p><label for="email">Your email address</label><br><input id="email" name="email" type="email" required maxlength="254" autocomplete="email" value="${values.email ?? ''}"${described}></p>
+<p><label for="tenantDomain">Domain</label><br><input id="tenantDomain" name="tenantDomain" required maxlength="253" autocomplete="off" value="${values.tenantDomain ?? ''}"${described('tenantDomain')}></p>
+<p><label for="name">Organisation name</label><br><input id="name" name="name" required maxlength="200" autocomplete="organization" value="${values.name ?? ''}"${described('name')}></p>
+<p><label for="email">Your email address</label><br><input id="email" name="email" type="email" required maxlength="254" autocomplete="email" value="${values.email ?? ''}"${described('email')}></p>
 <button type="submit">Email me a verification link</button>
 </form>`,
   );
@@ -68,7 +78,7 @@ function problemText(problem: VerifyProblem, view: ChallengeView): SafeHtml {
 
 export function challengePage(view: ChallengeView, problem?: VerifyProblem): string {
   return page(
-    `Verify ${view.domain}`,
+    errorTitle(`Verify ${view.domain}`, problem),
     html`<h1>Verify ${view.domain}</h1>
 ${problem ? html`<p class="error" role="alert" id="verify-error">${problemText(problem, view)}</p>` : ''}
 <p>To prove that you (${view.email}) manage ${view.domain}, add this TXT record at your DNS provider, then select Verify.</p>
@@ -98,7 +108,7 @@ ${view.invitationPath ? html`<p><a href="${view.invitationPath}">Go back to the 
 export type ChallengeProblemPage = 'unknown' | 'expired' | 'verified' | 'registered';
 
 const challengeProblemText: Record<ChallengeProblemPage, [string, string]> = {
-  unknown: ['This link is not valid', 'We do not know this verification link. Check that you opened the whole link from the email.'],
+  unknown: ['This verification link is not valid', 'We do not know this verification link. Check that you opened the whole link from the email.'],
   expired: ['This verification has expired', 'Start again from Register your organisation; you will get a new record to publish.'],
   verified: ['Already verified', 'This verification was already used. Sign in on Partner relationships to manage your organisation.'],
   registered: [
@@ -120,10 +130,18 @@ export interface AdminsView {
   csrf: string;
 }
 
-export function adminsPage(view: AdminsView, message?: { kind: 'notice' | 'error'; text: string }): string {
+/** What the admins page says above the list: a notice, or an error (about the address typed to add, with `field`). */
+export interface AdminsMessage {
+  kind: 'notice' | 'error';
+  text: string;
+  field?: 'email';
+}
+
+export function adminsPage(view: AdminsView, message?: AdminsMessage): string {
   const alone = view.admins.length === 1;
+  const emailInvalid = message?.kind === 'error' && message.field === 'email';
   return page(
-    'Admins',
+    errorTitle(`Admins of ${view.tenantName}`, message?.kind === 'error'),
     html`<h1>Admins of ${view.tenantName}</h1>
 ${message ? html`<p class="${message.kind}" role="${message.kind === 'error' ? 'alert' : 'status'}" id="admins-message">${message.text}</p>` : ''}
 <p>Admins of ${view.domain} can authorize partners, remove them, and manage this list. <a href="/partner-relationships">Back to Partner relationships</a></p>
@@ -138,7 +156,9 @@ ${alone ? html`<p>You are the only admin; add another before you can remove your
 <h2>Add an admin</h2>
 <form method="post" action="/tenant-admins">
 <input type="hidden" name="csrf" value="${view.csrf}">
-<p><label for="email">Email address</label><br><input id="email" name="email" type="email" required maxlength="254" autocomplete="off"></p>
+<p><label for="email">Email address</label><br><input id="email" name="email" type="email" required maxlength="254" autocomplete="off"${
+      emailInvalid ? html` aria-describedby="admins-message" aria-invalid="true"` : ''
+    }></p>
 <p>We email them a link; they become an admin when they confirm.</p>
 <button type="submit">Invite admin</button>
 </form>`,

@@ -4,7 +4,15 @@ import { relationshipIdSchema } from '../../relationships/relationshipSchemas.js
 import type { CustomerSignIn } from '../customerSignIn.js';
 import { partnerListQuerySchema, signInFormSchema } from '../formSchemas.js';
 import { messagePage } from '../pages/invitationPages.js';
-import { confirmDeletePage, partnerListPage, removedPage, signInConfirmPage, signInPage } from '../pages/partnerRelationshipPages.js';
+import {
+  confirmDeletePage,
+  partnerListPage,
+  removedPage,
+  signInConfirmPage,
+  signInPage,
+  type SignInField,
+  type SignInMessage,
+} from '../pages/partnerRelationshipPages.js';
 import type { PartnerRelationshipsPage } from '../partnerRelationshipsPage.js';
 import type { SignedInCustomer } from '../sessionCookie.js';
 
@@ -16,9 +24,17 @@ export interface PartnerRelationshipRoutesDeps {
 
 // One answer for every address, including "a link was sent a moment ago": the page must not
 // reveal who administers which tenant.
-const SIGN_IN_ASKED =
-  'If that address is an admin of that organisation, a sign-in link is on its way. It works once, for 15 minutes. If you asked a moment ago, use the link from that email.';
-const LINK_DEAD = 'That sign-in link is expired or was already used. Ask for a new one.';
+const SIGN_IN_ASKED: SignInMessage = {
+  kind: 'notice',
+  title: 'Sign-in link sent',
+  text: 'If that address is an admin of that organisation, a sign-in link is on its way. It works once, for 15 minutes. If you asked a moment ago, use the link from that email.',
+};
+const LINK_DEAD: SignInMessage = {
+  kind: 'error',
+  title: 'Sign-in link no longer works',
+  text: 'That sign-in link is expired or was already used. Ask for a new one.',
+};
+const SESSION_ENDED: SignInMessage = { kind: 'notice', title: 'Session ended', text: 'Your session ended; sign in again.' };
 
 /**
  * Partner relationships: sign-in by an emailed one-time link, the list, and
@@ -40,7 +56,10 @@ export function partnerRelationshipRoutes(deps: PartnerRelationshipRoutesDeps): 
 
   router.post('/sign-in', async (req, res) => {
     const parsed = signInFormSchema.safeParse(req.body);
-    if (!parsed.success) return res.status(400).send(signInPage('Enter your organisation domain and a valid email address.'));
+    if (!parsed.success) {
+      const invalidFields = parsed.error.issues.map((issue) => issue.path[0]).filter((field): field is SignInField => field === 'tenantDomain' || field === 'email');
+      return res.status(400).send(signInPage({ kind: 'error', title: 'Error: Sign in', text: 'Enter your organisation domain and a valid email address.', invalidFields }));
+    }
     const asked = await signIn.ask(req, parsed.data.tenantDomain, parsed.data.email);
     if (asked.outcome === 'limited') return sendLimited(res, asked.refusal);
     // The one answer for every address goes out first; only then is the directory read.
@@ -75,14 +94,14 @@ export function partnerRelationshipRoutes(deps: PartnerRelationshipRoutesDeps): 
   function sendLimited(res: Response, refusal: AppError) {
     const retryAfter = retryAfterOf(refusal);
     if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));
-    res.status(429).send(signInPage(`${refusal.message} Links you already have keep working on other networks.`));
+    res.status(429).send(signInPage({ kind: 'error', title: 'Too many sign-in attempts', text: `${refusal.message} Links you already have keep working on other networks.` }));
   }
 
   /** The signed-in admin whose form carries the session's CSRF token, or undefined with the 401 page sent. */
   async function signedInPost(req: Request, res: Response) {
     const current = await signedIn.currentAdmin(req, res);
     if (!current) {
-      res.status(401).send(signInPage('Your session ended; sign in again.'));
+      res.status(401).send(signInPage(SESSION_ENDED));
       return undefined;
     }
     signedIn.checkCsrf(req, current);
