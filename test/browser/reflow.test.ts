@@ -20,6 +20,8 @@ interface Layout {
   smallTargets: string[];
   /** Each body row of the page's table: its display and whether it fits in the window. */
   rows: { display: string; fits: boolean }[];
+  /** Column headers (one word each) that are split across lines. */
+  brokenHeaders: string[];
 }
 
 // A page script in a string: the project's types have no DOM library.
@@ -53,7 +55,17 @@ const measure = `(() => {
     const r = row.getBoundingClientRect();
     return { display: getComputedStyle(row).display, fits: r.left >= 0 && r.right <= innerWidth + 0.5 };
   });
-  return { scrollWidth: document.documentElement.scrollWidth, innerWidth, tooWide, smallTargets, rows };
+  const lineCount = (el) => {
+    const range = document.createRange();
+    range.selectNodeContents(el);
+    return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+  };
+  const brokenHeaders = [...document.querySelectorAll('main table thead th')]
+    .filter(visible)
+    .filter((th) => !th.querySelector('.visually-hidden'))
+    .filter((th) => th.textContent.trim() !== '' && !/\\s/.test(th.textContent.trim()) && lineCount(th) > 1)
+    .map((th) => th.textContent.trim());
+  return { scrollWidth: document.documentElement.scrollWidth, innerWidth, tooWide, smallTargets, rows, brokenHeaders };
 })()`;
 
 describe('every customer page fits any screen', () => {
@@ -72,6 +84,8 @@ describe('every customer page fits any screen', () => {
             problems.push(`${at}: scrolls sideways (the document is ${layout.scrollWidth} px wide in a ${layout.innerWidth} px window): ${layout.tooWide.join('; ')}`);
           }
           for (const target of layout.smallTargets) problems.push(`${at}: a target under ${minTarget} × ${minTarget} px: ${target}`);
+          // On the phone the header row is only for screen readers (visually hidden); on the desktop it is read.
+          if (width !== 320) for (const header of layout.brokenHeaders) problems.push(`${at}: the column header "${header}" is broken mid-word`);
           // One block per partner on the phone; a table with its columns on the desktop.
           const rowDisplay = width === 320 ? 'block' : 'table-row';
           layout.rows.forEach((row, i) => {

@@ -58,7 +58,7 @@ input[aria-invalid=true]{border:2px solid #c50f1f}
 input[type=radio]{width:1.5rem;height:1.5rem;margin:0 .5rem 0 0;vertical-align:middle;accent-color:#0f6cbd}
 a{padding-block:.25rem}nav a{display:inline-block;padding:.25rem .4rem;min-width:1.5rem}
 table{border-collapse:collapse;width:100%;margin-bottom:1rem}th,td{text-align:left;vertical-align:top;padding:.4rem;border-bottom:1px solid #ddd}
-table.partners td{overflow-wrap:normal}table.partners td:nth-of-type(n+3){white-space:nowrap}
+table.partners th,table.partners td{overflow-wrap:normal}table.partners tbody th{overflow-wrap:anywhere;min-width:9rem}table.partners td:nth-of-type(n+3){white-space:nowrap}
 .notice{background:#f3f8fd;border-left:4px solid #0f6cbd;padding:.6rem 1rem}.error{background:#fdf3f4;border-left:4px solid #c50f1f;padding:.6rem 1rem}
 .visually-hidden{position:absolute;width:1px;height:1px;padding:0;margin:-1px;border:0;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 nav ul{list-style:none;padding:0;margin-left:-.4rem;display:flex;flex-wrap:wrap;gap:.5rem}a[aria-current]{font-weight:bold;color:inherit;text-decoration:none}
