@@ -169,7 +169,7 @@ const emailish = [
   '<admin@example.com>',
   'admin@example.com, other@example.com',
 ];
-const durationish = ['0s', '-1d', '1ms', '999ms', '300000y', '1e400d', '9007199254740993d', 'P', 'PT', 'P-1D', 'P99999999Y', 'P1Y2M3W4DT5H6M7S', '1 fortnight', '1d1d', 'Infinity'];
+const durationish = ['', '   ', '0s', '-1d', '1ms', '999ms', '300000y', '1e400d', '9007199254740993d', 'P', 'PT', 'P-1D', 'P99999999Y', 'P1Y2M3W4DT5H6M7S', '1 fortnight', '1d1d', 'Infinity'];
 
 export const nastyString: fc.Arbitrary<string> = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom(...controlAndBidi, ...unicodeOddities, ...injections, ...numericish, ...domainish, ...emailish, ...durationish) },
