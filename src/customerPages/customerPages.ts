@@ -6,7 +6,7 @@ import type { MailOutbox } from '../mail/mailOutbox.js';
 import type { RelationshipService } from '../relationships/relationshipService.js';
 import type { DomainChallenges } from '../tenants/domainChallenge.js';
 import type { TenantDirectory } from '../tenants/tenantDirectory.js';
-import { toAppError } from '../http/errors.js';
+import { retryAfterOf, toAppError } from '../http/errors.js';
 import type { RateLimit } from '../http/rateLimits.js';
 import { createCustomerSessions } from './customerSession.js';
 import { createCustomerSignIn } from './customerSignIn.js';
@@ -100,8 +100,13 @@ export function customerPageErrors(log: Logger): ErrorRequestHandler {
       payloadTooLarge: ['That did not work', 'The form was larger than allowed. Go back and try again.'],
       unsupportedMediaType: ['That did not work', 'The form was sent in a way we do not understand. Go back and try again.'],
       unavailable: ['Please try again in a moment', 'A service we need is not answering right now. Nothing was changed.'],
+      // Something removed meanwhile (a tenant, a relationship): say so, not "went wrong".
+      notFound: ['Not found', 'There is nothing here any more. It may have been removed a moment ago.'],
+      rateLimited: ['Too many requests', 'Please wait a little and try again.'],
     };
     const [title, text] = pages[error.code] ?? ['Something went wrong', 'Please try again in a moment.'];
+    const retryAfter = retryAfterOf(error);
+    if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));
     res.status(error.status).send(messagePage(title, text));
   };
 }
