@@ -10,6 +10,7 @@ const PLUMBING = ['infra', 'http', 'validation', 'config'];
 const FEATURES = [
   'activities',
   'relationships',
+  'apiKeys',
   'partners',
   'tenants',
   'mail',
@@ -38,7 +39,11 @@ const featureImports = {
     imports: ['tenants', 'mail'],
     why: 'an offer names a customer tenant (the tenant identifier schemas); the invitation email data, built here, is a mail job’s payload',
   },
-  partners: { imports: [], why: 'partner records and API keys stand alone' },
+  apiKeys: {
+    imports: [],
+    why: 'API keys (issue, authenticate, rotate with a grace period, revoke, audit) are one implementation for every holder; each holder passes in its own key table',
+  },
+  partners: { imports: ['apiKeys'], why: 'a partner’s API keys are apiKeys kept in partner_api_keys' },
   tenants: { imports: [], why: 'the tenant directory and domain proofs stand alone' },
   mail: {
     imports: ['tenants'],
@@ -54,8 +59,8 @@ const featureImports = {
     why: 'the customer acts on relationships (a forwarded invitation reuses their invitation email data), signs in against the tenant directory and gets emails through the mail outbox',
   },
   operator: {
-    imports: ['partners', 'tenants', 'webhooks'],
-    why: 'operators manage partners and their keys and tenants, and webhook targets are checked against the webhook target policy',
+    imports: ['partners', 'apiKeys', 'tenants', 'webhooks'],
+    why: 'operators manage partners, their keys (key routes and schemas over apiKeys, for any holder) and tenants, and webhook targets are checked against the webhook target policy',
   },
   apiDocs: {
     imports: ['relationships', 'customerPages', 'operator'],

@@ -14,8 +14,9 @@ import {
 } from './responseSchemas.js';
 import { accessQuerySchema, createRelationshipSchema, listRelationshipsQuerySchema, reasonBodySchema } from '../relationships/relationshipSchemas.js';
 import { createPartnerSchema, putTenantSchema } from '../operator/operatorSchemas.js';
+import { apiKeyListSchema, apiKeySchema } from '../operator/keySchemas.js';
 import { adminEmailFormSchema, csrfFormSchema, invitationAnswerFormSchema, newTenantFormSchema, partnerListQuerySchema, signInFormSchema, verifyDomainFormSchema } from '../customerPages/formSchemas.js';
-import { keyRotatedSchema, partnerKeyListSchema, partnerKeySchema, rotateKeySchema } from '../operator/partnerKeySchemas.js';
+import { keyRotatedSchema, rotateKeySchema } from '../operator/partnerKeySchemas.js';
 
 // The OpenAPI 3.1 document, generated from the zod schemas the routes validate
 // with (requests, as their input side) and the schemas the tests hold the
@@ -67,8 +68,8 @@ const responseSchemas = {
   Liveness: livenessSchema,
   Readiness: readinessSchema,
   Tenant: tenantSchema,
-  PartnerKey: partnerKeySchema,
-  PartnerKeyList: partnerKeyListSchema,
+  ApiKey: apiKeySchema,
+  ApiKeyList: apiKeyListSchema,
   KeyRotated: keyRotatedSchema,
 } as const;
 
@@ -78,6 +79,49 @@ const idempotencyProblems: ErrorCode[] = ['idempotencyKeyInProgress', 'idempoten
 const stepProblems: ErrorCode[] = [...bodyProblems, ...authProblems, ...idempotencyProblems, 'notFound', 'stepRefused', 'preconditionFailed', 'unavailable'];
 
 const relationshipId = { id: 'The relationship id (a UUID)' };
+
+/** The key routes of one kind of holder (src/operator/keyRoutes.ts). */
+function keyOperations(holder: 'partner'): Operation[] {
+  const base = `/api/v1/admin/${holder}s/{id}/keys`;
+  const id = { id: `The ${holder} id (a UUID)` };
+  const tag = 'pf_';
+  return [
+    {
+      method: 'get',
+      path: base,
+      tag: 'Operator',
+      summary: `A ${holder}’s API keys (prefixes and dates, never the keys)`,
+      security: ['operator'],
+      pathParams: id,
+      success: { status: 200, description: 'Newest first, with each key’s status', schema: 'ApiKeyList' },
+      problems: ['validation', 'unauthorized', 'forbidden', 'notFound'],
+    },
+    {
+      method: 'post',
+      path: base,
+      tag: 'Operator',
+      summary: 'Rotate: a new key (shown only in this answer); the older keys keep working for graceSeconds',
+      description: `Older live keys get an expiry at the end of the grace period (never later than one they already had). Audited as ${holder}.apiKeyRotated.`,
+      security: ['operator'],
+      pathParams: id,
+      requestBody: { schema: 'RotateKeyRequest', mediaType: 'application/json', required: false },
+      headers: ['IdempotencyKey'],
+      success: { status: 201, description: 'The new key and when the older ones end', schema: 'KeyRotated' },
+      problems: [...bodyProblems, 'unauthorized', 'forbidden', 'notFound', ...idempotencyProblems, 'unavailable'],
+    },
+    {
+      method: 'delete',
+      path: `${base}/{key}`,
+      tag: 'Operator',
+      summary: 'Revoke one key at once (by its id or its prefix)',
+      description: `The key is refused (401) from now on. Revoking a revoked key changes nothing. Audited as ${holder}.apiKeyRevoked.`,
+      security: ['operator'],
+      pathParams: { ...id, key: `The key’s id, or its prefix (${tag} and 7 characters)` },
+      success: { status: 200, description: 'The key, now revoked', schema: 'ApiKey' },
+      problems: ['validation', 'unauthorized', 'forbidden', 'notFound', 'conflict'],
+    },
+  ];
+}
 
 export const operations: Operation[] = [
   {
@@ -170,40 +214,7 @@ export const operations: Operation[] = [
     success: { status: 200, description: 'Every partner', schema: 'PartnerList' },
     problems: ['unauthorized', 'forbidden'],
   },
-  {
-    method: 'get',
-    path: '/api/v1/admin/partners/{id}/keys',
-    tag: 'Operator',
-    summary: 'A partner’s API keys (prefixes and dates, never the keys)',
-    security: ['operator'],
-    pathParams: { id: 'The partner id (a UUID)' },
-    success: { status: 200, description: 'Newest first, with each key’s status', schema: 'PartnerKeyList' },
-    problems: ['validation', 'unauthorized', 'forbidden', 'notFound'],
-  },
-  {
-    method: 'post',
-    path: '/api/v1/admin/partners/{id}/keys',
-    tag: 'Operator',
-    summary: 'Rotate: a new key (shown only in this answer); the older keys keep working for graceSeconds',
-    description: 'Older live keys get an expiry at the end of the grace period (never later than one they already had). Audited as partner.apiKeyRotated.',
-    security: ['operator'],
-    pathParams: { id: 'The partner id (a UUID)' },
-    requestBody: { schema: 'RotateKeyRequest', mediaType: 'application/json', required: false },
-    headers: ['IdempotencyKey'],
-    success: { status: 201, description: 'The new key and when the older ones end', schema: 'KeyRotated' },
-    problems: [...bodyProblems, 'unauthorized', 'forbidden', 'notFound', ...idempotencyProblems, 'unavailable'],
-  },
-  {
-    method: 'delete',
-    path: '/api/v1/admin/partners/{id}/keys/{key}',
-    tag: 'Operator',
-    summary: 'Revoke one key at once (by its id or its prefix)',
-    description: 'The key is refused (401) from now on. Revoking a revoked key changes nothing. Audited as partner.apiKeyRevoked.',
-    security: ['operator'],
-    pathParams: { id: 'The partner id (a UUID)', key: 'The key’s id, or its prefix (pf_ and 7 characters)' },
-    success: { status: 200, description: 'The key, now revoked', schema: 'PartnerKey' },
-    problems: ['validation', 'unauthorized', 'forbidden', 'notFound', 'conflict'],
-  },
+  ...keyOperations('partner'),
   {
     method: 'put',
     path: '/api/v1/admin/tenants/{domain}',

@@ -4,12 +4,12 @@ import { AppError } from '../http/errors.js';
 import type { Idempotency } from '../http/idempotency.js';
 import type { Database } from '../infra/database.js';
 import { newToken } from '../infra/tokens.js';
-import { newApiKey } from '../partners/partnerKeys.js';
+import { createPartnerKeys, newApiKey } from '../partners/partnerKeys.js';
 import type { TenantDirectory } from '../tenants/tenantDirectory.js';
 import { emailAddressSchema } from '../tenants/tenantIdentifiers.js';
 import type { WebhookTargetPolicy } from '../webhooks/webhookTarget.js';
 import { createPartnerSchema, putTenantSchema, tenantDomainParamSchema } from './operatorSchemas.js';
-import { partnerKeyRoutes } from './partnerKeyRoutes.js';
+import { keyRoutes } from './keyRoutes.js';
 import { requireAllowedWebhookUrl } from './webhookTargetCheck.js';
 
 export interface AdminRoutesDeps {
@@ -71,7 +71,7 @@ export function adminRoutes(deps: AdminRoutesDeps): Router {
     });
   });
 
-  router.use(partnerKeyRoutes({ db: deps.db, idempotency: deps.idempotency }));
+  router.use(keyRoutes({ holdersPath: '/admin/partners', keys: createPartnerKeys(deps.db), idempotency: deps.idempotency }));
 
   // The tenant directory belongs to the operator alone: a partner key is refused here before anything is read.
   router.put('/admin/tenants/:domain', async (req, res) => {

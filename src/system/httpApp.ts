@@ -100,7 +100,7 @@ export function buildApp(deps: AppDeps): Express {
   app.use(
     '/api/v1',
     authenticated({
-      authenticateKey: (key) => partnerKeys.authenticate(key),
+      authenticateKey: async (key) => (await partnerKeys.authenticate(key))?.holder ?? null,
       operatorToken: config.OPERATOR_TOKEN,
       authFailures,
       rateLimit: createRateLimit({
