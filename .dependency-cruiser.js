@@ -12,6 +12,7 @@ const FEATURES = [
   'relationships',
   'apiKeys',
   'partners',
+  'enforcers',
   'tenants',
   'mail',
   'webhooks',
@@ -44,6 +45,10 @@ const featureImports = {
     why: 'API keys (issue, authenticate, rotate with a grace period, revoke, audit) are one implementation for every holder; each holder passes in its own key table',
   },
   partners: { imports: ['apiKeys'], why: 'a partner’s API keys are apiKeys kept in partner_api_keys' },
+  enforcers: {
+    imports: ['apiKeys'],
+    why: 'an enforcer’s API keys are apiKeys kept in enforcer_api_keys, rotated and revoked exactly as a partner’s',
+  },
   tenants: { imports: [], why: 'the tenant directory and domain proofs stand alone' },
   mail: {
     imports: ['tenants'],
@@ -59,8 +64,8 @@ const featureImports = {
     why: 'the customer acts on relationships (a forwarded invitation reuses their invitation email data), signs in against the tenant directory and gets emails through the mail outbox',
   },
   operator: {
-    imports: ['partners', 'apiKeys', 'tenants', 'webhooks'],
-    why: 'operators manage partners, their keys (key routes and schemas over apiKeys, for any holder) and tenants, and webhook targets are checked against the webhook target policy',
+    imports: ['partners', 'enforcers', 'apiKeys', 'tenants', 'webhooks'],
+    why: 'operators manage partners, enforcers, their keys (one set of key routes and schemas for both, over apiKeys) and tenants, and webhook targets are checked against the webhook target policy',
   },
   apiDocs: {
     imports: ['relationships', 'customerPages', 'operator'],

@@ -14,6 +14,7 @@ import {
 } from './responseSchemas.js';
 import { accessQuerySchema, createRelationshipSchema, listRelationshipsQuerySchema, reasonBodySchema } from '../relationships/relationshipSchemas.js';
 import { createPartnerSchema, putTenantSchema } from '../operator/operatorSchemas.js';
+import { createEnforcerSchema, enforcerCreatedSchema, enforcerKeyRotatedSchema, enforcerListSchema } from '../operator/enforcerSchemas.js';
 import { apiKeyListSchema, apiKeySchema } from '../operator/keySchemas.js';
 import { adminEmailFormSchema, csrfFormSchema, invitationAnswerFormSchema, newTenantFormSchema, partnerListQuerySchema, signInFormSchema, verifyDomainFormSchema } from '../customerPages/formSchemas.js';
 import { keyRotatedSchema, rotateKeySchema } from '../operator/partnerKeySchemas.js';
@@ -24,7 +25,7 @@ import { keyRotatedSchema, rotateKeySchema } from '../operator/partnerKeySchemas
 // what z.toJSONSchema produces, so no translation layer is needed.
 
 type JsonSchema = Record<string, unknown>;
-type Security = 'partner' | 'operator' | 'none';
+type Security = 'partner' | 'enforcer' | 'operator' | 'none';
 
 interface Operation {
   method: 'get' | 'post' | 'put' | 'delete';
@@ -55,6 +56,7 @@ const requestSchemas = {
   VerifyDomainForm: verifyDomainFormSchema,
   AdminEmailForm: adminEmailFormSchema,
   RotateKeyRequest: rotateKeySchema,
+  CreateEnforcerRequest: createEnforcerSchema,
 } as const;
 
 const responseSchemas = {
@@ -71,6 +73,9 @@ const responseSchemas = {
   ApiKey: apiKeySchema,
   ApiKeyList: apiKeyListSchema,
   KeyRotated: keyRotatedSchema,
+  EnforcerCreated: enforcerCreatedSchema,
+  EnforcerList: enforcerListSchema,
+  EnforcerKeyRotated: enforcerKeyRotatedSchema,
 } as const;
 
 const authProblems: ErrorCode[] = ['unauthorized', 'forbidden', 'rateLimited'];
@@ -80,17 +85,17 @@ const stepProblems: ErrorCode[] = [...bodyProblems, ...authProblems, ...idempote
 
 const relationshipId = { id: 'The relationship id (a UUID)' };
 
-/** The key routes of one kind of holder (src/operator/keyRoutes.ts). */
-function keyOperations(holder: 'partner'): Operation[] {
+/** The key routes, the same for partners' keys and enforcers' (src/operator/keyRoutes.ts). */
+function keyOperations(holder: 'partner' | 'enforcer'): Operation[] {
   const base = `/api/v1/admin/${holder}s/{id}/keys`;
   const id = { id: `The ${holder} id (a UUID)` };
-  const tag = 'pf_';
+  const tag = holder === 'partner' ? 'pf_' : 'pfe_';
   return [
     {
       method: 'get',
       path: base,
       tag: 'Operator',
-      summary: `A ${holder}’s API keys (prefixes and dates, never the keys)`,
+      summary: `A${holder === 'enforcer' ? 'n' : ''} ${holder}’s API keys (prefixes and dates, never the keys)`,
       security: ['operator'],
       pathParams: id,
       success: { status: 200, description: 'Newest first, with each key’s status', schema: 'ApiKeyList' },
@@ -106,7 +111,7 @@ function keyOperations(holder: 'partner'): Operation[] {
       pathParams: id,
       requestBody: { schema: 'RotateKeyRequest', mediaType: 'application/json', required: false },
       headers: ['IdempotencyKey'],
-      success: { status: 201, description: 'The new key and when the older ones end', schema: 'KeyRotated' },
+      success: { status: 201, description: 'The new key and when the older ones end', schema: holder === 'partner' ? 'KeyRotated' : 'EnforcerKeyRotated' },
       problems: [...bodyProblems, 'unauthorized', 'forbidden', 'notFound', ...idempotencyProblems, 'unavailable'],
     },
     {
@@ -188,8 +193,10 @@ export const operations: Operation[] = [
     method: 'get',
     path: '/api/v1/access',
     tag: 'Partner API',
-    summary: 'May the calling partner act in this role in this tenant now?',
-    security: ['partner'],
+    summary: 'May this partner act in this role in this tenant now? (a partner about itself; an enforcer about any partner)',
+    description:
+      'With a partner key: about the calling partner (`partner` left out, or its own id; another partner’s id is 403). With an enforcer key (the system that executes admin actions in the tenant): `partner` is required (400 without), and a tenant outside the enforcer’s scope is 403. The operator token is 403.',
+    security: ['partner', 'enforcer'],
     query: accessQuerySchema,
     success: { status: 200, description: 'The answer, from the read model', schema: 'AccessAnswer' },
     problems: ['validation', ...authProblems],
@@ -215,6 +222,29 @@ export const operations: Operation[] = [
     problems: ['unauthorized', 'forbidden'],
   },
   ...keyOperations('partner'),
+  {
+    method: 'post',
+    path: '/api/v1/admin/enforcers',
+    tag: 'Operator',
+    summary: 'Create an enforcer (a system that asks the access question about any partner); its key is shown only in this answer',
+    description:
+      'An enforcer key (`pfe_…`) may call GET /api/v1/access, naming the partner, for the tenants listed (or any tenant when `tenants` is left out); every other route answers it 403. Audited as enforcer.created.',
+    security: ['operator'],
+    requestBody: { schema: 'CreateEnforcerRequest', mediaType: 'application/json', required: true },
+    headers: ['IdempotencyKey'],
+    success: { status: 201, description: 'The enforcer and its key', schema: 'EnforcerCreated' },
+    problems: [...bodyProblems, 'unauthorized', 'forbidden', ...idempotencyProblems, 'unavailable'],
+  },
+  {
+    method: 'get',
+    path: '/api/v1/admin/enforcers',
+    tag: 'Operator',
+    summary: 'List enforcers, their tenants and their keys (prefixes and dates, never the keys)',
+    security: ['operator'],
+    success: { status: 200, description: 'Every enforcer, oldest first', schema: 'EnforcerList' },
+    problems: ['unauthorized', 'forbidden'],
+  },
+  ...keyOperations('enforcer'),
   {
     method: 'put',
     path: '/api/v1/admin/tenants/{domain}',
@@ -546,7 +576,7 @@ function responsesOf(op: Operation) {
 }
 
 const securityRequirement = (security: Security[]) =>
-  security.map((s) => (s === 'none' ? {} : s === 'partner' ? { partnerApiKey: [] } : { operatorToken: [] }));
+  security.map((s) => (s === 'none' ? {} : s === 'partner' ? { partnerApiKey: [] } : s === 'enforcer' ? { enforcerKey: [] } : { operatorToken: [] }));
 
 export function buildOpenApiDocument(options: { publicBaseUrl: string; version: string }) {
   const paths: Record<string, Record<string, unknown>> = {};
@@ -585,7 +615,7 @@ export function buildOpenApiDocument(options: { publicBaseUrl: string; version: 
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     servers: [{ url: options.publicBaseUrl }],
     tags: [
-      { name: 'Partner API', description: 'JSON, `Authorization: Bearer <partner API key>`' },
+      { name: 'Partner API', description: 'JSON, `Authorization: Bearer <partner API key>` (the access check also takes an enforcer key)' },
       { name: 'Operator', description: 'JSON, `Authorization: Bearer <operator token>`' },
       { name: 'Customer pages', description: 'Server-rendered HTML forms; work without JavaScript' },
       { name: 'Service', description: 'Health, metrics and documentation' },
@@ -594,6 +624,11 @@ export function buildOpenApiDocument(options: { publicBaseUrl: string; version: 
     components: {
       securitySchemes: {
         partnerApiKey: { type: 'http', scheme: 'bearer', description: 'A partner API key (`pf_…`), shown once when the operator creates the partner' },
+        enforcerKey: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'An enforcer key (`pfe_…`), shown once when the operator creates the enforcer; it may call the access check only',
+        },
         operatorToken: { type: 'http', scheme: 'bearer', description: 'The operator token (OPERATOR_TOKEN)' },
       },
       parameters: headerParameters,

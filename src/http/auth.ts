@@ -2,7 +2,21 @@ import type { NextFunction, Request, Response } from 'express';
 import { constantTimeEqual } from '../infra/tokens.js';
 import { AppError } from './errors.js';
 
-export type Principal = { kind: 'partner'; partnerId: string; partnerName: string } | { kind: 'operator' };
+/**
+ * Who a request to the JSON API is from: a partner (its API key), an enforcer
+ * (the system that executes admin actions in tenants, with its key; it may ask
+ * the access question and nothing else), or the operator (the operator token).
+ */
+export type Principal =
+  | { kind: 'partner'; partnerId: string; partnerName: string }
+  | { kind: 'enforcer'; enforcerId: string; tenants: string[] | null }
+  | { kind: 'operator' };
+
+/** What an API key authenticates as. */
+export type KeyHolder = Exclude<Principal, { kind: 'operator' }>;
+
+/** A principal that may call routes other than the access check. */
+export type PartnerOrOperator = Exclude<Principal, { kind: 'enforcer' }>;
 
 declare module 'express-serve-static-core' {
   interface Locals {
@@ -15,11 +29,24 @@ export function bearerTokenOf(req: Request): string | undefined {
   return /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '')?.[1];
 }
 
-/** Finds the partner a live API key belongs to (src/partners/partnerKeys.ts), or null. */
-export type AuthenticateKey = (key: string) => Promise<{ partnerId: string; partnerName: string } | null>;
+/**
+ * Finds who a live API key belongs to, or null. The composition root passes
+ * one that looks in the partner keys (src/partners) and the enforcer keys
+ * (src/enforcers); plumbing imports neither.
+ */
+export type AuthenticateKey = (key: string) => Promise<KeyHolder | null>;
 
-/** Bearer auth for the JSON API: the operator token, or a live partner API key. */
-export function bearerAuth(authenticateKey: AuthenticateKey, operatorToken: string) {
+/** Whether an enforcer key may make this request at all (the composition root names the access check). */
+export type EnforcerMayCall = (req: Request) => boolean;
+
+const ENFORCER_ONLY_ASKS = 'An enforcer key may only ask the access question (GET /api/v1/access).';
+
+/**
+ * Bearer auth for the JSON API: the operator token, or a live partner or
+ * enforcer API key. An enforcer key is refused (403) here, before any route
+ * runs, on everything `enforcerMayCall` does not name.
+ */
+export function bearerAuth(authenticateKey: AuthenticateKey, operatorToken: string, enforcerMayCall: EnforcerMayCall = () => false) {
   return async (req: Request, res: Response, next: NextFunction) => {
     const key = bearerTokenOf(req);
     if (!key) throw new AppError('unauthorized', 'Send an Authorization: Bearer <key> header.');
@@ -27,27 +54,36 @@ export function bearerAuth(authenticateKey: AuthenticateKey, operatorToken: stri
       res.locals.principal = { kind: 'operator' };
       return next();
     }
-    const partner = await authenticateKey(key);
-    if (!partner) throw new AppError('unauthorized', 'The API key is not valid.');
-    res.locals.principal = { kind: 'partner', partnerId: partner.partnerId, partnerName: partner.partnerName };
+    const holder = await authenticateKey(key);
+    if (!holder) throw new AppError('unauthorized', 'The API key is not valid.');
+    res.locals.principal = holder;
+    if (holder.kind === 'enforcer' && !enforcerMayCall(req)) throw new AppError('forbidden', ENFORCER_ONLY_ASKS);
     next();
   };
 }
 
-export function principalOf(res: Response): Principal {
+/** Whoever authenticated, enforcers included: only the access check reads this. */
+export function anyPrincipalOf(res: Response): Principal {
   const principal = res.locals.principal;
   if (!principal) throw new AppError('unauthorized', 'Authentication required.');
   return principal;
 }
 
+/** The partner or the operator calling; an enforcer key is refused (403), so a route that forgets to check still never serves one. */
+export function principalOf(res: Response): PartnerOrOperator {
+  const principal = anyPrincipalOf(res);
+  if (principal.kind === 'enforcer') throw new AppError('forbidden', ENFORCER_ONLY_ASKS);
+  return principal;
+}
+
 export function requirePartner(res: Response): Extract<Principal, { kind: 'partner' }> {
-  const principal = principalOf(res);
+  const principal = anyPrincipalOf(res);
   if (principal.kind !== 'partner') throw new AppError('forbidden', 'Only a partner API key may do this.');
   return principal;
 }
 
 export function requireOperator(res: Response): void {
-  if (principalOf(res).kind !== 'operator') throw new AppError('forbidden', 'Only the operator token may do this.');
+  if (anyPrincipalOf(res).kind !== 'operator') throw new AppError('forbidden', 'Only the operator token may do this.');
 }
 
 /** Whose Idempotency-Key space a request uses: each partner its own, the operator one. */

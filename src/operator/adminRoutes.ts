@@ -4,23 +4,26 @@ import { AppError } from '../http/errors.js';
 import type { Idempotency } from '../http/idempotency.js';
 import type { Database } from '../infra/database.js';
 import { newToken } from '../infra/tokens.js';
+import type { Enforcers } from '../enforcers/enforcers.js';
 import { createPartnerKeys, newApiKey } from '../partners/partnerKeys.js';
 import type { TenantDirectory } from '../tenants/tenantDirectory.js';
 import { emailAddressSchema } from '../tenants/tenantIdentifiers.js';
 import type { WebhookTargetPolicy } from '../webhooks/webhookTarget.js';
 import { createPartnerSchema, putTenantSchema, tenantDomainParamSchema } from './operatorSchemas.js';
+import { enforcerRoutes } from './enforcerRoutes.js';
 import { keyRoutes } from './keyRoutes.js';
 import { requireAllowedWebhookUrl } from './webhookTargetCheck.js';
 
 export interface AdminRoutesDeps {
   db: Database;
   tenants: TenantDirectory;
+  enforcers: Enforcers;
   idempotency: Idempotency;
   /** Where partner webhooks may point (public addresses only, unless the operator allows private ones). */
   webhookTargets: WebhookTargetPolicy;
 }
 
-/** The operator's JSON routes under /api/v1/admin: partners, their keys, the tenant directory. A partner key is refused before anything is read. */
+/** The operator's JSON routes under /api/v1/admin: partners, enforcers, their keys, the tenant directory. A partner or enforcer key is refused before anything is read. */
 export function adminRoutes(deps: AdminRoutesDeps): Router {
   const router = Router();
 
@@ -72,6 +75,7 @@ export function adminRoutes(deps: AdminRoutesDeps): Router {
   });
 
   router.use(keyRoutes({ holdersPath: '/admin/partners', keys: createPartnerKeys(deps.db), idempotency: deps.idempotency }));
+  router.use(enforcerRoutes({ enforcers: deps.enforcers, idempotency: deps.idempotency }));
 
   // The tenant directory belongs to the operator alone: a partner key is refused here before anything is read.
   router.put('/admin/tenants/:domain', async (req, res) => {

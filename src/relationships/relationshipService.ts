@@ -15,7 +15,7 @@ import { PartnerIdKey, RelationshipStatusKey, TenantDomainKey } from '../contrac
 import { Prisma } from '../generated/prisma/client.js';
 import type { Database } from '../infra/database.js';
 import type { Logger } from '../infra/logger.js';
-import type { Principal } from '../http/auth.js';
+import type { PartnerOrOperator } from '../http/auth.js';
 import { AppError } from '../http/errors.js';
 import { etagOf, requireIfMatch } from '../http/conditionalRequests.js';
 import type { PendingInvitationCap } from './pendingInvitationCap.js';
@@ -35,7 +35,7 @@ export interface RelationshipServiceDeps {
   offers: OperatorLimits & { allowShortDurations: boolean };
 }
 
-type PartnerPrincipal = Extract<Principal, { kind: 'partner' }>;
+type PartnerPrincipal = Extract<PartnerOrOperator, { kind: 'partner' }>;
 export type PartnerStep = 'resend' | 'withdraw' | 'terminate';
 
 const partnerSteps = { resend: resendUpdate, withdraw: withdrawUpdate, terminate: terminateUpdate } as const;
@@ -45,10 +45,10 @@ const READ_MODEL_POLL_MS = 20;
 export function createRelationshipService(deps: RelationshipServiceDeps) {
   const { db, temporal, log } = deps;
   // Partners never learn which of a tenant's admins acted: that would tell them who the admins are.
-  const fromRow = (principal: Principal, row: Parameters<typeof relationshipFromRow>[0]) =>
+  const fromRow = (principal: PartnerOrOperator, row: Parameters<typeof relationshipFromRow>[0]) =>
     relationshipFromRow(row, { temporalUiUrl: deps.temporalUiUrl, namespace: deps.namespace, showCustomerIdentity: principal.kind === 'operator' });
 
-  async function findVisible(principal: Principal, id: string) {
+  async function findVisible(principal: PartnerOrOperator, id: string) {
     const row = await db.relationship.findUnique({ where: { id }, include: relationshipInclude });
     // Another partner's relationship is reported as missing, not forbidden: its existence is not ours to reveal.
     if (!row || (principal.kind === 'partner' && row.partnerId !== principal.partnerId)) {
@@ -160,7 +160,7 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
     return fromRow(partner, await findVisible(partner, id));
   }
 
-  async function list(principal: Principal, filters: ListRelationshipsQuery) {
+  async function list(principal: PartnerOrOperator, filters: ListRelationshipsQuery) {
     const rows = await db.relationship.findMany({
       where: {
         // A partner's own id always applies; a partnerId filter can only narrow it further.
@@ -178,7 +178,7 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
     return rows.map((row) => fromRow(principal, row));
   }
 
-  async function get(principal: Principal, id: string) {
+  async function get(principal: PartnerOrOperator, id: string) {
     return fromRow(principal, await findVisible(principal, id));
   }
 
@@ -240,6 +240,7 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
     log.warn({ event: 'readmodel.lagging', relationshipId: id, status }, 'read model did not catch up in time');
   }
 
+  /** May this partner act in this role in this tenant now? Who may ask about whom is the route's to decide (src/partnerApi). */
   async function checkAccess(partnerId: string, tenantDomain: string, role: string) {
     const grant = await db.roleGrant.findFirst({ where: { partnerId, tenantDomain, role, revokedAt: null } });
     return grant ? { allowed: true, relationshipId: grant.relationshipId } : { allowed: false };

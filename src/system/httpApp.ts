@@ -4,6 +4,7 @@ import helmet from 'helmet';
 import { Counter, type Registry } from 'prom-client';
 import type { ApiParts } from './system.js';
 import { createAuthFailures, withAuthFailureLimit } from '../http/authFailures.js';
+import type { AuthenticateKey } from '../http/auth.js';
 import { AppError, problemJsonHandler } from '../http/errors.js';
 import { requireOperatorToken } from '../http/operatorAuth.js';
 import { messagePage } from '../customerPages/pages/invitationPages.js';
@@ -18,9 +19,10 @@ import { createSignInAttempts } from '../customerPages/signInAttempts.js';
 import { apiDocs } from '../apiDocs/apiDocsRoutes.js';
 import { customerPageErrors, customerPages } from '../customerPages/customerPages.js';
 import { healthRoutes } from '../operator/healthRoutes.js';
-import { partnerRoutes, roleCatalogRoute } from '../partnerApi/partnerRoutes.js';
+import { isAccessCheck, partnerRoutes, roleCatalogRoute } from '../partnerApi/partnerRoutes.js';
 import { adminRoutes } from '../operator/adminRoutes.js';
 import { authenticated, jsonBodies } from '../http/jsonApi.js';
+import { createEnforcers, ENFORCER_KEYS } from '../enforcers/enforcers.js';
 import { createPartnerKeys } from '../partners/partnerKeys.js';
 import { createTxtLookup } from '../tenants/dnsTxtLookup.js';
 import { createDomainChallenges } from '../tenants/domainChallenge.js';
@@ -96,11 +98,23 @@ export function buildApp(deps: AppDeps): Express {
   app.use(apiDocs({ publicBaseUrl: config.PUBLIC_BASE_URL, version: API_VERSION }));
   const idempotency = createIdempotency({ redis: deps.redis, keyPrefix, ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS });
   const partnerKeys = createPartnerKeys(deps.db);
+  const enforcers = createEnforcers(deps.db);
+  /** A bearer key is an enforcer's (`pfe_…`) or a partner's (`pf_…`): looked up in that one table. */
+  const authenticateKey: AuthenticateKey = async (key) => {
+    if (key.startsWith(ENFORCER_KEYS.tag)) {
+      const enforcer = await enforcers.authenticate(key);
+      return enforcer && { kind: 'enforcer', ...enforcer };
+    }
+    const partner = (await partnerKeys.authenticate(key))?.holder;
+    return partner ? { kind: 'partner', ...partner } : null;
+  };
   app.use('/api/v1', jsonBodies(), roleCatalogRoute());
   app.use(
     '/api/v1',
     authenticated({
-      authenticateKey: async (key) => (await partnerKeys.authenticate(key))?.holder ?? null,
+      authenticateKey,
+      // An enforcer key asks the access question and nothing else: 403 on every other route.
+      enforcerMayCall: isAccessCheck,
       operatorToken: config.OPERATOR_TOKEN,
       authFailures,
       rateLimit: createRateLimit({
@@ -113,6 +127,7 @@ export function buildApp(deps: AppDeps): Express {
     adminRoutes({
       db: deps.db,
       tenants,
+      enforcers,
       idempotency,
       webhookTargets: createWebhookTargetPolicy({ allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_TARGETS }),
     }),

@@ -59,9 +59,9 @@ describe('service endpoints', () => {
   });
 
   describe('GET /openapi.json', () => {
-    it('is an OpenAPI 3.1 document with both security schemes', () => {
+    it('is an OpenAPI 3.1 document with its three security schemes', () => {
       expect(doc.openapi).toMatch(/^3\.1\./);
-      expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(['operatorToken', 'partnerApiKey']);
+      expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(['enforcerKey', 'operatorToken', 'partnerApiKey']);
       const operationIds = Object.values(doc.paths).flatMap((ops) => Object.values(ops).map((op) => (op as { operationId?: string }).operationId));
       expect(new Set(operationIds).size).toBe(operationIds.length);
       expect(operationIds.every((id) => typeof id === 'string' && /^[A-Za-z0-9]+$/.test(id))).toBe(true);

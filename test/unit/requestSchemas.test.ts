@@ -12,6 +12,10 @@ import {
 } from '../../src/customerPages/formSchemas.js';
 import { createPartnerSchema, putTenantSchema, tenantDomainParamSchema } from '../../src/operator/operatorSchemas.js';
 import { keyRefSchema, rotateKeySchema } from '../../src/operator/partnerKeySchemas.js';
+import { createEnforcerSchema, enforcerKeyRefSchema, MAX_ENFORCER_TENANTS } from '../../src/operator/enforcerSchemas.js';
+import { newApiKey } from '../../src/apiKeys/apiKeys.js';
+import { ENFORCER_KEYS } from '../../src/enforcers/enforcers.js';
+import { PARTNER_KEYS } from '../../src/partners/partnerKeys.js';
 import {
   accessQuerySchema,
   createRelationshipSchema,
@@ -140,6 +144,18 @@ describe('other partner API inputs', () => {
     expect(issues(accessQuerySchema, { tenant: 'contoso.example' })[0]?.path).toBe('role');
   });
 
+  it('accessQuerySchema: an optional partner id (an enforcer names it), compared in lower case', () => {
+    const partner = '7F1C2A0E-3B4D-4C5E-9F60-718293A4B5C6';
+    expect(accessQuerySchema.parse({ partner, tenant: 'contoso.example', role: 'reports-reader' })).toEqual({
+      partner: partner.toLowerCase(),
+      tenant: 'contoso.example',
+      role: 'reports-reader',
+    });
+    expect(accessQuerySchema.parse({ tenant: 'contoso.example', role: 'reports-reader' })).not.toHaveProperty('partner');
+    for (const bad of ['', 'partner-a', '7f1c2a0e', 'pf_Ab3-_9z']) expect(issues(accessQuerySchema, { partner: bad, tenant: 'contoso.example', role: 'reports-reader' })[0]?.path, bad).toBe('partner');
+    expect(issues(accessQuerySchema, { partnerId: partner.toLowerCase(), tenant: 'contoso.example', role: 'reports-reader' })).toHaveLength(1);
+  });
+
   it('relationship ids are UUIDs', () => {
     expect(relationshipIdSchema.safeParse('7f1c2a0e-3b4d-4c5e-9f60-718293a4b5c6').success).toBe(true);
     expect(relationshipIdSchema.safeParse('../7f1c2a0e').success).toBe(false);
@@ -174,7 +190,47 @@ describe('operator inputs', () => {
   it('keyRefSchema: a key id or the prefix partners see', () => {
     expect(keyRefSchema.parse('7f1c2a0e-3b4d-4c5e-9f60-718293a4b5c6')).toEqual({ id: '7f1c2a0e-3b4d-4c5e-9f60-718293a4b5c6' });
     expect(keyRefSchema.parse('pf_Ab3-_9z')).toEqual({ prefix: 'pf_Ab3-_9z' });
-    for (const ref of ['pf_short', 'pf_Ab3-_9zX', 'xx_Ab3-_9z', '']) expect(keyRefSchema.safeParse(ref).success, ref).toBe(false);
+    for (const ref of ['pf_short', 'pf_Ab3-_9zX', 'xx_Ab3-_9z', '', 'pfe_Ab3-_9z']) expect(keyRefSchema.safeParse(ref).success, ref).toBe(false);
+  });
+
+  it('keys say what they are: pf_ for partners, pfe_ for enforcers, and a prefix of the tag and 7 characters', () => {
+    const partner = newApiKey(PARTNER_KEYS);
+    const enforcer = newApiKey(ENFORCER_KEYS);
+    expect(partner.apiKey).toMatch(/^pf_[A-Za-z0-9_-]{43}$/);
+    expect(enforcer.apiKey).toMatch(/^pfe_[A-Za-z0-9_-]{43}$/);
+    expect(partner.prefix).toBe(partner.apiKey.slice(0, 10));
+    expect(enforcer.prefix).toBe(enforcer.apiKey.slice(0, 11));
+    expect(keyRefSchema.parse(partner.prefix)).toEqual({ prefix: partner.prefix });
+    expect(enforcerKeyRefSchema.parse(enforcer.prefix)).toEqual({ prefix: enforcer.prefix });
+    for (const key of [partner, enforcer]) {
+      expect(key.keyHash).toMatch(/^[0-9a-f]{64}$/);
+      expect(key.keyHash).not.toContain(key.apiKey);
+    }
+  });
+
+  it('enforcerKeyRefSchema: a key id or the prefix the enforcer list shows (pfe_ and 7 characters), never a partner key prefix', () => {
+    expect(enforcerKeyRefSchema.parse('7f1c2a0e-3b4d-4c5e-9f60-718293a4b5c6')).toEqual({ id: '7f1c2a0e-3b4d-4c5e-9f60-718293a4b5c6' });
+    expect(enforcerKeyRefSchema.parse('pfe_Ab3-_9z')).toEqual({ prefix: 'pfe_Ab3-_9z' });
+    for (const ref of ['pf_Ab3-_9z', 'pfe_short', 'pfe_Ab3-_9zX', 'pfeXAb3-_9z', '']) expect(enforcerKeyRefSchema.safeParse(ref).success, ref).toBe(false);
+  });
+
+  it('createEnforcerSchema: a display name and, optionally, its tenants, normalised and without repeats', () => {
+    expect(createEnforcerSchema.parse({ name: ' Admin executor ' })).toEqual({ name: 'Admin executor', tenants: null });
+    expect(createEnforcerSchema.parse({ name: 'Executor', tenants: null })).toEqual({ name: 'Executor', tenants: null });
+    expect(createEnforcerSchema.parse({ name: 'Executor', tenants: ['Contoso.EXAMPLE.', 'contoso.example', 'bücher.example'] })).toEqual({
+      name: 'Executor',
+      tenants: ['contoso.example', 'xn--bcher-kva.example'],
+    });
+    // An empty list would be "no tenant at all": a useless key, or a mistake for "every tenant".
+    expect(issues(createEnforcerSchema, { name: 'Executor', tenants: [] })[0]?.path).toBe('tenants');
+    expect(issues(createEnforcerSchema, { name: 'Executor', tenants: ['contoso.example', 'not a domain'] })[0]?.path).toBe('tenants.1');
+    expect(issues(createEnforcerSchema, { name: 'Executor', tenants: 'contoso.example' })[0]?.path).toBe('tenants');
+    const many = Array.from({ length: MAX_ENFORCER_TENANTS + 1 }, (_, i) => `t${i}.example`);
+    expect(issues(createEnforcerSchema, { name: 'Executor', tenants: many })[0]?.path).toBe('tenants');
+    expect(createEnforcerSchema.parse({ name: 'Executor', tenants: many.slice(1) }).tenants).toHaveLength(MAX_ENFORCER_TENANTS);
+    expect(issues(createEnforcerSchema, { tenants: ['contoso.example'] })[0]?.path).toBe('name');
+    expect(issues(createEnforcerSchema, { name: 'Bad\u202eName' })[0]?.path).toBe('name');
+    expect(issues(createEnforcerSchema, { name: 'Executor', allTenants: true })).toHaveLength(1);
   });
 });
 
