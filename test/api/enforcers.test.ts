@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { accessAnswerSchema } from '../../src/apiDocs/responseSchemas.js';
+import { runOperatorCli } from '../../src/operator/cli/operatorCli.js';
 import { enforcerCreatedSchema, enforcerKeyRotatedSchema, enforcerListSchema } from '../../src/operator/enforcerSchemas.js';
 import { apiKeyListSchema, apiKeySchema } from '../../src/operator/keySchemas.js';
-import { useTestApp } from '../support/useTestApp.js';
+import { useHttpServer, useTestApp } from '../support/useTestApp.js';
 import { useTestSystem } from '../support/useTestSystem.js';
 import { waitFor } from '../support/waitFor.js';
 import { expectShape, field, uniqueDomain } from './apiHarness.js';
@@ -164,6 +165,7 @@ describe('enforcer keys: issued, listed, rotated and revoked by the operator', (
   const lines: string[] = [];
   // A failure limit high enough that this file's deliberate 401s never trip it.
   const { app, api } = useTestApp({ env: { AUTH_FAILURE_LIMIT: '1000', LOG_LEVEL: 'debug' }, logDestination: { write: (line: string) => void lines.push(line) } });
+  const server = useHttpServer(() => app.app);
   /** Every key this block saw, to look for in logs and lists. */
   const seen: string[] = [];
 
@@ -327,6 +329,55 @@ describe('enforcer keys: issued, listed, rotated and revoked by the operator', (
     expect(await works(enforcer.key)).toBe(401);
     const scopedAgain = await api.get('/api/v1/access').query({ partner: randomUUID(), tenant: 'contoso.example', role: 'user-administrator' }).set(auth(rotated.apiKey ?? ''));
     expect(scopedAgain.status).toBe(200);
+  });
+
+  it('the CLI creates, lists, rotates and revokes enforcers’ keys', async () => {
+    const run = async (...argv: string[]) => {
+      const out: string[] = [];
+      const err: string[] = [];
+      const code = await runOperatorCli(argv, { env: { PARTNERFLOW_URL: server.url, OPERATOR_TOKEN: app.operatorToken }, out: (l) => out.push(l), err: (l) => err.push(l) });
+      return { code, out: out.join('\n'), err: err.join('\n') };
+    };
+    const created = await run('enforcers', 'create', '--name', 'CLI executor', '--tenant', 'Contoso.example', '--tenant', 'fabrikam.example');
+    expect(created.code, created.err).toBe(0);
+    const key = /enforcer key:\s+(pfe_\S+)/.exec(created.out)?.[1] ?? '';
+    seen.push(key);
+    expect(key).toMatch(/^pfe_/);
+    expect(created.out).toContain('tenants:        contoso.example, fabrikam.example');
+    const id = /^enforcer (\S+) \(CLI executor\)$/m.exec(created.out)?.[1] ?? '';
+    expect(await works(key)).toBe(200);
+
+    const list = await run('enforcers', 'list');
+    expect(list.code, list.err).toBe(0);
+    expect(list.out).toContain(id);
+    expect(list.out).toContain('contoso.example,fabrikam.example');
+    expect(list.out).toContain(`${key.slice(0, 11)}… active`);
+    expect(list.out).not.toContain(key);
+
+    const rotated = await run('enforcers', 'rotate-key', id, '--grace-seconds', '60');
+    expect(rotated.code, rotated.err).toBe(0);
+    const newKey = /new API key:\s+(pfe_\S+)/.exec(rotated.out)?.[1] ?? '';
+    seen.push(newKey);
+    expect(rotated.out).toContain(`old key ${key.slice(0, 11)}… works until`);
+    expect(rotated.out).toContain('Hand the new key to the enforcer now');
+    expect(await works(newKey)).toBe(200);
+    expect(await works(key)).toBe(200);
+
+    const revoked = await run('enforcers', 'revoke-key', id, key.slice(0, 11));
+    expect(revoked.code, revoked.err).toBe(0);
+    expect(revoked.out).toContain('revoked at');
+    expect(await works(key)).toBe(401);
+    const keys = await run('enforcers', 'keys', id);
+    expect(keys.out).toMatch(/active/);
+    expect(keys.out).toMatch(/revoked/);
+
+    const unscopedOne = await run('enforcers', 'create', '--name', 'CLI everywhere', '--json');
+    expect(unscopedOne.code, unscopedOne.err).toBe(0);
+    const json = JSON.parse(unscopedOne.out) as { tenants: unknown; apiKey: string };
+    seen.push(json.apiKey);
+    expect(json.tenants).toBeNull();
+    expect((await run('enforcers', 'create')).code).toBe(2);
+    expect((await run('enforcers', 'revoke-key', id)).code).toBe(2);
   });
 
   it('no key, partner’s or enforcer’s, ever reaches the logs', () => {

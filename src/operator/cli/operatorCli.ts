@@ -16,6 +16,15 @@ const usage = `usage: npm run operator -- <command> [options]
                        the grace period (default 86400, one day; 0 ends them now)
   partners revoke-key <partner id> <key id or prefix>
                        the key stops working at once
+  enforcers create --name <name> [--tenant <domain> ...]
+                       a system that enforces access: its key (shown once) may ask
+                       GET /api/v1/access about any partner, in the tenants given
+                       (without --tenant: every tenant), and nothing else
+  enforcers list
+  enforcers keys <enforcer id>
+  enforcers rotate-key <enforcer id> [--grace-seconds <n>]
+  enforcers revoke-key <enforcer id> <key id or prefix>
+                       as for partners
   relationships list [--status <status>] [--partner <partner id>] [--tenant <domain>] [--limit <n>]
   relationships show <relationship id>
   tenants put <domain> --name <name> --admin <email> [--admin <email> ...]
@@ -126,10 +135,18 @@ async function tenantCommand(io: CliIo, verb: string | undefined, args: string[]
 
 const keyRow = (k: Json) => ({ id: text(k.id), prefix: `${text(k.prefix)}…`, status: text(k.status), created: text(k.createdAt), expires: text(k.expiresAt), revoked: text(k.revokedAt) });
 
-async function partnerKeyCommand(io: CliIo, verb: string, args: string[], values: { graceSeconds: string | undefined; json: boolean }): Promise<number> {
-  const [partnerId, key] = args;
-  if (!partnerId) throw new CliError(`partners ${verb} needs a partner id\n\n${usage}`);
-  const path = `/api/v1/admin/partners/${encodeURIComponent(partnerId)}/keys`;
+/** keys, rotate-key and revoke-key: the same for a partner's keys and an enforcer's. */
+async function keyCommand(
+  io: CliIo,
+  noun: 'partners' | 'enforcers',
+  verb: string,
+  args: string[],
+  values: { graceSeconds: string | undefined; json: boolean },
+): Promise<number> {
+  const holder = noun === 'partners' ? 'partner' : 'enforcer';
+  const [holderId, key] = args;
+  if (!holderId) throw new CliError(`${noun} ${verb} needs ${holder === 'partner' ? 'a' : 'an'} ${holder} id\n\n${usage}`);
+  const path = `/api/v1/admin/${noun}/${encodeURIComponent(holderId)}/keys`;
   if (verb === 'keys') {
     const json = await call(io, 'GET', path);
     if (values.json) io.out(JSON.stringify(json, null, 2));
@@ -146,10 +163,10 @@ async function partnerKeyCommand(io: CliIo, verb: string, args: string[], values
     }
     io.out(`new API key:    ${text(json.apiKey)}`);
     for (const old of (json.previousKeys as Json[] | undefined) ?? []) io.out(`old key ${text(old.prefix)}… works until ${text(old.expiresAt)}`);
-    io.out('Hand the new key to the partner now: it is not shown again.');
+    io.out(`Hand the new key to the ${holder} now: it is not shown again.`);
     return 0;
   }
-  if (!key) throw new CliError('partners revoke-key needs a partner id and a key id or prefix');
+  if (!key) throw new CliError(`${noun} revoke-key needs ${holder === 'partner' ? 'a' : 'an'} ${holder} id and a key id or prefix`);
   const json = await call(io, 'DELETE', `${path}/${encodeURIComponent(key)}`);
   if (values.json) io.out(JSON.stringify(json, null, 2));
   else io.out(`key ${text(json.prefix)}… revoked at ${text(json.revokedAt)}`);
@@ -168,7 +185,7 @@ export async function runOperatorCli(argv: string[], io: CliIo): Promise<number>
         webhook: { type: 'string' },
         status: { type: 'string' },
         partner: { type: 'string' },
-        tenant: { type: 'string' },
+        tenant: { type: 'string', multiple: true },
         limit: { type: 'string' },
         admin: { type: 'string', multiple: true },
         'grace-seconds': { type: 'string' },
@@ -206,14 +223,41 @@ export async function runOperatorCli(argv: string[], io: CliIo): Promise<number>
       );
       return 0;
     }
-    if (noun === 'partners' && (verb === 'keys' || verb === 'rotate-key' || verb === 'revoke-key')) {
-      return await partnerKeyCommand(io, verb, positionals.slice(2), { graceSeconds: values['grace-seconds'], json: values.json });
+    if ((noun === 'partners' || noun === 'enforcers') && (verb === 'keys' || verb === 'rotate-key' || verb === 'revoke-key')) {
+      return await keyCommand(io, noun, verb, positionals.slice(2), { graceSeconds: values['grace-seconds'], json: values.json });
+    }
+    if (noun === 'enforcers' && verb === 'create') {
+      if (!values.name) throw new CliError('enforcers create needs --name (and --tenant <domain> for each tenant it may ask about; none: every tenant)');
+      const created = await call(io, 'POST', '/api/v1/admin/enforcers', { name: values.name, ...(values.tenant?.length ? { tenants: values.tenant } : {}) });
+      if (values.json) io.out(JSON.stringify(created, null, 2));
+      else {
+        const tenants = created.tenants as string[] | null;
+        io.out(`enforcer ${text(created.id)} (${text(created.name)})`);
+        io.out(`tenants:        ${tenants ? tenants.join(', ') : 'every tenant'}`);
+        io.out(`enforcer key:   ${text(created.apiKey)}`);
+        io.out('Hand it to the enforcing system now: it is not shown again. It may ask GET /api/v1/access?partner=<id>&tenant=…&role=… and nothing else.');
+      }
+      return 0;
+    }
+    if (noun === 'enforcers' && verb === 'list') {
+      const json = await call(io, 'GET', '/api/v1/admin/enforcers');
+      print(json, () =>
+        (json.enforcers as Json[]).map((e) => ({
+          id: text(e.id),
+          name: text(e.name),
+          tenants: Array.isArray(e.tenants) ? (e.tenants as string[]).join(',') : '(every tenant)',
+          keys: ((e.keys as Json[] | undefined) ?? []).map((k) => `${text(k.prefix)}… ${text(k.status)}`).join(', '),
+          created: text(e.createdAt),
+        })),
+      );
+      return 0;
     }
     if (noun === 'relationships' && verb === 'list') {
       const query = new URLSearchParams();
       if (values.status) query.set('status', values.status);
       if (values.partner) query.set('partnerId', values.partner);
-      if (values.tenant) query.set('tenant', values.tenant);
+      if ((values.tenant?.length ?? 0) > 1) throw new CliError('relationships list takes one --tenant');
+      if (values.tenant?.[0]) query.set('tenant', values.tenant[0]);
       if (values.limit) query.set('limit', values.limit);
       const json = await call(io, 'GET', `/api/v1/relationships${query.size ? `?${query.toString()}` : ''}`);
       print(json, () =>
