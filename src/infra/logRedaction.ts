@@ -49,7 +49,8 @@ const TOKEN_PATH = /(\/(?:invitations|sign-in|tenants\/verify|tenant-admins\/con
 const SECRET_QUERY = /([?&](?:token|key|api_?key|password|secret|code)=)[^&#\s"']+/gi;
 const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#\s@]*:)[^@/?#\s]+@/gi;
 const AUTH_HEADER_VALUE = /\b(Bearer|Basic)\s+[\w.~+/=-]+/g;
-const PARTNER_KEY = /\bpf_[\w-]{16,}/g;
+// API keys: partners' (pf_…) and enforcers' (pfe_…); a prefix alone (7 characters after the tag) is no secret.
+const API_KEY = /\b(pfe?)_[\w-]{16,}/g;
 
 /** The text with link tokens, credentials in URLs and query strings, and bearer keys replaced. */
 export function scrubText(text: string): string {
@@ -58,7 +59,7 @@ export function scrubText(text: string): string {
     .replace(SECRET_QUERY, '$1[Redacted]')
     .replace(URL_PASSWORD, '$1[Redacted]@')
     .replace(AUTH_HEADER_VALUE, '$1 [Redacted]')
-    .replace(PARTNER_KEY, 'pf_[Redacted]');
+    .replace(API_KEY, '$1_[Redacted]');
 }
 
 const scrubIfText = (value: unknown): unknown => (typeof value === 'string' ? scrubText(value) : value);

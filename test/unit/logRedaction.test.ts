@@ -33,13 +33,17 @@ describe('scrubText', () => {
     expect(scrubText('http://db.internal:5432/pf')).toBe('http://db.internal:5432/pf');
   });
 
-  it('replaces bearer and basic credentials and partner keys anywhere in text', () => {
+  it('replaces bearer and basic credentials and partner and enforcer keys anywhere in text', () => {
     const key = `pf_${token()}`;
     expect(scrubText(`Authorization: Bearer ${key}`)).toBe('Authorization: Bearer [Redacted]');
     expect(scrubText('Authorization: Basic dXNlcjpwYXNz')).toBe('Authorization: Basic [Redacted]');
     expect(scrubText(`the key ${key} was revoked`)).toBe('the key pf_[Redacted] was revoked');
     // Key prefixes (10 characters) are shown on purpose and are not secrets.
     expect(scrubText('key pf_Ab3-_9z revoked')).toBe('key pf_Ab3-_9z revoked');
+    // Enforcer keys too, with their own tag.
+    const enforcerKey = `pfe_${token()}`;
+    expect(scrubText(`the enforcer key ${enforcerKey} leaked`)).toBe('the enforcer key pfe_[Redacted] leaked');
+    expect(scrubText('key pfe_Ab3-_9z revoked')).toBe('key pfe_Ab3-_9z revoked');
   });
 
   it('leaves ordinary text alone', () => {
