@@ -1,7 +1,7 @@
+import { freePort } from '../../test/support/freePort.js';
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { projectRoot } from '../../src/config/projectRoot.js';
@@ -121,16 +121,6 @@ export function startLoadGenerator(cleanup: Cleanup): LoadGenerator {
       }
     },
   };
-}
-
-/** A port nothing listens on now (the API logs config.PORT, so it must be told a real one). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (!address || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 export interface ApiSettings {

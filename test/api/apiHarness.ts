@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Express } from 'express';
@@ -12,6 +11,7 @@ import { buildApp } from '../../src/system/httpApp.js';
 import { createMetricsRegistry } from '../../src/operator/healthRoutes.js';
 import { createProcessLogger, openApiParts } from '../../src/system/system.js';
 import { checkRedis } from '../../src/infra/preflight.js';
+import { freePort } from '../support/freePort.js';
 import { testConfig } from '../support/testConfig.js';
 import { waitFor } from '../support/waitFor.js';
 
@@ -59,14 +59,7 @@ export async function buildTestApp(options: TestAppOptions = {}) {
 
 export type TestApp = Awaited<ReturnType<typeof buildTestApp>>;
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (!address || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
+export { freePort };
 
 /** A Redis of the test's own (never the shared one) that the test may stop. */
 export async function startPrivateRedis() {
