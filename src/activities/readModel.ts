@@ -1,3 +1,4 @@
+import { appendAuditEvent, writeAuditEvent } from '../audit/auditLog.js';
 import type { Actor, RecordTransitionInput } from '../contract/relationship.js';
 import { isEnded } from '../contract/statuses.js';
 import type { Database } from '../infra/database.js';
@@ -35,21 +36,16 @@ export function createReadModelActivities(db: Database, webhooks: WebhookOutbox)
           ...(ended ? { liveKey: null } : {}),
         },
       });
-      await tx.auditEvent.createMany({
-        data: [
-          {
-            idempotencyKey: `${workflowId}-transition-${transition.seq}`,
-            relationshipId,
-            actorType: transition.actor.type,
-            actorId: transition.actor.id ?? null,
-            action: `relationship.${transition.to}`,
-            fromStatus: transition.from,
-            toStatus: transition.to,
-            reason: transition.reason ?? null,
-            createdAt: new Date(transition.at),
-          },
-        ],
-        skipDuplicates: true,
+      await appendAuditEvent(tx, {
+        idempotencyKey: `${workflowId}-transition-${transition.seq}`,
+        relationshipId,
+        actorType: transition.actor.type,
+        actorId: transition.actor.id ?? null,
+        action: `relationship.${transition.to}`,
+        fromStatus: transition.from,
+        toStatus: transition.to,
+        reason: transition.reason ?? null,
+        createdAt: new Date(transition.at),
       });
       if (moved.count === 0) return;
       if (transition.from === 'invited') {
@@ -74,61 +70,46 @@ export function createReadModelActivities(db: Database, webhooks: WebhookOutbox)
   }
 
   async function recordRenewal(input: { workflowId: string; relationshipId: string; renewal: number; endsAt: string }) {
-    await db.$transaction([
-      db.relationship.update({ where: { id: input.relationshipId }, data: { endsAt: new Date(input.endsAt) } }),
-      db.auditEvent.createMany({
-        data: [
-          {
-            idempotencyKey: `${input.workflowId}-renewal-${input.renewal}`,
-            relationshipId: input.relationshipId,
-            actorType: 'system',
-            action: 'relationship.renewed',
-            data: { endsAt: input.endsAt, renewal: input.renewal },
-          },
-        ],
-        skipDuplicates: true,
-      }),
-    ]);
+    await db.$transaction(async (tx) => {
+      await tx.relationship.update({ where: { id: input.relationshipId }, data: { endsAt: new Date(input.endsAt) } });
+      await appendAuditEvent(tx, {
+        idempotencyKey: `${input.workflowId}-renewal-${input.renewal}`,
+        relationshipId: input.relationshipId,
+        actorType: 'system',
+        action: 'relationship.renewed',
+        data: { endsAt: input.endsAt, renewal: input.renewal },
+      });
+    });
   }
 
   async function recordAutoExtend(input: { workflowId: string; relationshipId: string; autoExtend: boolean; actor: Actor; at: string }) {
-    await db.$transaction([
-      db.relationship.update({ where: { id: input.relationshipId }, data: { autoExtend: input.autoExtend } }),
-      db.auditEvent.createMany({
-        data: [
-          {
-            idempotencyKey: `${input.workflowId}-autoextend-${input.at}`,
-            relationshipId: input.relationshipId,
-            actorType: input.actor.type,
-            actorId: input.actor.id ?? null,
-            action: input.autoExtend ? 'relationship.autoExtendOn' : 'relationship.autoExtendOff',
-            createdAt: new Date(input.at),
-          },
-        ],
-        skipDuplicates: true,
-      }),
-    ]);
+    await db.$transaction(async (tx) => {
+      await tx.relationship.update({ where: { id: input.relationshipId }, data: { autoExtend: input.autoExtend } });
+      await appendAuditEvent(tx, {
+        idempotencyKey: `${input.workflowId}-autoextend-${input.at}`,
+        relationshipId: input.relationshipId,
+        actorType: input.actor.type,
+        actorId: input.actor.id ?? null,
+        action: input.autoExtend ? 'relationship.autoExtendOn' : 'relationship.autoExtendOff',
+        createdAt: new Date(input.at),
+      });
+    });
   }
 
   async function recordTrialFailure(input: { workflowId: string; relationshipId: string; reason: string }) {
-    await db.$transaction([
-      db.trialSubscription.updateMany({
+    await db.$transaction(async (tx) => {
+      await tx.trialSubscription.updateMany({
         where: { relationshipId: input.relationshipId, status: { not: 'active' } },
         data: { status: 'failed', failureReason: input.reason },
-      }),
-      db.auditEvent.createMany({
-        data: [
-          {
-            idempotencyKey: `${input.workflowId}-trial-failed`,
-            relationshipId: input.relationshipId,
-            actorType: 'system',
-            action: 'trial.failed',
-            reason: input.reason,
-          },
-        ],
-        skipDuplicates: true,
-      }),
-    ]);
+      });
+      await appendAuditEvent(tx, {
+        idempotencyKey: `${input.workflowId}-trial-failed`,
+        relationshipId: input.relationshipId,
+        actorType: 'system',
+        action: 'trial.failed',
+        reason: input.reason,
+      });
+    });
   }
 
   /** The audit event behind the partner API's `invitationDeliveryFailure`: one per invitation round. */
@@ -140,19 +121,14 @@ export function createReadModelActivities(db: Database, webhooks: WebhookOutbox)
     at: string;
     round: number;
   }) {
-    await db.auditEvent.createMany({
-      data: [
-        {
-          idempotencyKey: `${input.workflowId}-undeliverable-${input.round}`,
-          relationshipId: input.relationshipId,
-          actorType: 'system',
-          action: 'invitation.undeliverable',
-          reason: input.reason,
-          data: { template: input.template, round: input.round },
-          createdAt: new Date(input.at),
-        },
-      ],
-      skipDuplicates: true,
+    await writeAuditEvent(db, {
+      idempotencyKey: `${input.workflowId}-undeliverable-${input.round}`,
+      relationshipId: input.relationshipId,
+      actorType: 'system',
+      action: 'invitation.undeliverable',
+      reason: input.reason,
+      data: { template: input.template, round: input.round },
+      createdAt: new Date(input.at),
     });
   }
 

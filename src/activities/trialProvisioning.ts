@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import { activityInfo, ApplicationFailure, log } from '@temporalio/activity';
+import { writeAuditEvent } from '../audit/auditLog.js';
+import { permanentActivityFailures } from '../contract/activityFailures.js';
 import type { Database } from '../infra/database.js';
 
 /**
@@ -15,6 +17,12 @@ export interface TrialProvisioner {
     seats: number;
     days: number;
   }): Promise<{ externalRef: string }>;
+  /**
+   * Undoes the trial made (or being made) under `idempotencyKey`: called when the relationship
+   * ends while it is provisioned. Must be idempotent, and a later `provision` with that key must
+   * not make a trial. Optional: a provisioner without it only has the local row marked cancelled.
+   */
+  cancel?(request: { idempotencyKey: string; tenantDomain: string }): Promise<void>;
 }
 
 export const localTrialProvisioner: TrialProvisioner = {
@@ -45,6 +53,8 @@ export function createTrialActivities(db: Database, provisioner: TrialProvisione
       create: { relationshipId: input.relationshipId, offer: input.offer, seats: input.seats, days: input.days, status: 'provisioning' },
       update: {},
     });
+    // Cancelled (the relationship ended meanwhile): never provisioned again by a late retry.
+    if (trial.status === 'cancelled') throw ApplicationFailure.nonRetryable('The trial was cancelled.', permanentActivityFailures.trialCancelled);
     // A retry after success returns the trial already made instead of making another.
     if (trial.status === 'active' && trial.externalRef && trial.endsAt) {
       return { externalRef: trial.externalRef, endsAt: trial.endsAt.toISOString() };
@@ -63,10 +73,15 @@ export function createTrialActivities(db: Database, provisioner: TrialProvisione
     }
     const startsAt = new Date();
     const endsAt = new Date(startsAt.getTime() + input.days * 86_400_000);
-    await db.trialSubscription.update({
-      where: { relationshipId: input.relationshipId },
+    // A cancellation that came while the provider worked wins: the trial it made is undone, not activated.
+    const activated = await db.trialSubscription.updateMany({
+      where: { relationshipId: input.relationshipId, status: { not: 'cancelled' } },
       data: { status: 'active', externalRef, startsAt, endsAt, failureReason: null },
     });
+    if (activated.count === 0) {
+      await provisioner.cancel?.({ idempotencyKey: `${input.workflowId}-trial`, tenantDomain: rel.tenantDomain });
+      throw ApplicationFailure.nonRetryable('The trial was cancelled.', permanentActivityFailures.trialCancelled);
+    }
     return { externalRef, endsAt: endsAt.toISOString() };
   }
 
@@ -75,17 +90,12 @@ export function createTrialActivities(db: Database, provisioner: TrialProvisione
     const { attempt } = activityInfo();
     const detail = (err instanceof Error ? `${err.name}: ${err.message}` : String(err)).slice(0, 2000);
     log.warn('trial provider failed', { event: 'trial.providerFailed', workflowId: input.workflowId, relationshipId: input.relationshipId, attempt, detail });
-    await db.auditEvent.createMany({
-      data: [
-        {
-          idempotencyKey: `${input.workflowId}-trial-provider-error-${attempt}`,
-          relationshipId: input.relationshipId,
-          actorType: 'system',
-          action: 'trial.providerError',
-          data: { attempt, detail },
-        },
-      ],
-      skipDuplicates: true,
+    await writeAuditEvent(db, {
+      idempotencyKey: `${input.workflowId}-trial-provider-error-${attempt}`,
+      relationshipId: input.relationshipId,
+      actorType: 'system',
+      action: 'trial.providerError',
+      data: { attempt, detail },
     });
     // Retryable, as before: the workflow's retry policy decides how often; its message is all that travels on.
     return ApplicationFailure.create({ type: TRIAL_PROVISIONING_FAILED.code, message: TRIAL_PROVISIONING_FAILED.message });

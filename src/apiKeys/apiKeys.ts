@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { appendAuditEvent } from '../audit/auditLog.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import type { Database } from '../infra/database.js';
 import { hashToken, newToken } from '../infra/tokens.js';
@@ -82,7 +83,7 @@ export interface KeyTable<Holder> {
 
 /** An audit event of the operator's (every key change is one); `data` never holds a key, only its id and prefix. */
 export async function auditOperatorChange(tx: Tx, holder: KeyHolderKind, action: string, data: Prisma.InputJsonObject) {
-  await tx.auditEvent.create({ data: { idempotencyKey: `${holder}-key-${randomUUID()}`, actorType: 'operator', actorId: 'operator', action, data } });
+  await appendAuditEvent(tx, { idempotencyKey: `${holder}-key-${randomUUID()}`, actorType: 'operator', actorId: 'operator', action, data });
 }
 
 /** The keys of one kind of holder: authenticate, list, rotate, revoke. */

@@ -1,3 +1,4 @@
+import { writeAuditEvent } from '../audit/auditLog.js';
 import { invitationEmailData } from '../relationships/invitationEmail.js';
 import { loadRelationshipContext, recipientKey } from '../relationships/relationshipContext.js';
 import { withRedis } from '../http/redisAvailability.js';
@@ -53,16 +54,14 @@ export function createInvitationForwarding(deps: InvitationForwardingDeps) {
       sent++;
     }
     if (sent > 0) {
-      await db.auditEvent.create({
-        data: {
-          idempotencyKey: `forward-${found.answeredId}-${Date.now()}`,
-          relationshipId: rel.id,
-          tenantDomain: tenant.domain,
-          actorType: 'customer',
-          actorId: invitation.recipientEmail,
-          action: 'invitation.forwarded',
-          data: { admins: sent },
-        },
+      await writeAuditEvent(db, {
+        idempotencyKey: `forward-${found.answeredId}-${Date.now()}`,
+        relationshipId: rel.id,
+        tenantDomain: tenant.domain,
+        actorType: 'customer',
+        actorId: invitation.recipientEmail,
+        action: 'invitation.forwarded',
+        data: { admins: sent },
       });
     }
     log.info({ event: 'invitation.forwarded', relationshipId: rel.id, workflowId: rel.workflowId, sent }, 'invitation forwarded to admins');

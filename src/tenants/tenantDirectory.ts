@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { appendAuditEvent } from '../audit/auditLog.js';
 import { AppError } from '../http/errors.js';
 import type { Actor } from '../contract/relationship.js';
 import type { Prisma } from '../generated/prisma/client.js';
@@ -33,9 +34,7 @@ function actorFields(actor: Actor) {
 
 /** One audit row of a tenant change; keyed per call, since each call is one change. */
 async function audit(tx: Tx, domain: string, actor: Actor, action: string, data: Prisma.InputJsonObject) {
-  await tx.auditEvent.create({
-    data: { idempotencyKey: `tenant-${randomUUID()}`, tenantDomain: domain, ...actorFields(actor), action, data },
-  });
+  await appendAuditEvent(tx, { idempotencyKey: `tenant-${randomUUID()}`, tenantDomain: domain, ...actorFields(actor), action, data });
 }
 
 async function lockTenant(tx: Tx, domain: string): Promise<boolean> {

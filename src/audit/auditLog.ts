@@ -1,0 +1,108 @@
+import type { Prisma } from '../generated/prisma/client.js';
+import type { Database } from '../infra/database.js';
+import { GENESIS_HASH, linkHash, SERVICE_CHAIN, tenantChain, type JsonValue } from './auditChain.js';
+
+// The one writer of audit events. Each event becomes the next link of its
+// chain in the caller's transaction, so an event and the change it records
+// commit (or roll back) together with the link.
+//
+// Which chain: an event about a relationship joins the chain of the
+// relationship's tenant (its tenant_domain, as the partner named it); a
+// tenant-directory event the chain of its tenant_domain; anything else (an
+// operator's key changes, a partner paused) the "service" chain.
+//
+// Writers of one chain take turns on its head row (audit_chain_heads), locked
+// by the upsert below until the transaction ends: concurrent accepts in one
+// tenant queue there for the few milliseconds left of each other's
+// transactions, and the chain never forks (the unique (chain, seq) index
+// would refuse a fork even so). The lock is taken at the audit write, after
+// the row the caller already locked (relationship, tenant, partner, key
+// holder), and after it a caller touches only rows of that same object, so
+// two writers never wait on each other in opposite orders. A transaction
+// that audits into two chains must take them in one order (none does).
+//
+// Retries: an event whose idempotency key is already stored is not appended
+// again, and the head moves only with a row actually inserted, so a retried
+// activity neither adds a second link nor leaves a gap.
+
+type Tx = Prisma.TransactionClient;
+
+export interface AuditEventInput {
+  /** workflowId + step, or a per-request id: a second write with it changes nothing. */
+  idempotencyKey: string;
+  relationshipId?: string | null;
+  /** Set on tenant-directory events only (tests and the takeover checks rely on it). */
+  tenantDomain?: string | null;
+  actorType: string;
+  actorId?: string | null;
+  action: string;
+  fromStatus?: string | null;
+  toStatus?: string | null;
+  reason?: string | null;
+  data?: Prisma.InputJsonValue | null;
+  /** Default: now. Stored to the millisecond, as the hash reads it. */
+  createdAt?: Date;
+}
+
+export interface AppendedLink {
+  chain: string;
+  /** Null when the idempotency key was already stored (nothing appended). */
+  seq: bigint | null;
+}
+
+/** The data as it will read back from jsonb: undefined members dropped, dates as strings. */
+const storedJson = (data: Prisma.InputJsonValue | null | undefined): JsonValue | null =>
+  data === null || data === undefined ? null : (JSON.parse(JSON.stringify(data)) as JsonValue);
+
+/** Appends one event to its chain inside `tx`. */
+export async function appendAuditEvent(tx: Tx, event: AuditEventInput): Promise<AppendedLink> {
+  const fallback = event.tenantDomain ? tenantChain(event.tenantDomain) : SERVICE_CHAIN;
+  const relationshipId = event.relationshipId ?? null;
+  // Resolves the chain and locks its head in one statement; the head row is created at the chain's first event.
+  const heads = await tx.$queryRaw<{ chain: string; seq: bigint | number | string; hash: string }[]>`
+    INSERT INTO audit_chain_heads AS h (chain, seq, hash, updated_at)
+    SELECT c.chain, 0, ${GENESIS_HASH}, now()
+    FROM (SELECT CASE WHEN ${relationshipId}::uuid IS NULL THEN ${fallback}
+                 ELSE (SELECT 'tenant:' || r.tenant_domain FROM relationships r WHERE r.id = ${relationshipId}::uuid) END AS chain) c
+    WHERE c.chain IS NOT NULL
+    ON CONFLICT (chain) DO UPDATE SET updated_at = h.updated_at
+    RETURNING h.chain, h.seq, h.hash`;
+  const head = heads[0];
+  if (!head) throw new Error(`audit event ${event.idempotencyKey}: no relationship ${relationshipId}`);
+
+  const link = {
+    chain: head.chain,
+    seq: BigInt(head.seq) + 1n,
+    prevHash: head.hash,
+    idempotencyKey: event.idempotencyKey,
+    relationshipId,
+    tenantDomain: event.tenantDomain ?? null,
+    actorType: event.actorType,
+    actorId: event.actorId ?? null,
+    action: event.action,
+    fromStatus: event.fromStatus ?? null,
+    toStatus: event.toStatus ?? null,
+    reason: event.reason ?? null,
+    createdAt: event.createdAt ?? new Date(),
+    data: storedJson(event.data),
+  };
+  const hash = linkHash(link);
+  // The head moves only when the row goes in (a stored idempotency key inserts nothing).
+  const moved = await tx.$executeRaw`
+    WITH inserted AS (
+      INSERT INTO audit_events (idempotency_key, relationship_id, tenant_domain, actor_type, actor_id, action, from_status, to_status, reason,
+                                data, created_at, chain, seq, prev_hash, hash)
+      VALUES (${link.idempotencyKey}, ${relationshipId}::uuid, ${link.tenantDomain}, ${link.actorType}, ${link.actorId}, ${link.action},
+              ${link.fromStatus}, ${link.toStatus}, ${link.reason}, ${link.data === null ? null : JSON.stringify(link.data)}::jsonb,
+              (${link.createdAt.toISOString()}::timestamptz AT TIME ZONE 'UTC'), ${link.chain}, ${link.seq.toString()}::bigint, ${link.prevHash}, ${hash})
+      ON CONFLICT (idempotency_key) DO NOTHING
+      RETURNING chain, seq, hash
+    )
+    UPDATE audit_chain_heads h SET seq = inserted.seq, hash = inserted.hash, updated_at = now() FROM inserted WHERE h.chain = inserted.chain`;
+  return { chain: link.chain, seq: moved === 1 ? link.seq : null };
+}
+
+/** One event in a transaction of its own, for a writer that has nothing else to commit with it. */
+export function writeAuditEvent(db: Database, event: AuditEventInput): Promise<AppendedLink> {
+  return db.$transaction((tx) => appendAuditEvent(tx, event));
+}
