@@ -8,6 +8,7 @@ import { projectRoot } from '../src/config/projectRoot.js';
 import { startBenchEnvironment, type BenchEnvironment } from './support/benchEnvironment.js';
 import { runBench, type Cleanup } from './support/cleanup.js';
 import { percentile } from './support/stats.js';
+import { TEST_PAYLOAD_KEY_ENV } from '../test/support/testConfig.js';
 
 // Worker start-up: from spawning the process to its `worker.started` log line
 // ("worker running": connected to PostgreSQL, Redis and Temporal, templates
@@ -52,6 +53,7 @@ function workerEnv(env: BenchEnvironment, run: string): NodeJS.ProcessEnv {
     OPERATOR_TOKEN: randomBytes(16).toString('hex'),
     SESSION_SECRET: randomBytes(32).toString('hex'),
     LINK_SECRET: randomBytes(32).toString('hex'),
+    ...TEST_PAYLOAD_KEY_ENV,
   };
 }
 

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addRecord, readRecords, removeRecord, startDevDnsServer, UsageError } from '../scripts/dns.js';
 import { projectRoot } from '../scripts/start/paths.js';
+import { TEST_PAYLOAD_KEY_ENV } from './support/testConfig.js';
 import { ConfigError, loadConfig } from '../src/config/config.js';
 import { createTxtLookup } from '../src/tenants/dnsTxtLookup.js';
 import { startTestDnsServer, type TestDnsServer } from './support/dnsServer.js';
@@ -118,7 +119,7 @@ describe('TXT lookup against a real DNS server', () => {
 
 describe('DNS_SERVERS', () => {
   // loadConfig refuses to start without the secrets; these are only for parsing.
-  const secrets = { OPERATOR_TOKEN: 'o'.repeat(16), SESSION_SECRET: 's'.repeat(32), LINK_SECRET: 'l'.repeat(32) };
+  const secrets = { OPERATOR_TOKEN: 'o'.repeat(16), SESSION_SECRET: 's'.repeat(32), LINK_SECRET: 'l'.repeat(32), ...TEST_PAYLOAD_KEY_ENV };
   const servers = (value: string) => loadConfig({ ...secrets, DNS_SERVERS: value }).DNS_SERVERS;
 
   it('is undefined when unset or blank: the system resolver', () => {

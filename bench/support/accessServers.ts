@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import { projectRoot } from '../../src/config/projectRoot.js';
 import type { BenchEnvironment } from './benchEnvironment.js';
 import type { Cleanup } from './cleanup.js';
+import { TEST_PAYLOAD_KEY_ENV } from '../../test/support/testConfig.js';
 import type { LoadJob, LoadResult } from './accessLoad.js';
 
 // The three processes of bench/access.ts besides itself: the floor server, the
@@ -166,6 +167,7 @@ export async function startApi(cleanup: Cleanup, env: BenchEnvironment, settings
       OPERATOR_TOKEN: randomBytes(16).toString('hex'),
       SESSION_SECRET: randomBytes(32).toString('hex'),
       LINK_SECRET: randomBytes(32).toString('hex'),
+      ...TEST_PAYLOAD_KEY_ENV,
     },
   });
   const stop = () => stopChild(child, 10_000);

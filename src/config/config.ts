@@ -62,6 +62,42 @@ const secret = (minLength: number) =>
     .min(minLength, `must be at least ${minLength} characters`)
     .refine((value) => !WELL_KNOWN_SECRETS.has(value), 'is a published development value; set a random one (e.g. openssl rand -hex 32)');
 
+// Payload encryption keys: `id:base64key` entries, comma-separated; each key 32 bytes (AES-256).
+// Parsed into a Map so that a config object that ends up in a log or JSON shows `{}`, never a key.
+const PAYLOAD_KEY_ID = /^[A-Za-z0-9._-]{1,64}$/;
+const AES_256_KEY_BYTES = 32;
+const payloadKeyList = z
+  .string({ error: (issue) => (issue.input === undefined ? 'is required (npm start generates one for local use)' : 'must be a string') })
+  .transform((value, ctx): ReadonlyMap<string, Buffer> => {
+    const keys = new Map<string, Buffer>();
+    for (const entry of value.split(',').map((part) => part.trim())) {
+      if (entry === '') continue;
+      const separator = entry.indexOf(':');
+      const id = entry.slice(0, Math.max(separator, 0));
+      const encoded = entry.slice(separator + 1);
+      const key = Buffer.from(encoded, 'base64');
+      // Messages name the key id only, never any of the key's characters.
+      const problem =
+        separator < 0 || !PAYLOAD_KEY_ID.test(id)
+          ? 'has an entry that is not id:base64key (id: letters, digits, . _ - only)'
+          : !/^[A-Za-z0-9+/]+={0,2}$/.test(encoded) || key.length !== AES_256_KEY_BYTES
+            ? `key "${id}" must be ${AES_256_KEY_BYTES} bytes in base64 (e.g. openssl rand -base64 32)`
+            : keys.has(id)
+              ? `lists key "${id}" twice`
+              : undefined;
+      if (problem) {
+        ctx.addIssue({ code: 'custom', message: problem });
+        return z.NEVER;
+      }
+      keys.set(id, key);
+    }
+    if (keys.size === 0) {
+      ctx.addIssue({ code: 'custom', message: 'lists no key (id:base64key, comma-separated)' });
+      return z.NEVER;
+    }
+    return keys;
+  });
+
 export const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -139,6 +175,15 @@ export const configSchema = z.object({
   SESSION_SECRET: secret(32),
   /** Derives the tokens of emailed links at the moment the email is rendered, so no raw token waits in Redis. */
   LINK_SECRET: secret(32),
+  /**
+   * Keys that encrypt Temporal payloads (workflow inputs, results, signals, activity data):
+   * `id:base64key,…`. Every listed key decrypts; keep an old one listed while histories it wrote matter.
+   */
+  PAYLOAD_ENCRYPTION_KEYS: payloadKeyList,
+  /** The id (in PAYLOAD_ENCRYPTION_KEYS) of the key new payloads are encrypted with. */
+  PAYLOAD_ENCRYPTION_KEY_ID: z
+    .string({ error: (issue) => (issue.input === undefined ? 'is required (the id of the current key in PAYLOAD_ENCRYPTION_KEYS)' : 'must be a string') })
+    .regex(PAYLOAD_KEY_ID, 'letters, digits, . _ - only'),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -156,7 +201,7 @@ export class ConfigError extends Error {
 // Values a config error must never repeat: secrets, and anything that may carry
 // credentials (a URL with user:password@). Error lines end up in terminals, CI
 // logs and crash reports.
-const SECRET_NAME = /TOKEN|SECRET|PASSWORD|API_KEY/;
+const SECRET_NAME = /TOKEN|SECRET|PASSWORD|API_KEY|ENCRYPTION_KEYS/;
 
 function echoable(variable: string, value: string | undefined): value is string {
   return value !== undefined && !SECRET_NAME.test(variable) && !value.includes('@');
@@ -176,6 +221,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (raw.RESEND_COOLDOWN_SECONDS < 60 && !raw.ALLOW_SHORT_DURATIONS) {
     throw new ConfigError('RESEND_COOLDOWN_SECONDS', 'must be at least 60 unless ALLOW_SHORT_DURATIONS=true');
+  }
+  if (!raw.PAYLOAD_ENCRYPTION_KEYS.has(raw.PAYLOAD_ENCRYPTION_KEY_ID)) {
+    throw new ConfigError('PAYLOAD_ENCRYPTION_KEY_ID', `"${raw.PAYLOAD_ENCRYPTION_KEY_ID}" is not a key id of PAYLOAD_ENCRYPTION_KEYS (${[...raw.PAYLOAD_ENCRYPTION_KEYS.keys()].join(', ')})`);
   }
   return raw;
 }

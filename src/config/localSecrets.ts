@@ -8,7 +8,7 @@ import { projectRoot } from './projectRoot.js';
 // the first time and keeps them here; `npm run operator` reads the operator
 // token from here when it talks to a local API. Never used by a deployment.
 
-export const LOCAL_SECRET_NAMES = ['OPERATOR_TOKEN', 'SESSION_SECRET', 'LINK_SECRET'] as const;
+export const LOCAL_SECRET_NAMES = ['OPERATOR_TOKEN', 'SESSION_SECRET', 'LINK_SECRET', 'PAYLOAD_ENCRYPTION_KEYS', 'PAYLOAD_ENCRYPTION_KEY_ID'] as const;
 export type LocalSecretName = (typeof LOCAL_SECRET_NAMES)[number];
 export type LocalSecrets = Record<LocalSecretName, string>;
 
@@ -16,6 +16,17 @@ export type LocalSecrets = Record<LocalSecretName, string>;
 export const LOCAL_SECRETS_FILE = path.join(projectRoot, '.data', 'secrets.json');
 
 const OWNER_ONLY = 0o600;
+
+/** The one payload encryption key of a developer's machine (a deployment lists its own keys and rotates them). */
+const LOCAL_PAYLOAD_KEY_ID = 'local-1';
+const randomSecret = () => randomBytes(32).toString('base64url');
+const generators: Record<LocalSecretName, () => string> = {
+  OPERATOR_TOKEN: randomSecret,
+  SESSION_SECRET: randomSecret,
+  LINK_SECRET: randomSecret,
+  PAYLOAD_ENCRYPTION_KEYS: () => `${LOCAL_PAYLOAD_KEY_ID}:${randomBytes(32).toString('base64')}`,
+  PAYLOAD_ENCRYPTION_KEY_ID: () => LOCAL_PAYLOAD_KEY_ID,
+};
 
 /** The secrets stored in `file`; none when it does not exist. Throws when it exists but is not ours to read. */
 export function readLocalSecrets(file: string): Partial<LocalSecrets> {
@@ -60,7 +71,7 @@ export function ensureLocalSecrets(file: string, env: Record<string, string | un
   const stored = readLocalSecrets(file);
   const fromEnvironment = LOCAL_SECRET_NAMES.filter((name) => Boolean(env[name]));
   const generated = LOCAL_SECRET_NAMES.filter((name) => !env[name] && stored[name] === undefined);
-  for (const name of generated) stored[name] = randomBytes(32).toString('base64url');
+  for (const name of generated) stored[name] = generators[name]();
   if (generated.length > 0) {
     mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     writeFileSync(file, `${JSON.stringify(stored, null, 2)}\n`, { mode: OWNER_ONLY });

@@ -1,4 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { NativeConnection } from '@temporalio/worker';
 import type { Redis } from 'ioredis';
 import type { Transporter } from 'nodemailer';
@@ -9,6 +10,7 @@ import { createLogger, type Logger } from '../infra/logger.js';
 import { checkPostgres, checkRedis, ServiceUnreachableError } from '../infra/preflight.js';
 import { createProducerRedis, createWorkerRedis } from '../infra/redis.js';
 import { temporalConnectionOptions } from '../infra/temporalConnection.js';
+import { encryptingDataConverter, payloadCodecOf } from '../infra/payloadCodec.js';
 import { compileEmailTemplates, type EmailTemplates } from '../mail/emailTemplates.js';
 import { createMailOutbox, type MailOutbox } from '../mail/mailOutbox.js';
 import { createMailQueue, type MailQueue } from '../mail/mailQueue.js';
@@ -78,6 +80,8 @@ interface SharedParts {
   webhookQueue: WebhookQueue;
   mail: MailOutbox;
   temporal: Client;
+  /** Encrypts every payload before it leaves the process (src/infra/payloadCodec.ts): the client above and the Temporal worker use it. */
+  dataConverter: DataConverter;
 }
 
 /** What the API process holds: it produces jobs and talks to Temporal as a client. Its Redis fails fast (a 503) instead of queueing commands while Redis is down. */
@@ -99,6 +103,7 @@ export async function openApiParts(config: Config, log: Logger, options: ApiPart
   const redis = createProducerRedis(config.REDIS_URL);
   redis.on('error', (err) => log.warn({ event: 'redis.error', err: err.message }, 'redis connection problem'));
   const { closeStore, ...store } = openStoreParts(config, log, redis);
+  const dataConverter = encryptingDataConverter(payloadCodecOf(config));
   const temporalOptions = await temporalConnectionOptions(config);
   const connection =
     options.lazyTemporalConnectTimeoutMs === undefined
@@ -110,7 +115,8 @@ export async function openApiParts(config: Config, log: Logger, options: ApiPart
     log,
     redis,
     ...store,
-    temporal: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }),
+    temporal: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter }),
+    dataConverter,
     close: () =>
       closeInOrder(log, [
         ...closeStore,
@@ -138,6 +144,7 @@ export async function openWorkerParts(config: Config, log: Logger): Promise<Work
   const templates = await compileEmailTemplates();
   const transport = createSmtpTransport(config.SMTP_URL);
   const connection = await NativeConnection.connect(await temporalConnectionOptions(config));
+  const dataConverter = encryptingDataConverter(payloadCodecOf(config));
   return {
     config,
     log,
@@ -147,7 +154,8 @@ export async function openWorkerParts(config: Config, log: Logger): Promise<Work
     templates,
     transport,
     connection,
-    temporal: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }),
+    temporal: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter }),
+    dataConverter,
     close: () =>
       closeInOrder(log, [
         ['temporal connection', () => connection.close()],

@@ -38,6 +38,8 @@ export async function createWorkerRuntime(config: Config, log: Logger, options: 
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     workflowBundle: options.workflowBundle ?? (await loadWorkflowBundle()),
+    // Activations arrive decrypted and completions leave encrypted; workflow code never sees the codec.
+    dataConverter: parts.dataConverter,
     activities: createActivities({
       db,
       mail: parts.mail,

@@ -4,6 +4,7 @@ import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { projectRoot } from '../../scripts/start/paths.js';
 import { waitFor } from '../support/waitFor.js';
+import { TEST_PAYLOAD_KEY_ENV } from '../support/testConfig.js';
 import { freePort, uniqueDomain } from './apiHarness.js';
 
 // The real API process (src/system/apiMain.ts, as npm start and a deployment run it)
@@ -59,6 +60,7 @@ describe('graceful API shutdown', () => {
         OPERATOR_TOKEN: operatorToken,
         SESSION_SECRET: randomBytes(32).toString('hex'),
         LINK_SECRET: randomBytes(32).toString('hex'),
+        ...TEST_PAYLOAD_KEY_ENV,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

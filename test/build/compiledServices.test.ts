@@ -11,6 +11,7 @@ import { projectRoot } from '../../src/config/projectRoot.js';
 import { apiClient } from '../support/http.js';
 import { startSmtpCatcher, type SmtpCatcher } from '../support/smtpCatcher.js';
 import { waitFor } from '../support/waitFor.js';
+import { TEST_PAYLOAD_KEY_ENV } from '../support/testConfig.js';
 
 // The build is what production runs: `npm run build`, then plain `node` on
 // dist/ with no TypeScript loader anywhere. This file starts the compiled
@@ -152,6 +153,7 @@ describe('compiled services (npm run build, plain node)', () => {
       OPERATOR_TOKEN: operatorToken,
       SESSION_SECRET: randomBytes(32).toString('hex'),
       LINK_SECRET: randomBytes(32).toString('hex'),
+      ...TEST_PAYLOAD_KEY_ENV,
     };
     worker = startCompiled('worker', workerEntry, env);
     api = startCompiled('api', apiEntry, env);

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
 import { configErrorOf } from '../support/configError.js';
+import { TEST_PAYLOAD_KEY_ENV } from '../support/testConfig.js';
 
 // loadConfig with an explicit environment: defaults, refusals naming the
 // variable, and no secret ever repeated in an error. (The secrets themselves:
@@ -11,6 +12,7 @@ const secrets = {
   OPERATOR_TOKEN: 'op-0123456789abcdef0123',
   SESSION_SECRET: 'session-0123456789abcdef0123456789abcdef',
   LINK_SECRET: 'link-0123456789abcdef0123456789abcdef01',
+  ...TEST_PAYLOAD_KEY_ENV,
 };
 
 const configError = (env: Record<string, string>) => configErrorOf({ ...secrets, ...env });

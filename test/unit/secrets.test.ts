@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runOperatorCli } from '../../src/operator/cli/operatorCli.js';
 import { loadConfig } from '../../src/config/config.js';
+import { TEST_PAYLOAD_KEY_ENV } from '../support/testConfig.js';
 import { configErrorOf } from '../support/configError.js';
 import { useScratchFile } from '../support/scratchFile.js';
 import { ensureLocalSecrets, readLocalSecrets } from '../../src/config/localSecrets.js';
@@ -26,11 +27,12 @@ const PUBLISHED = {
   LINK_SECRET: 'dev-link-secret-change-me-0123456789abcdef',
 };
 
-const configError = configErrorOf;
+// The payload key is not among the secrets checked here (test/unit/payloadKeysConfig.test.ts checks it).
+const configError = (env: Record<string, string>) => configErrorOf({ ...TEST_PAYLOAD_KEY_ENV, ...env });
 
 describe('loadConfig: secrets', () => {
   it('starts with all three secrets given', () => {
-    expect(loadConfig(real)).toMatchObject(real);
+    expect(loadConfig({ ...TEST_PAYLOAD_KEY_ENV, ...real })).toMatchObject(real);
   });
 
   it.each(Object.keys(real) as (keyof typeof real)[])('refuses to start without %s, in one line naming it', (name) => {
@@ -78,10 +80,10 @@ describe('ensureLocalSecrets: the npm start secrets file', () => {
 
   it('generates each secret once, into a file only its owner may read, and loadConfig accepts them', async () => {
     const first = ensureLocalSecrets(scratch.file, {});
-    expect(first.generated).toEqual(['OPERATOR_TOKEN', 'SESSION_SECRET', 'LINK_SECRET']);
+    expect(first.generated).toEqual(['OPERATOR_TOKEN', 'SESSION_SECRET', 'LINK_SECRET', 'PAYLOAD_ENCRYPTION_KEYS', 'PAYLOAD_ENCRYPTION_KEY_ID']);
     expect((await stat(scratch.file)).mode & 0o777).toBe(0o600);
     expect(readLocalSecrets(scratch.file)).toEqual(first.secrets);
-    expect(new Set(Object.values(first.secrets)).size).toBe(3);
+    expect(new Set(Object.values(first.secrets)).size).toBe(5);
     expect(() => loadConfig(first.secrets)).not.toThrow();
 
     const second = ensureLocalSecrets(scratch.file, {});
@@ -93,7 +95,7 @@ describe('ensureLocalSecrets: the npm start secrets file', () => {
     const first = ensureLocalSecrets(scratch.file, { OPERATOR_TOKEN: real.OPERATOR_TOKEN });
     expect(first.secrets.OPERATOR_TOKEN).toBe(real.OPERATOR_TOKEN);
     expect(first.fromEnvironment).toEqual(['OPERATOR_TOKEN']);
-    expect(first.generated).toEqual(['SESSION_SECRET', 'LINK_SECRET']);
+    expect(first.generated).toEqual(['SESSION_SECRET', 'LINK_SECRET', 'PAYLOAD_ENCRYPTION_KEYS', 'PAYLOAD_ENCRYPTION_KEY_ID']);
     expect(await readFile(scratch.file, 'utf8')).not.toContain(real.OPERATOR_TOKEN);
 
     // Later without it: generated then, once; the stored others are reused; the environment still wins over the file.
