@@ -16,13 +16,15 @@ const FEATURES = [
   'tenants',
   'mail',
   'webhooks',
+  'access',
+  'accessApi',
   'partnerApi',
   'customerPages',
   'operator',
   'apiDocs',
 ];
 /** Features that answer HTTP requests for one audience each (apiDocs documents them all). */
-const HTTP_AUDIENCES = ['partnerApi', 'customerPages', 'operator', 'apiDocs'];
+const HTTP_AUDIENCES = ['partnerApi', 'accessApi', 'customerPages', 'operator', 'apiDocs'];
 /** Features that run in the worker: they never serve a request, so never import an audience. */
 const WORKER_FEATURES = ['activities', 'mail', 'webhooks'];
 
@@ -55,6 +57,11 @@ const featureImports = {
     why: 'email template data checks tenant identifiers',
   },
   webhooks: { imports: [], why: 'webhook events are built from contract types only' },
+  access: {
+    imports: ['enforcers', 'tenants'],
+    why: 'the access check tells an enforcer key from a partner key by its tag, and validates tenants with the tenant identifier schema',
+  },
+  accessApi: { imports: ['access'], why: 'the access check routes are a thin HTTP layer over the access check and its schemas' },
   partnerApi: {
     imports: ['relationships'],
     why: 'the partner routes are a thin HTTP layer over the relationship service and its schemas',
@@ -68,8 +75,8 @@ const featureImports = {
     why: 'operators manage partners, enforcers, their keys (one set of key routes and schemas for both, over apiKeys) and tenants, and webhook targets are checked against the webhook target policy',
   },
   apiDocs: {
-    imports: ['relationships', 'customerPages', 'operator'],
-    why: 'the OpenAPI document is generated from the request schemas of each audience; its page uses the customer pages layout',
+    imports: ['relationships', 'access', 'customerPages', 'operator', 'webhooks'],
+    why: 'the OpenAPI document is generated from the request schemas of each audience and the webhooks partners receive; its page uses the customer pages layout',
   },
 };
 

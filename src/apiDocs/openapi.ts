@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { problemTypes, problemTypeUri, type ErrorCode } from '../http/errors.js';
 import {
   accessAnswerSchema,
+  accessBatchAnswerSchema,
   livenessSchema,
   partnerCreatedSchema,
   partnerListSchema,
@@ -12,7 +13,8 @@ import {
   roleCatalogSchema,
   tenantSchema,
 } from './responseSchemas.js';
-import { accessQuerySchema, createRelationshipSchema, listRelationshipsQuerySchema, reasonBodySchema } from '../relationships/relationshipSchemas.js';
+import { accessBatchSchema, accessQuerySchema, MAX_BATCH_CHECKS } from '../access/accessQuestions.js';
+import { createRelationshipSchema, listRelationshipsQuerySchema, reasonBodySchema } from '../relationships/relationshipSchemas.js';
 import { createPartnerSchema, putTenantSchema } from '../operator/operatorSchemas.js';
 import { createEnforcerSchema, enforcerCreatedSchema, enforcerKeyRotatedSchema, enforcerListSchema } from '../operator/enforcerSchemas.js';
 import { apiKeyListSchema, apiKeySchema } from '../operator/keySchemas.js';
@@ -30,7 +32,7 @@ type Security = 'partner' | 'enforcer' | 'operator' | 'none';
 interface Operation {
   method: 'get' | 'post' | 'put' | 'delete';
   path: string;
-  tag: 'Partner API' | 'Operator' | 'Customer pages' | 'Service';
+  tag: 'Partner API' | 'Access check' | 'Operator' | 'Customer pages' | 'Service';
   summary: string;
   description?: string;
   security: Security[];
@@ -57,6 +59,8 @@ const requestSchemas = {
   AdminEmailForm: adminEmailFormSchema,
   RotateKeyRequest: rotateKeySchema,
   CreateEnforcerRequest: createEnforcerSchema,
+  PartnerPauseRequest: partnerPauseRequestSchema,
+  AccessBatchRequest: accessBatchSchema,
 } as const;
 
 const responseSchemas = {
@@ -66,6 +70,7 @@ const responseSchemas = {
   PartnerList: partnerListSchema,
   RoleCatalog: roleCatalogSchema,
   AccessAnswer: accessAnswerSchema,
+  AccessBatchAnswer: accessBatchAnswerSchema,
   Problem: problemSchema,
   Liveness: livenessSchema,
   Readiness: readinessSchema,
@@ -192,14 +197,28 @@ export const operations: Operation[] = [
   {
     method: 'get',
     path: '/api/v1/access',
-    tag: 'Partner API',
+    tag: 'Access check',
     summary: 'May this partner act in this role in this tenant now? (a partner about itself; an enforcer about any partner)',
     description:
-      'With a partner key: about the calling partner (`partner` left out, or its own id; another partner’s id is 403). With an enforcer key (the system that executes admin actions in the tenant): `partner` is required (400 without), and a tenant outside the enforcer’s scope is 403. The operator token is 403.',
+      'With a partner key: about the calling partner (`partner` left out, or its own id; another partner’s id is 403). With an enforcer key (the system that executes admin actions in the tenant): `partner` is required (400 without), and a tenant outside the enforcer’s scope is 403. The operator token is 403. ' +
+      'Answered from the primary database at the moment of the request, never from a cache: once a removal, a terminate, a pause or an expiry has returned, no later check says yes (docs/access.md). ' +
+      'Checks have a budget of their own per partner and per enforcer (ACCESS_CHECKS_PER_PARTNER, ACCESS_CHECKS_PER_ENFORCER per ACCESS_CHECK_WINDOW_SECONDS), apart from the partner’s request budget; a spent budget is 429 with Retry-After, never a "no".',
     security: ['partner', 'enforcer'],
     query: accessQuerySchema,
-    success: { status: 200, description: 'The answer, from the read model', schema: 'AccessAnswer' },
+    success: { status: 200, description: 'The answer', schema: 'AccessAnswer' },
     problems: ['validation', ...authProblems],
+  },
+  {
+    method: 'post',
+    path: '/api/v1/access/batch',
+    tag: 'Access check',
+    summary: `Up to ${MAX_BATCH_CHECKS} access questions in one round trip, answered in the order asked`,
+    description:
+      'Each question as in GET /api/v1/access (`partner` required with an enforcer key; with a partner key its own id or left out). One statement answers them all, at one moment. A question out of the caller’s reach (another partner’s, a tenant outside the enforcer’s scope) makes the whole request 403. Each question spends one point of the check budget.',
+    security: ['partner', 'enforcer'],
+    requestBody: { schema: 'AccessBatchRequest', mediaType: 'application/json', required: true },
+    success: { status: 200, description: 'One answer per question, in order', schema: 'AccessBatchAnswer' },
+    problems: [...bodyProblems, ...authProblems],
   },
   {
     method: 'post',
@@ -222,6 +241,23 @@ export const operations: Operation[] = [
     problems: ['unauthorized', 'forbidden'],
   },
   ...keyOperations('partner'),
+  ...(['pause', 'resume'] as const).map(
+    (change): Operation => ({
+      method: 'post',
+      path: `/api/v1/admin/partners/{id}/${change}`,
+      tag: 'Operator',
+      summary: change === 'pause' ? 'Pause a partner: all of its access stops at once' : 'Resume a paused partner: restore what was',
+      description:
+        change === 'pause'
+          ? 'While paused, the access check answers `allowed: false` for every relationship of the partner, new offers are refused (409 `/problems/partnerPaused`) and customers cannot accept its pending invitations (the page says why; declining still works). Grants are not revoked and workflows are not touched: timers keep running, so a relationship may expire meanwhile. Audited as `partner.paused` with the reason; the partner gets the `partner.paused` webhook and an email. Pausing a paused partner changes nothing and notifies nobody again (`changed: false`).'
+          : 'Access checks answer yes again for relationships still active, offers are taken and pending invitations can be accepted. Audited as `partner.resumed` with the reason; the partner gets the `partner.resumed` webhook and an email. Resuming a partner that is not paused changes nothing (`changed: false`).',
+      security: ['operator'],
+      pathParams: { id: 'The partner id (a UUID)' },
+      requestBody: { schema: 'PartnerPauseRequest', mediaType: 'application/json', required: true },
+      success: { status: 200, description: 'The partner’s pause state after the call', schema: 'PartnerPauseState' },
+      problems: [...bodyProblems, 'unauthorized', 'forbidden', 'notFound', 'unavailable'],
+    }),
+  ),
   {
     method: 'post',
     path: '/api/v1/admin/enforcers',
@@ -615,12 +651,26 @@ export function buildOpenApiDocument(options: { publicBaseUrl: string; version: 
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     servers: [{ url: options.publicBaseUrl }],
     tags: [
-      { name: 'Partner API', description: 'JSON, `Authorization: Bearer <partner API key>` (the access check also takes an enforcer key)' },
+      { name: 'Partner API', description: 'JSON, `Authorization: Bearer <partner API key>`' },
+      { name: 'Access check', description: 'JSON, `Authorization: Bearer <enforcer key>` (about any partner in the enforcer’s tenants) or `<partner API key>` (about itself); docs/access.md' },
       { name: 'Operator', description: 'JSON, `Authorization: Bearer <operator token>`' },
       { name: 'Customer pages', description: 'Server-rendered HTML forms; work without JavaScript' },
       { name: 'Service', description: 'Health, metrics and documentation' },
     ],
     paths,
+    // What partnerflow POSTs to a partner's webhookUrl about the partner itself (docs/webhooks.md; relationship events are described there).
+    webhooks: Object.fromEntries(
+      partnerEventTypes.map((type) => [
+        type,
+        {
+          post: {
+            summary: type === 'partner.paused' ? 'The operator paused all of the partner’s access' : 'The operator resumed the partner’s access',
+            requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/PartnerWebhookEvent' } } } },
+            responses: { '200': { description: 'Any 2xx within 10 seconds; anything else is retried (docs/webhooks.md)' } },
+          },
+        },
+      ]),
+    ),
     components: {
       securitySchemes: {
         partnerApiKey: { type: 'http', scheme: 'bearer', description: 'A partner API key (`pf_…`), shown once when the operator creates the partner' },

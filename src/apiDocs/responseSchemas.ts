@@ -84,6 +84,18 @@ export const roleCatalogSchema = z.object({
 
 export const accessAnswerSchema = z.object({ allowed: z.boolean(), relationshipId: z.uuid().optional() });
 
+export const accessBatchAnswerSchema = z.object({
+  results: z
+    .array(
+      accessAnswerSchema.extend({
+        partner: z.uuid().optional().meta({ description: 'As asked (left out when a partner key left it out)' }),
+        tenant: z.string(),
+        role: z.string(),
+      }),
+    )
+    .meta({ description: 'One answer per question, in the order asked' }),
+});
+
 export const problemSchema = z
   .object({
     type: z.string().meta({ description: 'Stable identifier of the problem, `/problems/<code>`; branch on this.' }),

@@ -136,9 +136,24 @@ export const configSchema = z.object({
   WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(10).default(10_000),
   /** How long a partner's endpoint may take to answer one delivery. */
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  /**
+   * How often the grant reconciler (a Temporal Schedule the worker creates) revokes grants whose
+   * relationship workflow no longer runs (terminated from the Web UI, failed, or gone).
+   */
+  GRANT_RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(300),
   /** Requests one partner may make per window (all partner API calls count). */
   PARTNER_RATE_LIMIT_POINTS: z.coerce.number().int().positive().default(600),
   PARTNER_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().positive().default(60),
+  /**
+   * Access checks (GET /api/v1/access, one per question of a batch) a partner's keys may make per
+   * ACCESS_CHECK_WINDOW_SECONDS, apart from its request budget above; beyond it, 429 with Retry-After.
+   */
+  ACCESS_CHECKS_PER_PARTNER: z.coerce.number().int().positive().default(60_000),
+  /** Access checks one enforcer's keys may make per ACCESS_CHECK_WINDOW_SECONDS. */
+  ACCESS_CHECKS_PER_ENFORCER: z.coerce.number().int().positive().default(600_000),
+  ACCESS_CHECK_WINDOW_SECONDS: z.coerce.number().int().positive().max(3600).default(60),
+  /** PostgreSQL connections each API process keeps for the access check alone, so writes never queue it. */
+  ACCESS_DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
   /** Invitations one partner may have waiting for an answer (status invited) at once. */
   PARTNER_MAX_PENDING_INVITATIONS: z.coerce.number().int().positive().default(1000),
   /**

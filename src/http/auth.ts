@@ -36,17 +36,14 @@ export function bearerTokenOf(req: Request): string | undefined {
  */
 export type AuthenticateKey = (key: string) => Promise<KeyHolder | null>;
 
-/** Whether an enforcer key may make this request at all (the composition root names the access check). */
-export type EnforcerMayCall = (req: Request) => boolean;
-
-const ENFORCER_ONLY_ASKS = 'An enforcer key may only ask the access question (GET /api/v1/access).';
+const ENFORCER_ONLY_ASKS = 'An enforcer key may only ask the access question (GET /api/v1/access, POST /api/v1/access/batch).';
 
 /**
- * Bearer auth for the JSON API: the operator token, or a live partner or
- * enforcer API key. An enforcer key is refused (403) here, before any route
- * runs, on everything `enforcerMayCall` does not name.
+ * Bearer auth for the JSON API: the operator token, or a live partner API key.
+ * A live enforcer key is refused (403) here, before any route runs: it may
+ * only ask the access question, which is served ahead of this (src/accessApi).
  */
-export function bearerAuth(authenticateKey: AuthenticateKey, operatorToken: string, enforcerMayCall: EnforcerMayCall = () => false) {
+export function bearerAuth(authenticateKey: AuthenticateKey, operatorToken: string) {
   return async (req: Request, res: Response, next: NextFunction) => {
     const key = bearerTokenOf(req);
     if (!key) throw new AppError('unauthorized', 'Send an Authorization: Bearer <key> header.');
@@ -57,7 +54,7 @@ export function bearerAuth(authenticateKey: AuthenticateKey, operatorToken: stri
     const holder = await authenticateKey(key);
     if (!holder) throw new AppError('unauthorized', 'The API key is not valid.');
     res.locals.principal = holder;
-    if (holder.kind === 'enforcer' && !enforcerMayCall(req)) throw new AppError('forbidden', ENFORCER_ONLY_ASKS);
+    if (holder.kind === 'enforcer') throw new AppError('forbidden', ENFORCER_ONLY_ASKS);
     next();
   };
 }

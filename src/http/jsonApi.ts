@@ -1,5 +1,5 @@
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
-import { bearerAuth, type AuthenticateKey, type EnforcerMayCall } from './auth.js';
+import { bearerAuth, type AuthenticateKey } from './auth.js';
 import { withAuthFailureLimit, type AuthFailures } from './authFailures.js';
 import { boundedBodyDepth } from './bodyDepth.js';
 import { AppError } from './errors.js';
@@ -20,8 +20,6 @@ function jsonBodiesOnly(req: Request, _res: Response, next: NextFunction): void 
 /** What every JSON route under /api/v1 goes through: bounded JSON bodies, then (for `authenticated`) a key or the operator token, the failure limit and the rate limit. */
 export interface JsonApiDeps {
   authenticateKey: AuthenticateKey;
-  /** The one request an enforcer key may make (the access check); every other is 403 before any route runs. */
-  enforcerMayCall: EnforcerMayCall;
   operatorToken: string;
   authFailures: AuthFailures;
   rateLimit: RateLimit;
@@ -37,7 +35,7 @@ export function jsonBodies(): Router {
 
 export function authenticated(deps: JsonApiDeps): Router {
   const router = Router();
-  router.use(withAuthFailureLimit(bearerAuth(deps.authenticateKey, deps.operatorToken, deps.enforcerMayCall), deps.authFailures));
+  router.use(withAuthFailureLimit(bearerAuth(deps.authenticateKey, deps.operatorToken), deps.authFailures));
   router.use(partnerRateLimit(deps.rateLimit));
   return router;
 }

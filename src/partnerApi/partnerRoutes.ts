@@ -1,43 +1,15 @@
-import { Router, type Request } from 'express';
+import { Router } from 'express';
 import { roleCatalog } from '../contract/roles.js';
-import { anyPrincipalOf, callerScope, principalOf, requirePartner, type KeyHolder } from '../http/auth.js';
+import { callerScope, principalOf, requirePartner } from '../http/auth.js';
 import { AppError } from '../http/errors.js';
 import { etagOf, notModified } from '../http/conditionalRequests.js';
 import type { Idempotency } from '../http/idempotency.js';
 import type { RelationshipService } from '../relationships/relationshipService.js';
-import { accessQuerySchema, listRelationshipsQuerySchema, reasonBodySchema, relationshipIdSchema, type AccessQuery } from '../relationships/relationshipSchemas.js';
+import { listRelationshipsQuerySchema, reasonBodySchema, relationshipIdSchema } from '../relationships/relationshipSchemas.js';
 
 export interface PartnerRoutesDeps {
   relationships: RelationshipService;
   idempotency: Idempotency;
-}
-
-/** The access check, relative to /api/v1: the one request an enforcer key may make. */
-export const ACCESS_PATH = '/access';
-
-/** Whether a request (under /api/v1) is the access check; the composition root lets enforcer keys make this one alone. */
-export const isAccessCheck = (req: Request) => (req.method === 'GET' || req.method === 'HEAD') && req.path.replace(/\/$/, '').toLowerCase() === ACCESS_PATH;
-
-/**
- * Which partner an access question is about, when this caller may ask it.
- * A partner asks about itself (naming itself in `partner` is fine, another
- * partner is 403); an enforcer names the partner (400 without) and asks only
- * in the tenants it is scoped to (403 outside them).
- */
-export function accessSubject(caller: KeyHolder, query: AccessQuery): string {
-  if (caller.kind === 'partner') {
-    if (query.partner !== undefined && query.partner !== caller.partnerId) {
-      throw new AppError('forbidden', 'A partner API key may ask only about its own access; leave out partner, or name your own partner id.');
-    }
-    return caller.partnerId;
-  }
-  if (query.partner === undefined) {
-    throw new AppError('validation', 'An enforcer key must name the partner it asks about.', { errors: [{ path: 'partner', message: 'required with an enforcer key' }] });
-  }
-  if (caller.tenants !== null && !caller.tenants.includes(query.tenant)) {
-    throw new AppError('forbidden', `This enforcer may not ask about tenant ${query.tenant}.`);
-  }
-  return query.partner;
 }
 
 /** The role catalog: public, read before any key is checked. */
@@ -49,7 +21,7 @@ export function roleCatalogRoute(): Router {
   return router;
 }
 
-/** What a partner does with its key under /api/v1: offers, their steps, the list, the access check (which enforcers ask too). */
+/** What a partner does with its key under /api/v1: offers, their steps, the list (the access check is src/accessApi). */
 export function partnerRoutes(deps: PartnerRoutesDeps): Router {
   const { relationships, idempotency } = deps;
   const router = Router();
@@ -89,13 +61,6 @@ export function partnerRoutes(deps: PartnerRoutesDeps): Router {
       });
     });
   }
-
-  router.get(ACCESS_PATH, async (req, res) => {
-    const caller = anyPrincipalOf(res);
-    if (caller.kind === 'operator') throw new AppError('forbidden', 'Only a partner API key or an enforcer key may ask this.');
-    const query = accessQuerySchema.parse(req.query);
-    res.json(await relationships.checkAccess(accessSubject(caller, query), query.tenant, query.role));
-  });
 
   return router;
 }

@@ -107,23 +107,5 @@ export const listRelationshipsQuerySchema = z
 
 export type ListRelationshipsQuery = z.infer<typeof listRelationshipsQuerySchema>;
 
-/**
- * "May partner P act in role R in tenant T now?" A partner key asks about its
- * own partner (`partner` left out, or its own id); an enforcer key names the
- * partner (src/partnerApi/partnerRoutes.ts decides who may ask what).
- */
-export const accessQuerySchema = z
-  .object({
-    partner: z
-      .uuid()
-      .transform((id) => id.toLowerCase())
-      .optional()
-      .meta({ description: 'The partner asked about. Required with an enforcer key; with a partner key only its own id (or left out).' }),
-    tenant: domainSchema.meta({ description: 'The tenant’s domain (normalised: lower case, punycode, no trailing dot)' }),
-    role: z.enum(roleIds).meta({ description: 'A role id from GET /api/v1/roles' }),
-  })
-  .strict();
-
-export type AccessQuery = z.infer<typeof accessQuerySchema>;
 
 export const relationshipIdSchema = z.uuid();

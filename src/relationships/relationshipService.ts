@@ -240,13 +240,7 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
     log.warn({ event: 'readmodel.lagging', relationshipId: id, status }, 'read model did not catch up in time');
   }
 
-  /** May this partner act in this role in this tenant now? Who may ask about whom is the route's to decide (src/partnerApi). */
-  async function checkAccess(partnerId: string, tenantDomain: string, role: string) {
-    const grant = await db.roleGrant.findFirst({ where: { partnerId, tenantDomain, role, revokedAt: null } });
-    return grant ? { allowed: true, relationshipId: grant.relationshipId } : { allowed: false };
-  }
-
-  return { parseOfferRequest, createOffer, list, get, runPartnerStep, answerInvitation, removeByCustomer, checkAccess };
+  return { parseOfferRequest, createOffer, list, get, runPartnerStep, answerInvitation, removeByCustomer };
 }
 
 export type RelationshipService = ReturnType<typeof createRelationshipService>;

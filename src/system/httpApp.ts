@@ -19,11 +19,20 @@ import { createSignInAttempts } from '../customerPages/signInAttempts.js';
 import { apiDocs } from '../apiDocs/apiDocsRoutes.js';
 import { customerPageErrors, customerPages } from '../customerPages/customerPages.js';
 import { healthRoutes } from '../operator/healthRoutes.js';
-import { isAccessCheck, partnerRoutes, roleCatalogRoute } from '../partnerApi/partnerRoutes.js';
+import { CODEC_PATH, codecRoutes } from '../operator/codecRoutes.js';
+import { payloadCodecOf } from '../infra/payloadCodec.js';
+import { partnerRoutes, roleCatalogRoute } from '../partnerApi/partnerRoutes.js';
+import { accessRoutes } from '../accessApi/accessRoutes.js';
+import { createAccessCheck } from '../access/accessCheck.js';
+import { createAccessGrants } from '../access/accessGrants.js';
+import { createLeasedRateLimit } from '../http/leasedRateLimit.js';
 import { adminRoutes } from '../operator/adminRoutes.js';
 import { authenticated, jsonBodies } from '../http/jsonApi.js';
+import { requestTracing } from '../http/requestTracing.js';
 import { createEnforcers, ENFORCER_KEYS } from '../enforcers/enforcers.js';
 import { createPartnerKeys } from '../partners/partnerKeys.js';
+import { createPartnerPause } from '../partners/partnerPause.js';
+import { createWebhookOutbox } from '../webhooks/webhookOutbox.js';
 import { createTxtLookup } from '../tenants/dnsTxtLookup.js';
 import { createDomainChallenges } from '../tenants/domainChallenge.js';
 import { createTenantDirectory } from '../tenants/tenantDirectory.js';
@@ -32,7 +41,7 @@ import { createTenantDirectory } from '../tenants/tenantDirectory.js';
 const API_VERSION = '1.0.0';
 
 /** The API process's parts (src/system/system.ts) and its metrics registry. */
-export type AppDeps = Pick<ApiParts, 'config' | 'db' | 'redis' | 'temporal' | 'mail' | 'log' | 'mailQueue' | 'webhookQueue'> & { registry: Registry };
+export type AppDeps = Pick<ApiParts, 'config' | 'db' | 'accessPool' | 'redis' | 'temporal' | 'mail' | 'log' | 'mailQueue' | 'webhookQueue' | 'tracing'> & { registry: Registry };
 
 /** Builds the Express app; `apiMain.ts` listens. Tests and the bench mount it on their own server. */
 export function buildApp(deps: AppDeps): Express {
@@ -40,8 +49,8 @@ export function buildApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
-  app.use(helmet());
-  app.use(cookieParser(config.SESSION_SECRET));
+  // First, so everything after runs in the request's span; not installed at all while tracing is off.
+  if (deps.tracing.enabled) app.use(requestTracing());
 
   const requests = new Counter({
     name: 'partnerflow_http_requests_total',
@@ -61,6 +70,36 @@ export function buildApp(deps: AppDeps): Express {
 
   // Our own Redis keys live under the deployment's prefix, like BullMQ's.
   const keyPrefix = config.QUEUE_PREFIX;
+
+  // One count of failed credentials per client address, whichever door they were tried at.
+  const authFailures = createAuthFailures(
+    createRateLimit({
+      redis: deps.redis,
+      keyPrefix: `${keyPrefix}:ratelimit:authfail`,
+      points: config.AUTH_FAILURE_LIMIT,
+      windowSeconds: config.AUTH_FAILURE_WINDOW_SECONDS,
+      counts: 'failed authentications from one address',
+    }),
+  );
+
+  // The access check first: the most frequent request by far, it needs none of what follows.
+  const checkBudget = (holder: string, points: number) =>
+    createLeasedRateLimit({
+      redis: deps.redis,
+      keyPrefix: `${keyPrefix}:ratelimit:access-${holder}`,
+      points,
+      windowSeconds: config.ACCESS_CHECK_WINDOW_SECONDS,
+      counts: `access checks per ${holder}`,
+    });
+  const access = createAccessCheck({
+    grants: createAccessGrants(deps.accessPool),
+    partnerChecks: checkBudget('partner', config.ACCESS_CHECKS_PER_PARTNER),
+    enforcerChecks: checkBudget('enforcer', config.ACCESS_CHECKS_PER_ENFORCER),
+  });
+  app.use('/api/v1', accessRoutes({ access, authFailures, operatorToken: config.OPERATOR_TOKEN }));
+
+  app.use(helmet());
+  app.use(cookieParser(config.SESSION_SECRET));
   const serviceWithoutQuota = createRelationshipService({
     db: deps.db,
     temporal: deps.temporal,
@@ -82,19 +121,22 @@ export function buildApp(deps: AppDeps): Express {
   const tenants = createTenantDirectory(deps.db, config.LINK_SECRET);
   const challenges = createDomainChallenges(deps.db, createTxtLookup(config.DNS_SERVERS ? { servers: config.DNS_SERVERS } : {}), config.LINK_SECRET);
 
-  // One count of failed credentials per client address, whichever door they were tried at.
-  const authFailures = createAuthFailures(
-    createRateLimit({
-      redis: deps.redis,
-      keyPrefix: `${keyPrefix}:ratelimit:authfail`,
-      points: config.AUTH_FAILURE_LIMIT,
-      windowSeconds: config.AUTH_FAILURE_WINDOW_SECONDS,
-      counts: 'failed authentications from one address',
-    }),
-  );
   const operatorOnly = withAuthFailureLimit(requireOperatorToken(config.OPERATOR_TOKEN), authFailures);
   app.use(healthRoutes({ db: deps.db, redis: deps.redis, temporal: deps.temporal, registry: deps.registry, operatorOnly, log }));
   mountQueueDashboard(app, { queues: [deps.mailQueue, deps.webhookQueue], operatorToken: config.OPERATOR_TOKEN, authFailures });
+  // The Temporal Web UI's and CLI's remote codec: operators read the encrypted payloads there.
+  app.use(
+    CODEC_PATH,
+    codecRoutes({
+      codec: payloadCodecOf(config),
+      operatorToken: config.OPERATOR_TOKEN,
+      webUiUrl: config.TEMPORAL_UI_URL,
+      namespace: config.TEMPORAL_NAMESPACE,
+      secureCookies: config.PUBLIC_BASE_URL.startsWith('https:'),
+      authFailures,
+      log,
+    }),
+  );
   app.use(apiDocs({ publicBaseUrl: config.PUBLIC_BASE_URL, version: API_VERSION }));
   const idempotency = createIdempotency({ redis: deps.redis, keyPrefix, ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS });
   const partnerKeys = createPartnerKeys(deps.db);
@@ -112,9 +154,8 @@ export function buildApp(deps: AppDeps): Express {
   app.use(
     '/api/v1',
     authenticated({
+      // An enforcer key asks the access question (above) and nothing else: 403 on every route here.
       authenticateKey,
-      // An enforcer key asks the access question and nothing else: 403 on every other route.
-      enforcerMayCall: isAccessCheck,
       operatorToken: config.OPERATOR_TOKEN,
       authFailures,
       rateLimit: createRateLimit({

@@ -5,7 +5,8 @@ import type { Redis } from 'ioredis';
 import type { Transporter } from 'nodemailer';
 import type { DestinationStream } from 'pino';
 import { ConfigError, type Config } from '../config/config.js';
-import { createDatabase, type Database } from '../infra/database.js';
+import { createDatabase, createPgPool, type Database } from '../infra/database.js';
+import type { Pool } from 'pg';
 import { createLogger, type Logger } from '../infra/logger.js';
 import { checkPostgres, checkRedis, ServiceUnreachableError } from '../infra/preflight.js';
 import { createProducerRedis, createWorkerRedis } from '../infra/redis.js';
@@ -82,15 +83,25 @@ interface SharedParts {
   temporal: Client;
   /** Encrypts every payload before it leaves the process (src/infra/payloadCodec.ts): the client above and the Temporal worker use it. */
   dataConverter: DataConverter;
+  /** The process's tracing (src/infra/tracing.ts; tracingOff unless the caller started it): the client above is traced with it, and close() flushes it last. */
+  tracing: Tracing;
+}
+
+/** What the caller of openApiParts / openWorkerParts started before them. */
+interface StartedFirst {
+  /** Tracing started first thing in the process (startTracing); the parts flush and stop it when they close. */
+  tracing?: Tracing;
 }
 
 /** What the API process holds: it produces jobs and talks to Temporal as a client. Its Redis fails fast (a 503) instead of queueing commands while Redis is down. */
 export interface ApiParts extends SharedParts {
+  /** The access check's own connections (ACCESS_DATABASE_POOL_SIZE): plain pg, prepared statements, apart from Prisma's pool. */
+  accessPool: Pool;
   /** Closes every part, queues before connections; call once requests in flight are done. */
   close(): Promise<void>;
 }
 
-export interface ApiPartsOptions {
+export interface ApiPartsOptions extends StartedFirst {
   /**
    * Connect to Temporal on first use instead of at start-up, giving up on each
    * call after this long: the API then starts while Temporal is unreachable and
@@ -103,7 +114,10 @@ export async function openApiParts(config: Config, log: Logger, options: ApiPart
   const redis = createProducerRedis(config.REDIS_URL);
   redis.on('error', (err) => log.warn({ event: 'redis.error', err: err.message }, 'redis connection problem'));
   const { closeStore, ...store } = openStoreParts(config, log, redis);
+  const accessPool = createPgPool(config.DATABASE_URL, config.ACCESS_DATABASE_POOL_SIZE);
+  accessPool.on('error', (err) => log.warn({ event: 'database.accessPoolError', err: err.message }, 'an idle access-check connection failed'));
   const dataConverter = encryptingDataConverter(payloadCodecOf(config));
+  const tracing = options.tracing ?? tracingOff;
   const temporalOptions = await temporalConnectionOptions(config);
   const connection =
     options.lazyTemporalConnectTimeoutMs === undefined
@@ -115,14 +129,18 @@ export async function openApiParts(config: Config, log: Logger, options: ApiPart
     log,
     redis,
     ...store,
-    temporal: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter }),
+    accessPool,
+    temporal: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter, interceptors: tracing.clientInterceptors }),
     dataConverter,
+    tracing,
     close: () =>
       closeInOrder(log, [
         ...closeStore,
         ['temporal connection', () => connection.close()],
         ['database', () => store.db.$disconnect()],
+        ['access-check database pool', () => accessPool.end()],
         ['redis', () => redis.disconnect()],
+        ['tracing', () => tracing.shutdown()],
       ]),
   };
 }

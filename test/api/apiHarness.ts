@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Express } from 'express';
 import type { DestinationStream } from 'pino';
-import { inject } from 'vitest';
+import { expect, inject } from 'vitest';
 import type { z } from 'zod';
+import { problemSchema } from '../../src/apiDocs/responseSchemas.js';
 import { buildApp } from '../../src/system/httpApp.js';
 import { createMetricsRegistry } from '../../src/operator/healthRoutes.js';
 import { createProcessLogger, openApiParts } from '../../src/system/system.js';
@@ -91,6 +92,16 @@ export function expectShape<T extends z.ZodType>(schema: T, body: unknown): z.in
   const parsed = schema.safeParse(body);
   if (!parsed.success) throw new Error(`response does not match its schema: ${parsed.error.message}\n${JSON.stringify(body).slice(0, 1000)}`);
   return parsed.data;
+}
+
+/** A problem+json answer with this status and type; nothing internal in it. */
+export function expectProblem(res: { status: number; headers: Record<string, string>; body: unknown; text: string }, status: number, code: string) {
+  expect(res.status, res.text).toBe(status);
+  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+  const problem = expectShape(problemSchema, res.body);
+  expect(problem).toMatchObject({ type: `/problems/${code}`, status });
+  expect(res.text).not.toMatch(/node_modules|\bat .+:\d+:\d+|Prisma|Error:/);
+  return problem;
 }
 
 export const uniqueDomain = (label: string) => `${label}-${randomBytes(3).toString('hex')}.example.com`;

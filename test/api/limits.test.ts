@@ -1,12 +1,10 @@
-import type request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { problemSchema } from '../../src/apiDocs/responseSchemas.js';
 import { relationshipWorkflowId } from '../../src/contract/relationship.js';
 import { useSuiteResource } from '../support/suiteResource.js';
 import { useTestApp } from '../support/useTestApp.js';
 import { useTestSystem } from '../support/useTestSystem.js';
 import { waitFor } from '../support/waitFor.js';
-import { expectShape, idOf, startPrivateRedis, uniqueDomain } from './apiHarness.js';
+import { expectProblem, idOf, startPrivateRedis, uniqueDomain } from './apiHarness.js';
 import { auth, createPartner, supertestOf } from './customerFlow.js';
 
 // The per-partner rate limit and pending-invitation cap (small here, through
@@ -22,11 +20,6 @@ const offerFor = (tenantDomain: string) => ({
   invitationTtl: '1h',
 });
 
-function expectProblem(res: request.Response, status: number, code: string) {
-  expect(res.status).toBe(status);
-  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-  expect(expectShape(problemSchema, res.body).type).toBe(`/problems/${code}`);
-}
 
 describe('limits', () => {
   const system = useTestSystem('limits', {

@@ -1,9 +1,9 @@
 import type request from 'supertest';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { partnerCreatedSchema, partnerListSchema, problemSchema, relationshipListSchema, relationshipSchema, roleCatalogSchema } from '../../src/apiDocs/responseSchemas.js';
+import { partnerCreatedSchema, partnerListSchema, relationshipListSchema, relationshipSchema, roleCatalogSchema } from '../../src/apiDocs/responseSchemas.js';
 import { useTestSystem } from '../support/useTestSystem.js';
 import { waitFor } from '../support/waitFor.js';
-import { expectShape, field, idOf, uniqueDomain } from './apiHarness.js';
+import { expectProblem, expectShape, field, idOf, uniqueDomain } from './apiHarness.js';
 import { auth, supertestOf } from './customerFlow.js';
 
 // Every route of the partner JSON API and every error it answers, on the real
@@ -17,15 +17,6 @@ const offerFor = (tenantDomain: string, extra: Record<string, unknown> = {}) => 
   ...extra,
 });
 
-/** A problem+json answer with this status and type; nothing internal in it. */
-function expectProblem(res: request.Response, status: number, code: string) {
-  expect(res.status).toBe(status);
-  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-  const problem = expectShape(problemSchema, res.body);
-  expect(problem).toMatchObject({ type: `/problems/${code}`, status });
-  expect(res.text).not.toMatch(/node_modules|\bat .+:\d+:\d+|Prisma|Error:/);
-  return problem;
-}
 
 describe('partner API', () => {
   const system = useTestSystem('partner-api');

@@ -10,6 +10,7 @@ import {
   signInFormSchema,
   verifyDomainFormSchema,
 } from '../../src/customerPages/formSchemas.js';
+import { accessBatchSchema, accessQuerySchema, MAX_BATCH_CHECKS } from '../../src/access/accessQuestions.js';
 import { createPartnerSchema, putTenantSchema, tenantDomainParamSchema } from '../../src/operator/operatorSchemas.js';
 import { keyRefSchema, rotateKeySchema } from '../../src/operator/partnerKeySchemas.js';
 import { createEnforcerSchema, enforcerKeyRefSchema, MAX_ENFORCER_TENANTS } from '../../src/operator/enforcerSchemas.js';
@@ -17,7 +18,6 @@ import { newApiKey } from '../../src/apiKeys/apiKeys.js';
 import { ENFORCER_KEYS } from '../../src/enforcers/enforcers.js';
 import { PARTNER_KEYS } from '../../src/partners/partnerKeys.js';
 import {
-  accessQuerySchema,
   createRelationshipSchema,
   createRelationshipSchemaFor,
   listRelationshipsQuerySchema,
@@ -154,6 +154,17 @@ describe('other partner API inputs', () => {
     expect(accessQuerySchema.parse({ tenant: 'contoso.example', role: 'reports-reader' })).not.toHaveProperty('partner');
     for (const bad of ['', 'partner-a', '7f1c2a0e', 'pf_Ab3-_9z']) expect(issues(accessQuerySchema, { partner: bad, tenant: 'contoso.example', role: 'reports-reader' })[0]?.path, bad).toBe('partner');
     expect(issues(accessQuerySchema, { partnerId: partner.toLowerCase(), tenant: 'contoso.example', role: 'reports-reader' })).toHaveLength(1);
+  });
+
+  it(`accessBatchSchema: 1 to ${MAX_BATCH_CHECKS} questions of the same shape, each validated where it stands`, () => {
+    const check = { tenant: 'Contoso.example', role: 'reports-reader' };
+    expect(accessBatchSchema.parse({ checks: [check] })).toEqual({ checks: [{ tenant: 'contoso.example', role: 'reports-reader' }] });
+    expect(accessBatchSchema.parse({ checks: Array.from({ length: MAX_BATCH_CHECKS }, () => check) }).checks).toHaveLength(MAX_BATCH_CHECKS);
+    expect(issues(accessBatchSchema, { checks: Array.from({ length: MAX_BATCH_CHECKS + 1 }, () => check) })[0]?.path).toBe('checks');
+    expect(issues(accessBatchSchema, { checks: [] })[0]?.path).toBe('checks');
+    expect(issues(accessBatchSchema, { checks: [check, { ...check, role: 'root' }] })[0]?.path).toBe('checks.1.role');
+    expect(issues(accessBatchSchema, { checks: [{ ...check, extra: 1 }] })).toHaveLength(1);
+    expect(issues(accessBatchSchema, { checks: [check], more: true })).toHaveLength(1);
   });
 
   it('relationship ids are UUIDs', () => {
