@@ -39,14 +39,17 @@ const featureImports = {
     why: 'activities write the read model and hand emails (mail outbox) and webhook events (webhook outbox) to their queues; the stored offer is read back from relationships',
   },
   relationships: {
-    imports: ['tenants', 'mail'],
-    why: 'an offer names a customer tenant (the tenant identifier schemas); the invitation email data, built here, is a mail job’s payload',
+    imports: ['tenants', 'mail', 'partners'],
+    why: 'an offer names a customer tenant (the tenant identifier schemas); the invitation email data, built here, is a mail job’s payload; a paused partner makes no offers',
   },
   apiKeys: {
     imports: [],
     why: 'API keys (issue, authenticate, rotate with a grace period, revoke, audit) are one implementation for every holder; each holder passes in its own key table',
   },
-  partners: { imports: ['apiKeys'], why: 'a partner’s API keys are apiKeys kept in partner_api_keys' },
+  partners: {
+    imports: ['apiKeys', 'mail', 'webhooks'],
+    why: 'a partner’s API keys are apiKeys kept in partner_api_keys; pausing or resuming a partner tells it by email (mail outbox) and webhook (webhook outbox)',
+  },
   enforcers: {
     imports: ['apiKeys'],
     why: 'an enforcer’s API keys are apiKeys kept in enforcer_api_keys, rotated and revoked exactly as a partner’s',

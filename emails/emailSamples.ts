@@ -150,6 +150,18 @@ export const emailSamples: { readonly [N in EmailTemplateName]: EmailData<N> } =
     confirmUrl: 'https://partners.example.com/admins/confirm/Pm5Rt8Wq2Zn7Xc4Lv1Hb9Kd3Fg6Ys0Je',
     expiresAt: '2025-12-09T09:30:00Z',
   },
+  partnerPaused: {
+    partnerName,
+    partnerId: '3e9b5d21-6c4f-4a8e-b7d0-2f1a9c8e4b63',
+    pausedAt: '2026-03-10T16:45:00Z',
+    reason: 'A leaked API key of yours was used from an unknown network; we paused your access while you rotate your keys.',
+  },
+  partnerResumed: {
+    partnerName,
+    partnerId: '3e9b5d21-6c4f-4a8e-b7d0-2f1a9c8e4b63',
+    resumedAt: '2026-03-11T09:15:00Z',
+    reason: 'Your keys were rotated and the old key revoked.',
+  },
   deliveryFailed: {
     partnerName,
     customerName,

@@ -20,6 +20,8 @@ import { createEnforcerSchema, enforcerCreatedSchema, enforcerKeyRotatedSchema, 
 import { apiKeyListSchema, apiKeySchema } from '../operator/keySchemas.js';
 import { adminEmailFormSchema, csrfFormSchema, invitationAnswerFormSchema, newTenantFormSchema, partnerListQuerySchema, signInFormSchema, verifyDomainFormSchema } from '../customerPages/formSchemas.js';
 import { keyRotatedSchema, rotateKeySchema } from '../operator/partnerKeySchemas.js';
+import { partnerPauseRequestSchema, partnerPauseStateSchema } from '../operator/partnerPauseSchemas.js';
+import { partnerEventTypes, partnerWebhookEventSchema } from '../webhooks/partnerWebhookEvent.js';
 
 // The OpenAPI 3.1 document, generated from the zod schemas the routes validate
 // with (requests, as their input side) and the schemas the tests hold the
@@ -81,6 +83,8 @@ const responseSchemas = {
   EnforcerCreated: enforcerCreatedSchema,
   EnforcerList: enforcerListSchema,
   EnforcerKeyRotated: enforcerKeyRotatedSchema,
+  PartnerPauseState: partnerPauseStateSchema,
+  PartnerWebhookEvent: partnerWebhookEventSchema,
 } as const;
 
 const authProblems: ErrorCode[] = ['unauthorized', 'forbidden', 'rateLimited'];
@@ -152,7 +156,7 @@ export const operations: Operation[] = [
     requestBody: { schema: 'CreateRelationshipRequest', mediaType: 'application/json', required: true },
     headers: ['IdempotencyKey'],
     success: { status: 201, description: 'The offer, status invited', schema: 'Relationship', headers: ['Location', 'RateLimit-Limit', 'RateLimit-Remaining'] },
-    problems: [...bodyProblems, ...authProblems, ...idempotencyProblems, 'conflict', 'pendingInvitationLimit', 'partnerMailQuota', 'unavailable'],
+    problems: [...bodyProblems, ...authProblems, ...idempotencyProblems, 'conflict', 'partnerPaused', 'pendingInvitationLimit', 'partnerMailQuota', 'unavailable'],
   },
   {
     method: 'get',
@@ -391,7 +395,8 @@ export const operations: Operation[] = [
     requestBody: { schema: 'InvitationAnswerForm', mediaType: 'application/x-www-form-urlencoded', required: true },
     success: { status: 200, description: 'The trial step, or the done page', mediaType: 'text/html' },
     problems: [],
-    pageErrors: [400, 404, 410, 413],
+    // 409: the operator paused the partner; a Yes is refused until it is resumed (a No is taken).
+    pageErrors: [400, 404, 409, 410, 413],
   },
   {
     method: 'get',

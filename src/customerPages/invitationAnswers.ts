@@ -4,7 +4,7 @@ import type { RelationshipService } from '../relationships/relationshipService.j
 import { stepRefusalOf } from '../relationships/temporalErrors.js';
 import type { DomainChallenges } from '../tenants/domainChallenge.js';
 import type { invitationAnswerFormSchema } from './formSchemas.js';
-import { invitationView, type InvitationLinks, type LinkProblem } from './invitationLink.js';
+import { invitationView, type InvitationLinks, type LinkProblem, type OpenedInvitation } from './invitationLink.js';
 
 // Answering an invitation: who may (a verified admin of the tenant, now),
 // what a Yes with a trial offered asks next, and the unregistered domain's way
@@ -28,13 +28,17 @@ const refusalToProblem: Record<string, LinkProblem> = {
   alreadyEnded: 'used',
 };
 
+/** The service operator paused the partner: no acceptance until it is resumed. */
+const isPaused = (found: OpenedInvitation) => found.rel.partner.pausedAt !== null;
+
 export function createInvitationAnswers(deps: InvitationAnswersDeps) {
   const { links, relationships, log } = deps;
 
-  /** What the link shows its holder, by the holder's authority. */
+  /** What the link shows its holder, by the holder's authority; an admin learns first that the partner is paused. */
   async function show(token: string) {
     const found = await links.open(token);
     if (found.problem) return { outcome: 'linkProblem', problem: found.problem } as const;
+    if (found.authority === 'admin' && isPaused(found)) return { outcome: 'partnerPaused', view: invitationView(token, found) } as const;
     return { outcome: found.authority, view: invitationView(token, found) } as const;
   }
 
@@ -53,6 +57,11 @@ export function createInvitationAnswers(deps: InvitationAnswersDeps) {
       return { outcome: 'notAuthorized', authority, view: invitationView(token, found) } as const;
     }
     const view = invitationView(token, found);
+    // While the operator has the partner paused, only No is taken (src/partners/partnerPause.ts).
+    if (isPaused(found) && form?.choice !== 'no') {
+      log.warn({ event: 'invitation.answer_refused', relationshipId: rel.id, workflowId: rel.workflowId, reason: 'partnerPaused' }, 'accept refused: the partner is paused');
+      return { outcome: 'partnerPaused', view } as const;
+    }
     if (!form) return { outcome: 'incomplete', view } as const;
     if (form.choice === 'yes' && view.trial && form.trial === undefined) return { outcome: 'trialStep', view, trial: view.trial } as const;
     const actor = { type: 'customer' as const, id: found.invitation.recipientEmail };

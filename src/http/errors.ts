@@ -12,6 +12,7 @@ export const problemTypes = {
   forbidden: { status: 403, title: 'Not allowed', description: 'The credentials are valid but may not perform this call (for example a partner calling an operator route).' },
   notFound: { status: 404, title: 'Not found', description: 'No such resource visible to the caller. Another partner’s relationship is reported as missing.' },
   conflict: { status: 409, title: 'Conflict', description: 'The request conflicts with existing data, for example a live offer for the same tenant and roles (`reason` says which).' },
+  partnerPaused: { status: 409, title: 'The partner is paused', description: 'The service operator suspended this partner’s access (`pausedAt` says since when): it makes no new offers until the operator resumes it. Nothing was changed.' },
   stepRefused: { status: 409, title: 'The relationship does not allow this step now', description: 'The workflow refused the step in its current state; `reason` and `currentStatus` say why. Nothing was changed.' },
   idempotencyKeyInProgress: { status: 409, title: 'A request with this Idempotency-Key is still running', description: 'Retry after the first request has finished; the answer will be the same.' },
   preconditionFailed: { status: 412, title: 'The resource has changed', description: 'If-Match did not match the current ETag. GET the relationship again and decide anew.' },

@@ -28,7 +28,7 @@ export function isLinkTemplate(name: EmailTemplateName): name is LinkTemplate {
 export const customerRequested: ReadonlySet<EmailTemplateName> = new Set(['signIn', 'domainVerification', 'adminInvitation']);
 
 /** Emails only a partner's contact address gets: news of its own relationships. */
-const partnerOnly: ReadonlySet<EmailTemplateName> = new Set(['accepted', 'declined', 'invitationExpired', 'trialFailed', 'deliveryFailed']);
+const partnerOnly: ReadonlySet<EmailTemplateName> = new Set(['accepted', 'declined', 'invitationExpired', 'trialFailed', 'deliveryFailed', 'partnerPaused', 'partnerResumed']);
 
 /**
  * Mail to a partner about its own relationships. A busy partner legitimately gets

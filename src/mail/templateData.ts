@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { domainSchema, emailAddressSchema } from '../tenants/tenantIdentifiers.js';
-import { displayNameSchema, httpUrlSchema, paragraphSchema, plainParagraph, TERMS_MAX, termsSchema } from '../validation/text.js';
+import { displayNameSchema, httpUrlSchema, paragraphSchema, plainParagraph, reasonSchema, TERMS_MAX, termsSchema } from '../validation/text.js';
 
 // What each email needs, checked before anything is filled in. Data often
 // arrives as queued JSON, so dates are accepted as Date or ISO-8601 strings and
@@ -215,6 +215,26 @@ export const emailRegistry = {
       invitedBy: emailAddressSchema,
       confirmUrl: link,
       expiresAt: instant,
+    }),
+  },
+  /** The operator suspended all of a partner's access (src/partners/partnerPause.ts); to its contact address. */
+  partnerPaused: {
+    subject: 'Your partner access is suspended',
+    schema: z.object({
+      partnerName: singleLine,
+      partnerId: z.uuid(),
+      pausedAt: instant,
+      /** The operator's reason, checked by the schema the operator API checked it with. */
+      reason: reasonSchema,
+    }),
+  },
+  partnerResumed: {
+    subject: 'Your partner access is resumed',
+    schema: z.object({
+      partnerName: singleLine,
+      partnerId: z.uuid(),
+      resumedAt: instant,
+      reason: reasonSchema,
     }),
   },
   deliveryFailed: {

@@ -6,12 +6,14 @@ import type { Database } from '../infra/database.js';
 import { newToken } from '../infra/tokens.js';
 import type { Enforcers } from '../enforcers/enforcers.js';
 import { createPartnerKeys, newApiKey } from '../partners/partnerKeys.js';
+import type { PartnerPause } from '../partners/partnerPause.js';
 import type { TenantDirectory } from '../tenants/tenantDirectory.js';
 import { emailAddressSchema } from '../tenants/tenantIdentifiers.js';
 import type { WebhookTargetPolicy } from '../webhooks/webhookTarget.js';
 import { createPartnerSchema, putTenantSchema, tenantDomainParamSchema } from './operatorSchemas.js';
 import { enforcerRoutes } from './enforcerRoutes.js';
 import { keyRoutes } from './keyRoutes.js';
+import { partnerPauseRoutes } from './partnerPauseRoutes.js';
 import { requireAllowedWebhookUrl } from './webhookTargetCheck.js';
 
 export interface AdminRoutesDeps {
@@ -21,6 +23,8 @@ export interface AdminRoutesDeps {
   idempotency: Idempotency;
   /** Where partner webhooks may point (public addresses only, unless the operator allows private ones). */
   webhookTargets: WebhookTargetPolicy;
+  /** The pause switch: stops all of a partner's access at once, and restores it. */
+  partnerPause: PartnerPause;
 }
 
 /** The operator's JSON routes under /api/v1/admin: partners, enforcers, their keys, the tenant directory. A partner or enforcer key is refused before anything is read. */
@@ -75,6 +79,7 @@ export function adminRoutes(deps: AdminRoutesDeps): Router {
   });
 
   router.use(keyRoutes({ holdersPath: '/admin/partners', keys: createPartnerKeys(deps.db), idempotency: deps.idempotency }));
+  router.use(partnerPauseRoutes({ partnerPause: deps.partnerPause }));
   router.use(enforcerRoutes({ enforcers: deps.enforcers, idempotency: deps.idempotency }));
 
   // The tenant directory belongs to the operator alone: a partner key is refused here before anything is read.

@@ -18,6 +18,7 @@ import type { Logger } from '../infra/logger.js';
 import type { PartnerOrOperator } from '../http/auth.js';
 import { AppError } from '../http/errors.js';
 import { etagOf, requireIfMatch } from '../http/conditionalRequests.js';
+import { refuseOffersWhilePaused } from '../partners/partnerPause.js';
 import type { PendingInvitationCap } from './pendingInvitationCap.js';
 import { relationshipAfterStep, relationshipFromRow, relationshipInclude } from './relationshipView.js';
 import { createRelationshipSchemaFor, type CreateRelationshipRequest, type ListRelationshipsQuery } from './relationshipSchemas.js';
@@ -82,6 +83,8 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
   }
 
   async function createOffer(partner: PartnerPrincipal, body: CreateRelationshipRequest) {
+    // An offer that races a pause becomes an invitation nobody can accept until the resume.
+    await refuseOffersWhilePaused(db, partner.partnerId);
     const id = randomUUID();
     // Shown in the order the partner asked; compared as a set.
     const roles = body.roles;

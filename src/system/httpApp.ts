@@ -171,6 +171,12 @@ export function buildApp(deps: AppDeps): Express {
       enforcers,
       idempotency,
       webhookTargets: createWebhookTargetPolicy({ allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_TARGETS }),
+      partnerPause: createPartnerPause({
+        db: deps.db,
+        mail: deps.mail,
+        webhooks: createWebhookOutbox(deps.db, deps.webhookQueue, { attempts: config.WEBHOOK_ATTEMPTS, backoffMs: config.WEBHOOK_BACKOFF_MS }),
+        log,
+      }),
     }),
     partnerRoutes({ relationships, idempotency }),
   );

@@ -77,7 +77,7 @@ interface SharedParts {
   db: Database;
   redis: Redis;
   mailQueue: MailQueue;
-  /** In the API only the operator's queue dashboard reads it; the worker enqueues webhooks. */
+  /** The worker enqueues relationships' webhooks; the API the partner's own (paused, resumed) and the operator's queue dashboard reads it. */
   webhookQueue: WebhookQueue;
   mail: MailOutbox;
   temporal: Client;

@@ -3,6 +3,7 @@ import type { Prisma } from '../generated/prisma/client.js';
 import type { Database } from '../infra/database.js';
 import { createOutbox } from '../infra/outbox.js';
 import { transitionEvent } from './webhookEvent.js';
+import type { PartnerWebhookEvent } from './partnerWebhookEvent.js';
 import type { WebhookQueue } from './webhookQueue.js';
 
 export interface WebhookRetryPolicy {
@@ -18,6 +19,8 @@ export interface WebhookRetryPolicy {
  */
 export interface WebhookOutbox {
   enqueueTransition(input: RecordTransitionInput): Promise<void>;
+  /** An event about the partner itself (paused, resumed), keyed by its id; nothing when the partner has no URL. */
+  enqueuePartnerEvent(event: PartnerWebhookEvent): Promise<void>;
 }
 
 export function createWebhookOutbox(db: Database, queue: WebhookQueue, retry: WebhookRetryPolicy): WebhookOutbox {
@@ -32,6 +35,7 @@ export function createWebhookOutbox(db: Database, queue: WebhookQueue, retry: We
       return row.status === 'delivered' || row.status === 'failed' ? 'finished' : 'queued';
     },
   });
+  const options = () => ({ attempts: retry.attempts, backoff: { type: 'exponential', delay: retry.backoffMs, jitter: 0.5 } });
   return {
     async enqueueTransition({ workflowId, relationshipId, transition, snapshot }) {
       const rel = await db.relationship.findUnique({
@@ -47,7 +51,19 @@ export function createWebhookOutbox(db: Database, queue: WebhookQueue, retry: We
         name: event.type,
         job: { event: event.type, partnerId: rel.partnerId, relationshipId },
         row: { jobId: event.id, partnerId: rel.partnerId, relationshipId, url, event: event.type, payload: event, status: 'queued' },
-        options: () => ({ attempts: retry.attempts, backoff: { type: 'exponential', delay: retry.backoffMs, jitter: 0.5 } }),
+        options,
+      });
+    },
+    async enqueuePartnerEvent(event) {
+      const { partnerId } = event.data;
+      const url = (await db.partner.findUnique({ where: { id: partnerId }, select: { webhookUrl: true } }))?.webhookUrl;
+      if (!url) return;
+      await outbox.enqueue({
+        jobId: event.id,
+        name: event.type,
+        job: { event: event.type, partnerId },
+        row: { jobId: event.id, partnerId, relationshipId: null, url, event: event.type, payload: event, status: 'queued' },
+        options,
       });
     },
   };

@@ -9,7 +9,8 @@ export const WEBHOOK_QUEUE = 'webhooks';
 export interface WebhookJob {
   event: string;
   partnerId: string;
-  relationshipId: string;
+  /** Absent on events about the partner itself (partner.paused, partner.resumed). */
+  relationshipId?: string;
 }
 
 export type WebhookQueue = Queue<WebhookJob>;

@@ -65,6 +65,29 @@ ${requestSummary(view)}
 }
 
 /**
+ * The service operator paused the partner (src/partners/partnerPause.ts): the
+ * request cannot be accepted until it is resumed, and the page says so rather
+ * than offering a Yes that would be refused. Declining stays possible: it is
+ * the customer's own choice and gives the partner nothing. The operator's
+ * reason is for the partner, so it is not shown here.
+ */
+export function partnerPausedPage(view: AuthorizationView, error?: string): string {
+  return page(
+    errorTitle('This request is on hold', error),
+    html`<h1>${view.partnerName} asks for admin access to ${view.customerName}</h1>
+<p class="error" role="alert" id="paused-notice">The service operator has suspended ${view.partnerName}'s partner access, so this request cannot be accepted now.${error ? html` ${error}` : ''} Nothing was changed.</p>
+<p>If the suspension is lifted before this invitation expires on ${view.expiresAt.toUTCString()}, you can come back to this link and answer it. Ask ${view.partnerName} (${view.partnerContactEmail}) if you have questions.</p>
+${requestSummary(view)}
+<h2>Decline instead</h2>
+<form method="post" action="/invitations/${view.token}">
+<input type="hidden" name="choice" value="no">
+<p><label for="reason">Reason (optional)</label><br><textarea id="reason" name="reason" rows="2" cols="50" maxlength="2000"></textarea></p>
+<button type="submit" class="secondary">Decline ${view.partnerName}'s request</button>
+</form>`,
+  );
+}
+
+/**
  * The link reached someone who is not an admin of a registered tenant: the
  * link proves the inbox, not authority. They can hand the request to the
  * tenant's admins, whose own emailed links then work. The page never says who

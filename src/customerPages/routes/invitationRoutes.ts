@@ -10,6 +10,7 @@ import {
   forwardedPage,
   linkProblemPage,
   notAdminPage,
+  partnerPausedPage,
   trialPage,
   unregisteredPage,
   type LinkProblem,
@@ -42,6 +43,7 @@ export function invitationRoutes(deps: InvitationRoutesDeps): Router {
   router.get('/invitations/:token', async (req, res) => {
     const shown = await invitations.show(req.params.token);
     if (shown.outcome === 'linkProblem') return sendLinkProblem(res, shown.problem);
+    if (shown.outcome === 'partnerPaused') return res.send(partnerPausedPage(shown.view));
     if (shown.outcome !== 'admin') return res.send(withoutAuthority(shown.outcome, shown.view));
     res.send(authorizationPage(shown.view));
   });
@@ -54,6 +56,8 @@ export function invitationRoutes(deps: InvitationRoutesDeps): Router {
         return sendLinkProblem(res, answered.problem);
       case 'notAuthorized':
         return res.status(403).send(withoutAuthority(answered.authority, answered.view));
+      case 'partnerPaused':
+        return res.status(409).send(partnerPausedPage(answered.view, 'Your answer was not recorded.'));
       case 'incomplete':
         return res.status(400).send(authorizationPage(answered.view, 'Choose Yes or No, then select Next.'));
       case 'trialStep':

@@ -16,6 +16,12 @@ const usage = `usage: npm run operator -- <command> [options]
                        the grace period (default 86400, one day; 0 ends them now)
   partners revoke-key <partner id> <key id or prefix>
                        the key stops working at once
+  partners pause <partner id> --reason <text>
+                       stop all of the partner's access at once: access checks say no,
+                       offers and acceptances are refused; grants and timers stay as
+                       they are. The partner is told by webhook and email; audited
+  partners resume <partner id> --reason <text>
+                       restore what was (access yes again where still active)
   enforcers create --name <name> [--tenant <domain> ...]
                        a system that enforces access: its key (shown once) may ask
                        GET /api/v1/access about any partner, in the tenants given
@@ -173,6 +179,17 @@ async function keyCommand(
   return 0;
 }
 
+/** partners pause|resume: the operator's switch for all of one partner's access (src/partners/partnerPause.ts). */
+async function pauseCommand(io: CliIo, verb: 'pause' | 'resume', partnerId: string | undefined, values: { reason?: string; json: boolean }): Promise<number> {
+  if (!partnerId || !values.reason) throw new CliError(`partners ${verb} needs a partner id and --reason <text> (audited and told to the partner)`);
+  const json = await call(io, 'POST', `/api/v1/admin/partners/${encodeURIComponent(partnerId)}/${verb}`, { reason: values.reason });
+  if (values.json) io.out(JSON.stringify(json, null, 2));
+  else if (!json.changed) io.out(`partner ${text(json.id)} (${text(json.name)}) was already ${json.paused ? `paused since ${text(json.pausedAt)}` : 'not paused'}: nothing changed`);
+  else if (json.paused) io.out(`partner ${text(json.id)} (${text(json.name)}) paused at ${text(json.pausedAt)}; it is told by webhook and email`);
+  else io.out(`partner ${text(json.id)} (${text(json.name)}) resumed; it is told by webhook and email`);
+  return 0;
+}
+
 /** Runs one command; returns the process exit code. */
 export async function runOperatorCli(argv: string[], io: CliIo): Promise<number> {
   try {
@@ -189,6 +206,7 @@ export async function runOperatorCli(argv: string[], io: CliIo): Promise<number>
         limit: { type: 'string' },
         admin: { type: 'string', multiple: true },
         'grace-seconds': { type: 'string' },
+        reason: { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -226,6 +244,7 @@ export async function runOperatorCli(argv: string[], io: CliIo): Promise<number>
     if ((noun === 'partners' || noun === 'enforcers') && (verb === 'keys' || verb === 'rotate-key' || verb === 'revoke-key')) {
       return await keyCommand(io, noun, verb, positionals.slice(2), { graceSeconds: values['grace-seconds'], json: values.json });
     }
+    if (noun === 'partners' && (verb === 'pause' || verb === 'resume')) return await pauseCommand(io, verb, arg, values);
     if (noun === 'enforcers' && verb === 'create') {
       if (!values.name) throw new CliError('enforcers create needs --name (and --tenant <domain> for each tenant it may ask about; none: every tenant)');
       const created = await call(io, 'POST', '/api/v1/admin/enforcers', { name: values.name, ...(values.tenant?.length ? { tenants: values.tenant } : {}) });
