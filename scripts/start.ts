@@ -3,6 +3,7 @@ import path from 'node:path';
 import { ConfigError, loadConfig, type Config } from '../src/config/config.js';
 import { ensureLocalSecrets, LOCAL_SECRET_NAMES, LOCAL_SECRETS_FILE } from '../src/config/localSecrets.js';
 import { checkPostgres, checkRedis } from '../src/infra/preflight.js';
+import { CODEC_PATH } from '../src/operator/codecRoutes.js';
 import { DEV_DNS_HOST, devDnsPortFromEnv, recordsFileFromEnv, startDevDnsServer } from './dns.js';
 import { createSay, paint, taggedSink } from './start/output.js';
 import { entryFile, projectRoot, runsCompiled } from './start/paths.js';
@@ -54,6 +55,9 @@ function useLocalSecrets(): string {
 }
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost']);
+
+/** The API as the developer's browser reaches it: same site as the Web UI at localhost, so its cookie goes along. */
+const localApiUrl = (config: Config) => `http://localhost:${config.PORT}`;
 
 interface Plan {
   /** Port to run the dev server on, or undefined when TEMPORAL_ADDRESS is someone else's server. */
@@ -145,6 +149,8 @@ async function main(): Promise<void> {
             port: p.temporalPort,
             uiPort: p.temporalUiPort,
             namespace: config.TEMPORAL_NAMESPACE,
+            // The Web UI decodes payloads through the API (src/operator/codecRoutes.ts).
+            codecEndpoint: `${localApiUrl(config)}${CODEC_PATH}`,
             log: say.info,
             onOutput: taggedSink('temporal', 'magenta'),
             onSpawn: track(true, 15_000),
@@ -193,7 +199,7 @@ async function main(): Promise<void> {
   const api = started.api;
   if (!worker || !api) return;
 
-  const apiUrl = `http://localhost:${config.PORT}`;
+  const apiUrl = localApiUrl(config);
   const notReady: string[] = [];
   const progress = (what: string) => (elapsed: number) => say.info(`waiting for ${what}… ${Math.round(elapsed / 1_000)}s`);
   try {
@@ -231,6 +237,8 @@ async function main(): Promise<void> {
     ['health', `${apiUrl}/healthz`],
     ['operator', `${operatorTokenAt} (npm run operator reads it)`],
     ['Web UI', p.temporalUiUrl],
+    // The Web UI's codec calls carry the browser's sign-in cookie only with that setting on (README: Encrypted payloads).
+    ['codec', `${apiUrl}${CODEC_PATH}/session signs this browser in; then, in the Web UI's codec settings, Include cross-origin credentials`],
     ['inbox', inboxUrl ?? `none (mail goes to ${withoutCredentials(p.smtpUrl)})`],
     ['gRPC', p.temporalPort === undefined ? `${p.temporalAddress} (external)` : p.temporalAddress],
     ...dnsRows,

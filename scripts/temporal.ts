@@ -32,6 +32,8 @@ export interface TemporalDevServerOptions {
   /** SQLite file that keeps workflows across restarts. */
   dbFile?: string;
   namespace?: string;
+  /** The remote codec the Web UI calls to show encrypted payloads (the API's /codec). */
+  codecEndpoint?: string;
   /** Progress messages from this function (building the CLI, waiting, ready). */
   log?: Log;
   /** The server's own output lines; default: written through unchanged. */
@@ -73,6 +75,7 @@ export function temporalDevServerArgs(options: {
   port: number;
   uiPort: number;
   namespace: string;
+  codecEndpoint?: string;
 }): string[] {
   return [
     'server',
@@ -95,6 +98,7 @@ export function temporalDevServerArgs(options: {
     '--sqlite-pragma',
     'synchronous=NORMAL',
     ...searchAttributeKeys.flatMap((key) => ['--search-attribute', `${key.name}=${cliTypeName[key.type]}`]),
+    ...(options.codecEndpoint ? ['--ui-codec-endpoint', options.codecEndpoint] : []),
   ];
 }
 
@@ -129,7 +133,7 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions =
   const proc = spawnManaged({
     name: 'temporal',
     command: cli,
-    args: temporalDevServerArgs({ dbFile, ip, port, uiPort, namespace }),
+    args: temporalDevServerArgs({ dbFile, ip, port, uiPort, namespace, ...(options.codecEndpoint ? { codecEndpoint: options.codecEndpoint } : {}) }),
     cwd: projectRoot,
     env: process.env,
     onLine: options.onOutput ?? ((line, stream) => (stream === 'stderr' ? process.stderr : process.stdout).write(`${line}\n`)),
