@@ -28,6 +28,8 @@ export const noOpActivities: Activities = {
   issueInvitation: ({ workflowId, step }) => Promise.resolve({ invitationId: `invitation-${workflowId}-${step}` }),
   provisionTrial: ({ workflowId }) => Promise.resolve({ externalRef: `trial-${workflowId}`, endsAt: new Date().toISOString() }),
   notify: done,
+  cancelTrial: done,
+  reconcileGrantsPage: () => Promise.resolve({ checked: 0, revoked: [] }),
 };
 
 export interface BareSystemSettings {

@@ -23,6 +23,12 @@ export interface RelationshipPolicy {
   resendCooldownMs?: number;
   resendsPerInvitation?: number;
   autoExtendChangesPerRelationship?: number;
+  /**
+   * History events a run may reach while it waits (invited or active) before it continues as
+   * new, besides Temporal's own suggestion; absent: Temporal's suggestion alone. Signals count,
+   * so without it a signal flood would grow one run's history without bound.
+   */
+  historyEventsBeforeContinueAsNew?: number;
 }
 
 export const SECOND = 1000;
@@ -99,6 +105,8 @@ export function operatorLimitsOf(policy: RelationshipPolicy): OperatorLimits {
   };
 }
 
+export const historyEventsRange: Range = { min: 50, max: 50_000 };
+
 /** "1 hour", "90 days", "2 years": the largest unit that divides the value exactly. */
 export function describeDuration(ms: number): string {
   const units: [number, string][] = [
@@ -157,6 +165,10 @@ export function policyProblem(policy: RelationshipPolicy | undefined, trial?: { 
   for (const field of Object.keys(operatorLimitRanges) as (keyof OperatorLimits)[]) {
     const value = policy[field];
     if (value !== undefined && !isCount(value, operatorLimitRanges[field])) return { field, message: rangeMessage(operatorLimitRanges[field]) };
+  }
+  const historyEvents = policy.historyEventsBeforeContinueAsNew;
+  if (historyEvents !== undefined && !isCount(historyEvents, historyEventsRange)) {
+    return { field: 'historyEventsBeforeContinueAsNew', message: rangeMessage(historyEventsRange) };
   }
   if (trial && !isCount(trial.seats, countRanges.trialSeats)) return { field: 'trial.seats', message: rangeMessage(countRanges.trialSeats) };
   if (trial && !isCount(trial.days, countRanges.trialDays)) return { field: 'trial.days', message: rangeMessage(countRanges.trialDays) };

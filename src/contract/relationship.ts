@@ -18,7 +18,8 @@ export interface TrialOffer {
   days: number;
 }
 
-export type TrialStatus = 'pending' | 'active' | 'failed' | 'skipped';
+/** `cancelled`: the relationship ended while the trial was being provisioned, so it was undone. */
+export type TrialStatus = 'pending' | 'active' | 'failed' | 'skipped' | 'cancelled';
 
 export interface TrialState extends TrialOffer {
   status: TrialStatus;

@@ -6,7 +6,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const log = createProcessLogger(config, 'worker');
   await checkServices(config);
-  const runtime = await createWorkerRuntime(config, log);
+  const runtime = await createWorkerRuntime(config, log, { scheduleGrantReconciler: true });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       log.info({ event: 'worker.stopping', signal }, 'shutting down: finishing in-flight work');

@@ -6,6 +6,7 @@ import type { Config } from '../config/config.js';
 import type { Logger } from '../infra/logger.js';
 import { installTemporalRuntime } from '../infra/temporalLogger.js';
 import { reportUndeliverableInvitation } from '../mail/invitationUndeliverable.js';
+import { ensureGrantReconcilerSchedule } from '../relationships/grantReconcilerSchedule.js';
 import { createMailWorker } from '../mail/mailWorker.js';
 import { createWebhookWorker } from '../webhooks/webhookWorker.js';
 import { createWebhookTargetPolicy } from '../webhooks/webhookTarget.js';
@@ -16,6 +17,8 @@ export interface WorkerRuntimeOptions {
   /** Reuse a bundle (tests build one per file); otherwise this process's bundle (workflowBundle.ts). */
   workflowBundle?: WorkflowBundleWithSourceMap;
   trialProvisioner?: TrialProvisioner;
+  /** Create (or update) the grant reconciler's schedule: the worker process does; tests run passes themselves. */
+  scheduleGrantReconciler?: boolean;
 }
 
 export interface WorkerRuntime {
@@ -46,8 +49,18 @@ export async function createWorkerRuntime(config: Config, log: Logger, options: 
       webhooks: parts.webhooks,
       trialProvisioner: options.trialProvisioner ?? localTrialProvisioner,
       linkSecret: config.LINK_SECRET,
+      temporal: parts.temporal,
     }),
   });
+
+  if (options.scheduleGrantReconciler) {
+    const outcome = await ensureGrantReconcilerSchedule(parts.temporal, {
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      intervalSeconds: config.GRANT_RECONCILE_INTERVAL_SECONDS,
+      pageSize: 100,
+    });
+    log.info({ event: 'grantReconciler.scheduled', outcome, everySeconds: config.GRANT_RECONCILE_INTERVAL_SECONDS }, 'grant reconciler scheduled');
+  }
 
   const queueWorkers: QueueWorker[] = [
     createMailWorker({

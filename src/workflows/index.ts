@@ -1,2 +1,3 @@
 // The workflow bundle's entry point: every workflow the worker registers.
+export { grantReconcilerWorkflow } from './grantReconcilerWorkflow.js';
 export { relationshipWorkflow } from './relationshipWorkflow.js';

@@ -1,17 +1,19 @@
 import {
   ActivityFailure,
   allHandlersFinished,
+  CancellationScope,
   condition,
   continueAsNew,
+  isCancellation,
+  log,
   patched,
-  proxyActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities, NotificationEvent } from '../activities/index.js';
+import type { NotificationEvent } from '../activities/index.js';
 import {
   acceptUpdate,
   declineUpdate,
@@ -25,11 +27,13 @@ import {
   terminateUpdate,
   withdrawUpdate,
 } from '../contract/messages.js';
+import { CANCELLED_REASON, cancellingOperator } from '../contract/endReasons.js';
 import { addDuration, policyProblem, type PolicyProblem } from '../contract/policy.js';
 import type { Actor, RelationshipState, RelationshipWorkflowInput } from '../contract/relationship.js';
 import { snapshotOf, systemActor } from '../contract/relationship.js';
 import { RelationshipStatusKey } from '../contract/searchAttributes.js';
 import { isEnded, liveAfterAcceptance, type RelationshipStatus } from '../contract/statuses.js';
+import { relationshipActivities } from './activityOptions.js';
 import { requireAutoExtendChangeAllowed, requireOpenInvitation, requireResendAllowed, requireStatus } from './refusals.js';
 import { initialState } from './relationshipState.js';
 
@@ -40,11 +44,12 @@ import { initialState } from './relationshipState.js';
  */
 const POLICY_CHECKED_AT_START = 'policy-checked-at-start';
 const POLICY_DATES_CHECKED = 'policy-dates-checked';
-
-const activities = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '1m' },
-});
+/** An operator's cancellation ends the relationship (grants revoked, audited, told) instead of leaving it live. */
+const CANCELLATION_ENDS_RELATIONSHIP = 'cancellation-ends-relationship';
+/** A relationship that ends while its trial is provisioned cancels that activity and undoes the trial. */
+const TRIAL_UNDONE_WHEN_ENDED = 'trial-undone-when-ended';
+/** A run waiting (invited or active) continues as new once its history is long (a signal flood). */
+const LONG_WAIT_CONTINUES_AS_NEW = 'long-wait-continues-as-new';
 
 /**
  * One partner relationship from offer to its end. Handlers change state at once
@@ -57,10 +62,7 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
   const state = carried ?? initialState(offer, new Date());
   const ids = { workflowId, relationshipId: offer.relationshipId };
 
-  const trialActivities = proxyActivities<Activities>({
-    startToCloseTimeout: '1m',
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: policy.trialProvisioningAttempts },
-  });
+  const { readModel, messages, compensation, trial: trialActivities } = relationshipActivities(policy);
 
   function transition(to: RelationshipStatus, actor: Actor, reason?: string): void {
     const at = new Date().toISOString();
@@ -72,12 +74,14 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
   }
 
   // Writes every transition not yet in the read model, oldest first. Calls are
-  // chained so the main flow and an update handler never write concurrently.
+  // chained so the main flow and an update handler never write concurrently. A
+  // failed (or cancelled) write fails its caller, not every later flush: the next
+  // one starts again from the first unwritten transition.
   let flushing: Promise<void> = Promise.resolve();
   function flush(): Promise<void> {
-    flushing = flushing.then(async () => {
+    flushing = flushing.catch(() => undefined).then(async () => {
       for (const t of state.transitions.filter((tr) => tr.seq > state.writtenSeq)) {
-        await activities.recordTransition({ ...ids, transition: t, snapshot: snapshotOf(state) });
+        await readModel.recordTransition({ ...ids, transition: t, snapshot: snapshotOf(state) });
         state.writtenSeq = t.seq;
       }
       upsertSearchAttributes([{ key: RelationshipStatusKey, value: state.status }]);
@@ -86,8 +90,12 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
     return flushing;
   }
 
+  // A notification whose budget ran out is given up with a warning: the lifecycle never stalls on an email.
   const notify = (event: NotificationEvent, key: string, extra: { reason?: string; daysLeft?: number } = {}) =>
-    activities.notify({ ...ids, event, key: `${workflowId}-${key}`, ...extra });
+    messages.notify({ ...ids, event, key: `${workflowId}-${key}`, ...extra }).catch((err: unknown) => {
+      if (isCancellation(err) || !(err instanceof ActivityFailure)) throw err;
+      log.warn('notification given up', { event: 'notification.givenUp', notification: event, key, cause: err.cause?.message ?? err.message });
+    });
 
   async function issueInvitation(purpose: 'invitation' | 'reminder' | 'resend'): Promise<void> {
     const step = ++state.invitation.issued;
@@ -95,7 +103,7 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
     // The id is valid before the email can reach anyone, so a customer who answers at once is never refused.
     const invitationId = uuid4();
     state.invitation.validIds = revokePrevious ? [invitationId] : [...state.invitation.validIds, invitationId];
-    await activities.issueInvitation({
+    await messages.issueInvitation({
       ...ids,
       invitationId,
       step,
@@ -190,7 +198,7 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
     async ({ actor, autoExtend }) => {
       state.autoExtend = autoExtend;
       state.autoExtendChanges = (state.autoExtendChanges ?? 0) + 1;
-      await activities.recordAutoExtend({ ...ids, autoExtend, actor, at: new Date().toISOString() });
+      await readModel.recordAutoExtend({ ...ids, autoExtend, actor, at: new Date().toISOString() });
       return state;
     },
     {
@@ -209,11 +217,12 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
       const remindNext = !state.invitation.reminderSent && remindAt > Date.now();
       const wakeAt = remindNext ? remindAt : expiresAt;
       const changed = await condition(
-        () => state.status !== 'invited' || state.invitation.round !== round || deliveryFailureToReport(),
+        () => state.status !== 'invited' || state.invitation.round !== round || deliveryFailureToReport() || historyIsLong(),
         Math.max(wakeAt - Date.now(), 1),
       );
       if (changed) {
         if (state.status === 'invited' && deliveryFailureToReport()) await reportDeliveryFailure();
+        if (state.status === 'invited' && historyIsLong()) await continueAsNewWithState();
         continue;
       }
       if (remindNext) {
@@ -225,6 +234,23 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
     }
   }
 
+  /**
+   * Signals reach history even when the handler ignores them, so a long wait could grow one
+   * run's history without bound. Runs started before this never ask (see the lifecycle).
+   */
+  function historyIsLong(): boolean {
+    if (!waitsMayContinueAsNew) return false;
+    const { continueAsNewSuggested, historyLength } = workflowInfo();
+    const limit = policy.historyEventsBeforeContinueAsNew;
+    return continueAsNewSuggested || (limit !== undefined && historyLength >= limit);
+  }
+
+  async function continueAsNewWithState(): Promise<never> {
+    await flush();
+    await condition(allHandlersFinished);
+    return continueAsNew<typeof relationshipWorkflow>({ offer, carried: state });
+  }
+
   // Only ever true after an invitationUndeliverable signal, so histories without one replay unchanged.
   function deliveryFailureToReport(): boolean {
     return state.invitation.deliveryFailure?.partnerTold === false;
@@ -234,7 +260,7 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
     const failure = state.invitation.deliveryFailure;
     if (!failure) return;
     failure.partnerTold = true;
-    await activities.recordInvitationUndeliverable({ ...ids, template: failure.template, reason: failure.reason, at: failure.at, round: failure.round });
+    await readModel.recordInvitationUndeliverable({ ...ids, template: failure.template, reason: failure.reason, at: failure.at, round: failure.round });
     await notify('deliveryFailed', `delivery-failed-${failure.round}`, { reason: failure.reason });
   }
 
@@ -244,19 +270,46 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
     if (!trial || trial.status !== 'pending' || state.status !== 'accepted') return;
     transition('provisioning', systemActor);
     await flush();
+    // A removal or terminate while the provider works cancels the attempt: the relationship's
+    // end is not kept waiting on the provider, and no "trial ready" follows it.
+    const attempt = new CancellationScope();
+    const watch = new CancellationScope();
+    void watch
+      .run(() => condition(() => isEnded(state.status)))
+      .then(() => {
+        if (patched(TRIAL_UNDONE_WHEN_ENDED)) attempt.cancel();
+      })
+      .catch(() => undefined);
     try {
-      const result = await trialActivities.provisionTrial({ ...ids, offer: trial.offer, seats: trial.seats, days: trial.days });
+      const result = await attempt.run(() => trialActivities.provisionTrial({ ...ids, offer: trial.offer, seats: trial.seats, days: trial.days }));
+      if (isEnded(state.status) && patched(TRIAL_UNDONE_WHEN_ENDED)) return await undoTrial();
       trial.status = 'active';
       trial.externalRef = result.externalRef;
       await notify('trialReady', 'trial-ready');
     } catch (err) {
+      // The workflow itself is being cancelled: its cleanup undoes the trial.
+      if (isCancellation(err) && CancellationScope.current().consideredCancelled) throw err;
+      if (isEnded(state.status) && patched(TRIAL_UNDONE_WHEN_ENDED)) return await undoTrial();
       if (!(err instanceof ActivityFailure)) throw err;
       // Acceptance is never lost to a failing trial: the partner is told instead.
       trial.status = 'failed';
       trial.failureReason = err.cause?.message ?? err.message;
-      await activities.recordTrialFailure({ ...ids, reason: trial.failureReason });
+      await readModel.recordTrialFailure({ ...ids, reason: trial.failureReason });
       await notify('trialFailed', 'trial-failed', { reason: trial.failureReason });
+    } finally {
+      watch.cancel();
     }
+  }
+
+  /** The relationship ended while its trial was provisioned: the trial is cancelled wherever it got to. */
+  async function undoTrial(): Promise<void> {
+    const { trial } = state;
+    if (!trial) return;
+    trial.status = 'cancelled';
+    const reason = state.transitions.at(-1)?.reason ?? 'the relationship ended';
+    await CancellationScope.nonCancellable(() =>
+      compensation.cancelTrial({ ...ids, reason, trial: { offer: trial.offer, seats: trial.seats, days: trial.days } }),
+    );
   }
 
   async function liveUntilEnd(): Promise<void> {
@@ -270,7 +323,8 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
         .filter((before) => !state.warningsSent.includes(before))
         .sort((a, b) => b - a)[0];
       const wakeAt = warning === undefined ? endsAt : endsAt - warning;
-      const changed = await condition(() => state.status !== 'active', Math.max(wakeAt - Date.now(), 1));
+      const changed = await condition(() => state.status !== 'active' || historyIsLong(), Math.max(wakeAt - Date.now(), 1));
+      if (changed && state.status === 'active') await continueAsNewWithState();
       if (changed) return;
       if (warning !== undefined) {
         state.warningsSent.push(warning);
@@ -293,7 +347,7 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
     state.renewals++;
     state.endsAt = new Date(endsAt + policy.autoExtendByMs).toISOString();
     state.warningsSent = [];
-    await activities.recordRenewal({ ...ids, renewal: state.renewals, endsAt: state.endsAt });
+    await readModel.recordRenewal({ ...ids, renewal: state.renewals, endsAt: state.endsAt });
     await notify('renewed', `renewed-${state.renewals}`);
     // A relationship that renews for years keeps a bounded history.
     await condition(allHandlersFinished);
@@ -311,41 +365,67 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
   }
 
   // --- the lifecycle ---
-  const problem = isEnded(state.status) ? undefined : policyProblem(policy, offer.trial);
-  const endedAtStart = problem !== undefined && patched(POLICY_CHECKED_AT_START);
-  if (problem && endedAtStart) endForInvalidPolicy(problem);
+  // Asked once, first: a run started before the patch replays with it false and its waits unchanged.
+  const waitsMayContinueAsNew = patched(LONG_WAIT_CONTINUES_AS_NEW);
+  let endNotified = false;
+  try {
+    await lifecycle();
+  } catch (err) {
+    // Request Cancellation (Web UI, CLI or a client's handle.cancel()): end the relationship
+    // as an operator would, in a scope the cancellation cannot interrupt, then end as cancelled.
+    if (!isCancellation(err) || !patched(CANCELLATION_ENDS_RELATIONSHIP)) throw err;
+    await CancellationScope.nonCancellable(endForCancellation);
+    throw err;
+  }
+  return state;
 
-  if (!carried) {
+  async function endForCancellation(): Promise<void> {
+    const wasProvisioning = state.status === 'provisioning';
+    if (!isEnded(state.status)) transition(state.status === 'invited' ? 'withdrawn' : 'terminated', cancellingOperator, CANCELLED_REASON);
     await flush();
-    if (!endedAtStart) {
-      await issueInvitation('invitation');
-      await awaitInvitationAnswer();
-    }
-  } else {
-    await flush();
+    if (wasProvisioning) await undoTrial();
+    if (!endNotified) await notifyEnd();
   }
 
-  if (state.status === 'accepted') {
-    await flush();
-    await notify('accepted', 'accepted');
-    await provisionTrial();
-    if (!isEnded(state.status)) {
-      if (addDuration(Date.now(), policy.durationMs) === undefined && patched(POLICY_DATES_CHECKED)) {
-        endForInvalidPolicy({ field: 'durationMs', message: 'gives an end date that cannot be represented' });
-      } else {
-        state.activatedAt = new Date().toISOString();
-        state.endsAt = new Date(Date.now() + policy.durationMs).toISOString();
-        transition('active', systemActor);
-        await flush();
+  async function lifecycle(): Promise<void> {
+    const problem = isEnded(state.status) ? undefined : policyProblem(policy, offer.trial);
+    const endedAtStart = problem !== undefined && patched(POLICY_CHECKED_AT_START);
+    if (problem && endedAtStart) endForInvalidPolicy(problem);
+
+    if (!carried) {
+      await flush();
+      if (!endedAtStart) {
+        await issueInvitation('invitation');
+        await awaitInvitationAnswer();
+      }
+    } else {
+      await flush();
+      // A run continued as new while invited (a long history) goes on waiting for the answer.
+      if (state.status === 'invited') await awaitInvitationAnswer();
+    }
+
+    if (state.status === 'accepted') {
+      await flush();
+      await notify('accepted', 'accepted');
+      await provisionTrial();
+      if (!isEnded(state.status)) {
+        if (addDuration(Date.now(), policy.durationMs) === undefined && patched(POLICY_DATES_CHECKED)) {
+          endForInvalidPolicy({ field: 'durationMs', message: 'gives an end date that cannot be represented' });
+        } else {
+          state.activatedAt = new Date().toISOString();
+          state.endsAt = new Date(Date.now() + policy.durationMs).toISOString();
+          transition('active', systemActor);
+          await flush();
+        }
       }
     }
-  }
-  await liveUntilEnd();
+    await liveUntilEnd();
 
-  await flush();
-  await notifyEnd();
-  await condition(allHandlersFinished);
-  return state;
+    await flush();
+    await notifyEnd();
+    endNotified = true;
+    await condition(allHandlersFinished);
+  }
 
   async function notifyEnd(): Promise<void> {
     const last = state.transitions.at(-1);
