@@ -1,3 +1,5 @@
+import { tenantChain } from '../audit/auditChain.js';
+import { createAuditExport } from '../audit/auditExport.js';
 import { isEnded, liveAfterAcceptance, type RelationshipStatus } from '../contract/statuses.js';
 import { AppError } from '../http/errors.js';
 import type { Database } from '../infra/database.js';
@@ -16,6 +18,7 @@ export interface PartnerRelationshipsPageDeps {
 
 export function createPartnerRelationshipsPage(deps: PartnerRelationshipsPageDeps) {
   const { db, relationships } = deps;
+  const audit = createAuditExport(db);
 
   /** The tenant's partners, newest first; invitations nobody answered yet are not partners. */
   async function list(current: CustomerSession, filter: PartnerFilter): Promise<PartnerRow[]> {
@@ -55,7 +58,12 @@ export function createPartnerRelationshipsPage(deps: PartnerRelationshipsPageDep
     return { outcome: 'removed', partnerName: rel.partnerName } as const;
   }
 
-  return { list, find, remove };
+  /** The tenant's own audit chain, as NDJSON lines (operator-only data withheld as its digest). */
+  function auditLog(current: CustomerSession): AsyncGenerator<string> {
+    return audit.lines(tenantChain(current.tenant), 'customer');
+  }
+
+  return { list, find, remove, auditLog };
 }
 
 export type PartnerRelationshipsPage = ReturnType<typeof createPartnerRelationshipsPage>;

@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { createAuditExport } from '../audit/auditExport.js';
 import { callerScope, requireOperator } from '../http/auth.js';
 import { AppError } from '../http/errors.js';
 import type { Idempotency } from '../http/idempotency.js';
@@ -11,6 +12,7 @@ import type { TenantDirectory } from '../tenants/tenantDirectory.js';
 import { emailAddressSchema } from '../tenants/tenantIdentifiers.js';
 import type { WebhookTargetPolicy } from '../webhooks/webhookTarget.js';
 import { createPartnerSchema, putTenantSchema, tenantDomainParamSchema } from './operatorSchemas.js';
+import { auditRoutes } from './auditRoutes.js';
 import { enforcerRoutes } from './enforcerRoutes.js';
 import { keyRoutes } from './keyRoutes.js';
 import { partnerPauseRoutes } from './partnerPauseRoutes.js';
@@ -81,6 +83,7 @@ export function adminRoutes(deps: AdminRoutesDeps): Router {
   router.use(keyRoutes({ holdersPath: '/admin/partners', keys: createPartnerKeys(deps.db), idempotency: deps.idempotency }));
   router.use(partnerPauseRoutes({ partnerPause: deps.partnerPause }));
   router.use(enforcerRoutes({ enforcers: deps.enforcers, idempotency: deps.idempotency }));
+  router.use(auditRoutes({ audit: createAuditExport(deps.db) }));
 
   // The tenant directory belongs to the operator alone: a partner key is refused here before anything is read.
   router.put('/admin/tenants/:domain', async (req, res) => {

@@ -92,6 +92,7 @@ export function partnerListPage(tenant: string, rows: PartnerRow[], filter: Part
 <p><a href="/tenant-admins">Admins of ${tenant}</a></p>
 <nav aria-label="Show"><ul>${filters}</ul></nav>
 ${body}
+<p><a href="/partner-relationships/audit-log" download>Download audit log</a>: every change to ${tenant}'s partner relationships and admins, each event carrying the hash of the one before it, so an event changed or removed later shows when the file is verified.</p>
 <form method="post" action="/sign-out"><input type="hidden" name="csrf" value="${csrf}"><button type="submit" class="secondary">Sign out</button></form>`,
   );
 }

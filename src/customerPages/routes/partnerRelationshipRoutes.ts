@@ -1,4 +1,5 @@
 import { Router, type Request, type Response } from 'express';
+import { sendNdjson } from '../../audit/auditExport.js';
 import { retryAfterOf, type AppError } from '../../http/errors.js';
 import { relationshipIdSchema } from '../../relationships/relationshipSchemas.js';
 import type { CustomerSignIn } from '../customerSignIn.js';
@@ -52,6 +53,13 @@ export function partnerRelationshipRoutes(deps: PartnerRelationshipRoutesDeps): 
     const rows = await partners.list(current, filter);
     res.setHeader('Cache-Control', 'no-store');
     res.send(partnerListPage(current.tenant, rows, filter, current.csrf));
+  });
+
+  // The signed-in admin's own tenant only: the session decides the chain, nothing in the request does.
+  router.get('/partner-relationships/audit-log', async (req, res) => {
+    const current = await signedIn.currentAdmin(req, res);
+    if (!current) return res.status(401).send(signInPage(SESSION_ENDED));
+    await sendNdjson(res, `audit-${current.tenant}.ndjson`, partners.auditLog(current));
   });
 
   router.post('/sign-in', async (req, res) => {

@@ -1,6 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { LOCAL_SECRETS_FILE, readLocalSecrets } from '../../config/localSecrets.js';
+import { verifyAuditFile, writeLines } from './auditCommand.js';
 
 // The operator's command line. It speaks the same HTTP API as everyone else
 // (with the operator token), so it needs no database or Temporal access of its
@@ -37,6 +38,11 @@ const usage = `usage: npm run operator -- <command> [options]
                        register a tenant, or set its name and exactly its admins
   tenants show <domain>
   tenants remove-admin <domain> <email>
+  audit export --tenant <domain> | --chain service
+                       one audit chain as NDJSON (each event with its seq, previous
+                       hash and hash, then the chain's head); redirect it to a file
+  audit verify <file>  check an exported chain offline: exit 0 with a summary when
+                       intact, 1 naming the first broken link (line, seq, what)
 
   --json   print the API's JSON instead of a table
 
@@ -79,7 +85,8 @@ function operatorToken(io: CliIo, base: string): string {
   return token;
 }
 
-async function call(io: CliIo, method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: Json): Promise<Json> {
+/** A request with the operator token; a refusal becomes a CliError with the problem's title, detail and field errors. */
+async function send(io: CliIo, method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: Json): Promise<Response> {
   const base = io.env.PARTNERFLOW_URL ?? 'http://localhost:3000';
   const token = operatorToken(io, base);
   const res = await fetch(new URL(path, base), {
@@ -90,12 +97,15 @@ async function call(io: CliIo, method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: 
     const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
     throw new CliError(`cannot reach the API at ${base} (${cause}); set PARTNERFLOW_URL`);
   });
+  if (res.ok) return res;
   const json = (await res.json().catch(() => ({}))) as Json;
-  if (!res.ok) {
-    const errors = Array.isArray(json.errors) ? (json.errors as { path: string; message: string }[]).map((e) => `\n  ${e.path}: ${e.message}`).join('') : '';
-    throw new CliError(`${res.status} ${text(json.title ?? res.statusText)}: ${text(json.detail)}${errors}`);
-  }
-  return json;
+  const errors = Array.isArray(json.errors) ? (json.errors as { path: string; message: string }[]).map((e) => `\n  ${e.path}: ${e.message}`).join('') : '';
+  throw new CliError(`${res.status} ${text(json.title ?? res.statusText)}: ${text(json.detail)}${errors}`);
+}
+
+async function call(io: CliIo, method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: Json): Promise<Json> {
+  const res = await send(io, method, path, body);
+  return (await res.json().catch(() => ({}))) as Json;
 }
 
 function table(io: CliIo, rows: Record<string, string>[]): void {
@@ -206,6 +216,7 @@ export async function runOperatorCli(argv: string[], io: CliIo): Promise<number>
         limit: { type: 'string' },
         admin: { type: 'string', multiple: true },
         'grace-seconds': { type: 'string' },
+        chain: { type: 'string' },
         reason: { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -308,6 +319,20 @@ export async function runOperatorCli(argv: string[], io: CliIo): Promise<number>
       return 0;
     }
     if (noun === 'tenants') return await tenantCommand(io, verb, positionals.slice(2), values);
+    if (noun === 'audit' && verb === 'verify') {
+      if (!arg) throw new CliError('audit verify needs a file (from audit export or the Download audit log link)');
+      return await verifyAuditFile(arg, io.out).catch((err: unknown) => {
+        throw new CliError(`cannot read ${arg}: ${err instanceof Error ? err.message : String(err)}`);
+      });
+    }
+    if (noun === 'audit' && verb === 'export') {
+      const tenant = values.tenant ?? [];
+      if (tenant.length + (values.chain ? 1 : 0) !== 1) throw new CliError('audit export needs one --tenant <domain> or --chain service');
+      const query = tenant[0] ? `tenant=${encodeURIComponent(tenant[0])}` : `chain=${encodeURIComponent(values.chain ?? '')}`;
+      const res = await send(io, 'GET', `/api/v1/admin/audit?${query}`);
+      if (res.body) await writeLines(res.body, io.out);
+      return 0;
+    }
     throw new CliError(`unknown command: ${positionals.join(' ')}\n\n${usage}`);
   } catch (err) {
     io.err(`error: ${err instanceof Error ? err.message : String(err)}`);
