@@ -193,8 +193,19 @@ const config = {
       name: 'workflow-sandbox-packages-only',
       comment: 'Workflow code runs in the Temporal sandbox: no Node built-ins, no packages but @temporalio/workflow and @temporalio/common.',
       severity: 'error',
-      from: { path: '^src/workflows/' },
+      from: { path: '^src/workflows/', pathNot: '^src/workflows/tracingInterceptors\\.ts$' },
       to: { dependencyTypesNot: ['local'], pathNot: '(^|/)node_modules/@temporalio/(workflow|common)/' },
+    },
+    {
+      name: 'workflow-tracing-sandbox-packages-only',
+      comment:
+        'The traced bundle’s workflow interceptors (src/workflows/tracingInterceptors.ts) may also use Temporal’s OpenTelemetry workflow interceptors and the OpenTelemetry API, both made for the sandbox; still no Node built-ins.',
+      severity: 'error',
+      from: { path: '^src/workflows/tracingInterceptors\\.ts$' },
+      to: {
+        dependencyTypesNot: ['local'],
+        pathNot: '(^|/)node_modules/(@temporalio/(workflow|common)|@temporalio/interceptors-opentelemetry/lib/workflow|@opentelemetry/api)/',
+      },
     },
     {
       name: 'only-system-imports-workflows',

@@ -1,4 +1,5 @@
 import type { JobsOptions } from 'bullmq';
+import { traceContextForJob } from './jobTracing.js';
 
 /**
  * The transactional-outbox half both the mail and the webhook feature need:
@@ -45,7 +46,8 @@ export function createOutbox<Job, Row>(queue: OutboxQueue<Job>, table: OutboxTab
   return {
     async enqueue({ jobId, name, job, row, options }) {
       if (!(await table.insert(row)) && (await table.stateOf(jobId)) === 'finished') return;
-      await queue.add(name, job, { ...(await options()), jobId, removeOnComplete: KEEP_FINISHED, removeOnFail: KEEP_FINISHED });
+      // The job's span (jobTracing.ts) continues the trace that hands it over, when there is one.
+      await queue.add(name, job, { ...(await options()), jobId, removeOnComplete: KEEP_FINISHED, removeOnFail: KEEP_FINISHED, ...traceContextForJob() });
     },
     async isEnqueued(jobId) {
       const state = await table.stateOf(jobId);

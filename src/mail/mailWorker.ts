@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Transporter } from 'nodemailer';
 import { MAIL_QUEUE } from './mailQueue.js';
 import type { Database } from '../infra/database.js';
+import { traceJob } from '../infra/jobTracing.js';
 import { LinkSecretMismatchError } from '../infra/linkTokens.js';
 import type { Logger } from '../infra/logger.js';
 import type { EmailTemplates } from './emailTemplates.js';
@@ -118,7 +119,9 @@ export function createMailWorker(options: MailWorkerOptions): Worker<MailJob> {
     }
   }
 
-  const worker = new Worker<MailJob>(MAIL_QUEUE, send, {
+  // A span per job (`process mail`), in the trace of the step that enqueued it; the template's name, never the address.
+  const traced = (job: Job<MailJob>, token?: string) => traceJob(MAIL_QUEUE, job, { 'partnerflow.mail.template': job.data.template }, () => send(job, token));
+  const worker = new Worker<MailJob>(MAIL_QUEUE, traced, {
     connection: options.connection,
     prefix: options.prefix,
     concurrency: 5,

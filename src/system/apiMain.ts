@@ -1,14 +1,17 @@
 import { loadConfig } from '../config/config.js';
 import { drainable } from '../http/gracefulShutdown.js';
+import { startTracing } from '../infra/tracing.js';
 import { createMetricsRegistry } from '../operator/healthRoutes.js';
 import { buildApp } from './httpApp.js';
 import { checkServices, createProcessLogger, exitOnStartFailure, openApiParts } from './system.js';
 
 async function main(): Promise<void> {
+  // First, so every client built below is traced when OTEL_* asks for it (parts.close() flushes it last).
+  const tracing = startTracing('partnerflow-api');
   const config = loadConfig();
   const log = createProcessLogger(config, 'api');
   await checkServices(config);
-  const parts = await openApiParts(config, log);
+  const parts = await openApiParts(config, log, { tracing });
   const app = buildApp({ ...parts, registry: createMetricsRegistry() });
 
   const server = app.listen(config.PORT, () => {

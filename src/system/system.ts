@@ -12,6 +12,7 @@ import { checkPostgres, checkRedis, ServiceUnreachableError } from '../infra/pre
 import { createProducerRedis, createWorkerRedis } from '../infra/redis.js';
 import { temporalConnectionOptions } from '../infra/temporalConnection.js';
 import { encryptingDataConverter, payloadCodecOf } from '../infra/payloadCodec.js';
+import { tracingOff, type Tracing } from '../infra/tracing.js';
 import { compileEmailTemplates, type EmailTemplates } from '../mail/emailTemplates.js';
 import { createMailOutbox, type MailOutbox } from '../mail/mailOutbox.js';
 import { createMailQueue, type MailQueue } from '../mail/mailQueue.js';
@@ -156,13 +157,14 @@ export interface WorkerParts extends SharedParts {
   close(): Promise<void>;
 }
 
-export async function openWorkerParts(config: Config, log: Logger): Promise<WorkerParts> {
+export async function openWorkerParts(config: Config, log: Logger, options: StartedFirst = {}): Promise<WorkerParts> {
   const redis = createWorkerRedis(config.REDIS_URL);
   const { closeStore, ...store } = openStoreParts(config, log, redis);
   const templates = await compileEmailTemplates();
   const transport = createSmtpTransport(config.SMTP_URL);
   const connection = await NativeConnection.connect(await temporalConnectionOptions(config));
   const dataConverter = encryptingDataConverter(payloadCodecOf(config));
+  const tracing = options.tracing ?? tracingOff;
   return {
     config,
     log,
@@ -172,8 +174,9 @@ export async function openWorkerParts(config: Config, log: Logger): Promise<Work
     templates,
     transport,
     connection,
-    temporal: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter }),
+    temporal: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter, interceptors: tracing.clientInterceptors }),
     dataConverter,
+    tracing,
     close: () =>
       closeInOrder(log, [
         ['temporal connection', () => connection.close()],
@@ -181,6 +184,7 @@ export async function openWorkerParts(config: Config, log: Logger): Promise<Work
         ['smtp transport', () => transport.close()],
         ['database', () => store.db.$disconnect()],
         ['redis', () => redis.disconnect()],
+        ['tracing', () => tracing.shutdown()],
       ]),
   };
 }

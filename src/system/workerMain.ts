@@ -1,12 +1,15 @@
 import { loadConfig } from '../config/config.js';
+import { startTracing } from '../infra/tracing.js';
 import { checkServices, createProcessLogger, exitOnStartFailure } from './system.js';
 import { createWorkerRuntime } from './workerRuntime.js';
 
 async function main(): Promise<void> {
+  // First, so the clients and workers built below are traced when OTEL_* asks for it (flushed when the runtime shuts down).
+  const tracing = startTracing('partnerflow-worker');
   const config = loadConfig();
   const log = createProcessLogger(config, 'worker');
   await checkServices(config);
-  const runtime = await createWorkerRuntime(config, log, { scheduleGrantReconciler: true });
+  const runtime = await createWorkerRuntime(config, log, { tracing, scheduleGrantReconciler: true });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       log.info({ event: 'worker.stopping', signal }, 'shutting down: finishing in-flight work');

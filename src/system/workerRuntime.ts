@@ -5,6 +5,7 @@ import { localTrialProvisioner, type TrialProvisioner } from '../activities/tria
 import type { Config } from '../config/config.js';
 import type { Logger } from '../infra/logger.js';
 import { installTemporalRuntime } from '../infra/temporalLogger.js';
+import type { Tracing } from '../infra/tracing.js';
 import { reportUndeliverableInvitation } from '../mail/invitationUndeliverable.js';
 import { ensureGrantReconcilerSchedule } from '../relationships/grantReconcilerSchedule.js';
 import { createMailWorker } from '../mail/mailWorker.js';
@@ -14,9 +15,11 @@ import { openWorkerParts } from './system.js';
 import { loadWorkflowBundle } from './workflowBundle.js';
 
 export interface WorkerRuntimeOptions {
-  /** Reuse a bundle (tests build one per file); otherwise this process's bundle (workflowBundle.ts). */
+  /** Reuse a bundle (tests build one per file; traced when `tracing` is on); otherwise this process's bundle (workflowBundle.ts). */
   workflowBundle?: WorkflowBundleWithSourceMap;
   trialProvisioner?: TrialProvisioner;
+  /** Tracing the process started first (startTracing): the workers' spans, flushed when the parts close. */
+  tracing?: Tracing;
   /** Create (or update) the grant reconciler's schedule: the worker process does; tests run passes themselves. */
   scheduleGrantReconciler?: boolean;
 }
@@ -33,14 +36,16 @@ export interface WorkerRuntime {
  */
 export async function createWorkerRuntime(config: Config, log: Logger, options: WorkerRuntimeOptions = {}): Promise<WorkerRuntime> {
   installTemporalRuntime(log);
-  const parts = await openWorkerParts(config, log);
+  const parts = await openWorkerParts(config, log, options.tracing ? { tracing: options.tracing } : {});
   const { db, redis } = parts;
 
   const temporalWorker = await TemporalWorker.create({
     connection: parts.connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    workflowBundle: options.workflowBundle ?? (await loadWorkflowBundle()),
+    workflowBundle: options.workflowBundle ?? (await loadWorkflowBundle({ traced: parts.tracing.enabled })),
+    // Tracing on: activity spans, and the sink the workflow spans leave the sandbox through.
+    ...parts.tracing.workerOptions,
     // Activations arrive decrypted and completions leave encrypted; workflow code never sees the codec.
     dataConverter: parts.dataConverter,
     activities: createActivities({

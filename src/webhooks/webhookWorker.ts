@@ -1,6 +1,7 @@
 import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { WEBHOOK_QUEUE, type WebhookJob } from './webhookQueue.js';
 import type { Database } from '../infra/database.js';
+import { traceJob } from '../infra/jobTracing.js';
 import type { Logger } from '../infra/logger.js';
 import { postWebhook } from './webhookPost.js';
 import { WebhookTargetRefusedError, type WebhookTargetPolicy } from './webhookTarget.js';
@@ -97,7 +98,9 @@ export function createWebhookWorker(options: WebhookWorkerOptions): Worker<Webho
     throw permanent ? new UnrecoverableError(message) : new Error(message);
   }
 
-  const worker = new Worker<WebhookJob>(WEBHOOK_QUEUE, deliver, {
+  // A span per job (`process webhooks`), in the trace of the step that enqueued it; the event type, never the URL or body.
+  const traced = (job: Job<WebhookJob>) => traceJob(WEBHOOK_QUEUE, job, { 'partnerflow.webhook.event': job.data.event }, () => deliver(job));
+  const worker = new Worker<WebhookJob>(WEBHOOK_QUEUE, traced, {
     connection: options.connection,
     prefix: options.prefix,
     concurrency: options.concurrency ?? 10,

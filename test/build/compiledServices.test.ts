@@ -1,16 +1,14 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { projectRoot } from '../../src/config/projectRoot.js';
+import { apiEntry, dist, ensureBuilt, startCompiled, workerEntry, type Compiled } from '../support/compiledProcess.js';
+import { freePort } from '../support/freePort.js';
 import { apiClient } from '../support/http.js';
 import { startSmtpCatcher, type SmtpCatcher } from '../support/smtpCatcher.js';
-import { waitFor } from '../support/waitFor.js';
 import { TEST_PAYLOAD_KEY_ENV } from '../support/testConfig.js';
 
 // The build is what production runs: `npm run build`, then plain `node` on
@@ -19,98 +17,6 @@ import { TEST_PAYLOAD_KEY_ENV } from '../support/testConfig.js';
 // through them, so a worker that cannot load the prebuilt workflow bundle, an
 // asset the compiled code cannot find, or a dependency only tsx provided fails
 // here rather than in a deployment.
-
-const dist = path.join(projectRoot, 'dist');
-const workerEntry = path.join(dist, 'src', 'system', 'workerMain.js');
-const apiEntry = path.join(dist, 'src', 'system', 'apiMain.js');
-
-/** Newest modification time under `entry` (a file or a directory tree), 0 when it does not exist. */
-async function newestMtime(entry: string): Promise<number> {
-  const info = await stat(entry).catch(() => undefined);
-  if (!info) return 0;
-  if (!info.isDirectory()) return info.mtimeMs;
-  const times = await Promise.all((await readdir(entry)).map((name) => newestMtime(path.join(entry, name))));
-  return Math.max(info.mtimeMs, ...times);
-}
-
-const mtime = (file: string) => (existsSync(file) ? statSync(file).mtimeMs : 0);
-
-/**
- * Builds unless dist/ is newer than everything it is made from (CI has just
- * built it; a developer may have changed a source since). Incremental, so a
- * rebuild after a small change takes seconds.
- */
-async function ensureBuilt(): Promise<void> {
-  const inputs = ['src', 'scripts', 'emails/emailSamples.ts', 'tsconfig.json', 'tsconfig.build.json', 'package-lock.json'];
-  const newestInput = Math.max(...(await Promise.all(inputs.map((input) => newestMtime(path.join(projectRoot, input))))));
-  const built = Math.min(mtime(path.join(dist, '.tsbuildinfo')), mtime(path.join(dist, 'workflow-bundle.js')));
-  if (built > newestInput && existsSync(workerEntry) && existsSync(apiEntry)) return;
-  const result = spawnSync('npm', ['run', '--silent', 'build'], { cwd: projectRoot, encoding: 'utf8', timeout: 150_000 });
-  if (result.status !== 0) {
-    throw new Error(`npm run build failed (${result.error?.message ?? `exit ${result.status}`}):\n${result.stdout}\n${result.stderr}`);
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
-
-/** A compiled entry point run by plain node, its output kept line by line. */
-function startCompiled(name: string, entry: string, env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, [entry], { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: string[] = [];
-  for (const stream of [child.stdout, child.stderr]) {
-    createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY }).on('line', (line) => lines.push(line));
-  }
-  let exit: Exit | undefined;
-  const exited = new Promise<Exit>((resolve) => {
-    child.once('exit', (code, signal) => {
-      exit = { code, signal };
-      resolve(exit);
-    });
-  });
-  const output = () => `--- ${name} output ---\n${lines.slice(-40).join('\n')}`;
-  const hasEvent = (event: string) => lines.some((line) => line.includes(`"event":"${event}"`));
-  return {
-    name,
-    child,
-    lines,
-    exited,
-    output,
-    hasEvent,
-    get exit() {
-      return exit;
-    },
-    /** Waits for `check`, failing at once (with the output) if the process exits first. */
-    async until<T>(check: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 30_000): Promise<T> {
-      const died = exited.then((e) => {
-        throw new Error(`${name} exited (code ${e.code}, signal ${e.signal}) before ${what}\n${output()}`);
-      });
-      try {
-        return await Promise.race([waitFor(check, { what: `${name}: ${what}`, timeoutMs, intervalMs: 100 }), died]);
-      } catch (error) {
-        if (error instanceof Error && !error.message.includes('--- ')) error.message += `\n${output()}`;
-        throw error;
-      } finally {
-        died.catch(() => undefined);
-      }
-    },
-  };
-}
-
-type Compiled = ReturnType<typeof startCompiled>;
 
 /** The command line and environment the kernel holds for `pid` (Linux). */
 function processImage(pid: number): { argv: string[]; env: Map<string, string> } {
