@@ -16,6 +16,7 @@ const FEATURES = [
   'tenants',
   'mail',
   'webhooks',
+  'audit',
   'access',
   'accessApi',
   'partnerApi',
@@ -35,30 +36,31 @@ const WORKER_FEATURES = ['activities', 'mail', 'webhooks'];
  */
 const featureImports = {
   activities: {
-    imports: ['mail', 'webhooks', 'relationships'],
-    why: 'activities write the read model and hand emails (mail outbox) and webhook events (webhook outbox) to their queues; the stored offer is read back from relationships',
+    imports: ['mail', 'webhooks', 'relationships', 'audit'],
+    why: 'activities write the read model and hand emails (mail outbox) and webhook events (webhook outbox) to their queues; the stored offer is read back from relationships; audit events go through the audit log’s one writer',
   },
   relationships: {
     imports: ['tenants', 'mail', 'partners'],
     why: 'an offer names a customer tenant (the tenant identifier schemas); the invitation email data, built here, is a mail job’s payload; a paused partner makes no offers',
   },
   apiKeys: {
-    imports: [],
-    why: 'API keys (issue, authenticate, rotate with a grace period, revoke, audit) are one implementation for every holder; each holder passes in its own key table',
+    imports: ['audit'],
+    why: 'API keys (issue, authenticate, rotate with a grace period, revoke, audit) are one implementation for every holder; each holder passes in its own key table; key changes are audited through the audit log’s one writer',
   },
   partners: {
-    imports: ['apiKeys', 'mail', 'webhooks'],
-    why: 'a partner’s API keys are apiKeys kept in partner_api_keys; pausing or resuming a partner tells it by email (mail outbox) and webhook (webhook outbox)',
+    imports: ['apiKeys', 'mail', 'webhooks', 'audit'],
+    why: 'a partner’s API keys are apiKeys kept in partner_api_keys; pausing or resuming a partner tells it by email (mail outbox) and webhook (webhook outbox); a pause or resume is audited through the audit log’s one writer',
   },
   enforcers: {
     imports: ['apiKeys'],
     why: 'an enforcer’s API keys are apiKeys kept in enforcer_api_keys, rotated and revoked exactly as a partner’s',
   },
-  tenants: { imports: [], why: 'the tenant directory and domain proofs stand alone' },
+  tenants: { imports: ['audit'], why: 'the tenant directory and domain proofs stand alone; their changes are audited through the audit log’s one writer' },
   mail: {
     imports: ['tenants'],
     why: 'email template data checks tenant identifiers',
   },
+  audit: { imports: [], why: 'the audit log’s hash chains stand alone: the one writer, the export and the verifier' },
   webhooks: { imports: [], why: 'webhook events are built from contract types only' },
   access: {
     imports: ['enforcers', 'tenants'],
@@ -70,12 +72,12 @@ const featureImports = {
     why: 'the partner routes are a thin HTTP layer over the relationship service and its schemas',
   },
   customerPages: {
-    imports: ['relationships', 'tenants', 'mail'],
-    why: 'the customer acts on relationships (a forwarded invitation reuses their invitation email data), signs in against the tenant directory and gets emails through the mail outbox',
+    imports: ['relationships', 'tenants', 'mail', 'audit'],
+    why: 'the customer acts on relationships (a forwarded invitation reuses their invitation email data), signs in against the tenant directory and gets emails through the mail outbox; a forwarded invitation is audited, and an admin downloads its tenant’s audit chain',
   },
   operator: {
-    imports: ['partners', 'enforcers', 'apiKeys', 'tenants', 'webhooks'],
-    why: 'operators manage partners, enforcers, their keys (one set of key routes and schemas for both, over apiKeys) and tenants, and webhook targets are checked against the webhook target policy',
+    imports: ['partners', 'enforcers', 'apiKeys', 'tenants', 'webhooks', 'audit'],
+    why: 'operators manage partners, enforcers, their keys (one set of key routes and schemas for both, over apiKeys) and tenants, and webhook targets are checked against the webhook target policy; the operator exports any audit chain and the CLI verifies one',
   },
   apiDocs: {
     imports: ['relationships', 'access', 'customerPages', 'operator', 'webhooks'],
