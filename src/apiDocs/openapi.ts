@@ -16,6 +16,7 @@ import {
 import { accessBatchSchema, accessQuerySchema, MAX_BATCH_CHECKS } from '../access/accessQuestions.js';
 import { createRelationshipSchema, listRelationshipsQuerySchema, reasonBodySchema } from '../relationships/relationshipSchemas.js';
 import { createPartnerSchema, putTenantSchema } from '../operator/operatorSchemas.js';
+import { auditExportQuerySchema } from '../operator/auditSchemas.js';
 import { createEnforcerSchema, enforcerCreatedSchema, enforcerKeyRotatedSchema, enforcerListSchema } from '../operator/enforcerSchemas.js';
 import { apiKeyListSchema, apiKeySchema } from '../operator/keySchemas.js';
 import { adminEmailFormSchema, csrfFormSchema, invitationAnswerFormSchema, newTenantFormSchema, partnerListQuerySchema, signInFormSchema, verifyDomainFormSchema } from '../customerPages/formSchemas.js';
@@ -319,6 +320,18 @@ export const operations: Operation[] = [
   },
   {
     method: 'get',
+    path: '/api/v1/admin/audit',
+    tag: 'Operator',
+    summary: 'Export one audit chain (a tenant’s, or the service chain) as NDJSON, for `npm run operator -- audit verify`',
+    description:
+      'One event per line in chain order, each with `seq`, `prevHash` and `hash` (SHA-256 over its canonical form, which includes `prevHash`), then a last line `{"head":{chain,seq,hash}}` with the chain’s head when the export began. Streamed from the database a page at a time. See the README, “Audit export”, for the canonical form and what a verified chain proves.',
+    security: ['operator'],
+    query: auditExportQuerySchema,
+    success: { status: 200, description: 'The chain as NDJSON (a download)', mediaType: 'application/x-ndjson' },
+    problems: ['validation', 'unauthorized', 'forbidden'],
+  },
+  {
+    method: 'get',
     path: '/admin/queues',
     tag: 'Operator',
     summary: 'Queue dashboard (Bull Board) for the mail and webhook queues',
@@ -407,6 +420,17 @@ export const operations: Operation[] = [
     query: partnerListQuerySchema,
     success: { status: 200, description: 'The list, or the sign-in form', mediaType: 'text/html' },
     problems: [],
+  },
+  {
+    method: 'get',
+    path: '/partner-relationships/audit-log',
+    tag: 'Customer pages',
+    summary: 'Download audit log: the signed-in admin’s own tenant’s audit chain as NDJSON (the session picks the tenant)',
+    description: 'The same format as GET /api/v1/admin/audit; data meant for operators only (a trial provider’s raw error) comes as its `dataDigest`, so the chain still verifies.',
+    security: ['none'],
+    success: { status: 200, description: 'The chain as NDJSON (a download)', mediaType: 'application/x-ndjson' },
+    problems: [],
+    pageErrors: [401],
   },
   {
     method: 'post',
