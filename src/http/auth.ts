@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import { constantTimeEqual } from '../infra/tokens.js';
 import { AppError } from './errors.js';
@@ -25,8 +26,8 @@ declare module 'express-serve-static-core' {
 }
 
 /** The credential of an `Authorization: Bearer <key>` header, if that is what the request sent. */
-export function bearerTokenOf(req: Request): string | undefined {
-  return /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '')?.[1];
+export function bearerTokenOf(req: IncomingMessage): string | undefined {
+  return /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
 }
 
 /**

@@ -1,4 +1,6 @@
+import type { IncomingMessage } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
+import { clientAddressOf } from './clientAddress.js';
 import { AppError } from './errors.js';
 import type { RateLimit } from './rateLimits.js';
 
@@ -7,22 +9,19 @@ import type { RateLimit } from './rateLimits.js';
 // used up its failures, it gets 429 before any credential it sends is even
 // looked at. Successful calls never count, so a busy client is not slowed.
 
-/** The client as Express sees it ('trust proxy' decides which X-Forwarded-For hop that is). */
-const clientAddress = (req: Request) => req.ip ?? req.socket.remoteAddress ?? 'unknown';
-
 export interface AuthFailures {
   /** Throws `rateLimited` (429, with retryAfterSeconds) when this client has no failures left. */
-  refuseIfBlocked(req: Request): Promise<void>;
+  refuseIfBlocked(req: IncomingMessage): Promise<void>;
   /** Counts one failed authentication against this client. */
-  recordFailure(req: Request): Promise<void>;
+  recordFailure(req: IncomingMessage): Promise<void>;
 }
 
 export function createAuthFailures(limit: RateLimit): AuthFailures {
   return {
-    refuseIfBlocked: (req) => limit.refuseIfUsedUp(clientAddress(req)),
+    refuseIfBlocked: (req) => limit.refuseIfUsedUp(clientAddressOf(req)),
     async recordFailure(req) {
       try {
-        await limit.consume(clientAddress(req));
+        await limit.consume(clientAddressOf(req));
       } catch (err) {
         // Already over the limit (a concurrent failure): this request still gets its 401.
         if (!(err instanceof AppError && err.code === 'rateLimited')) throw err;

@@ -8,7 +8,8 @@ import { AppError } from './errors.js';
 
 export const MAX_BODY_DEPTH = 32;
 
-function depthExceeds(value: unknown, max: number): boolean {
+/** Whether a parsed body nests deeper than `max` levels (an iterative walk: a deep body cannot overflow it). */
+export function nestedDeeperThan(value: unknown, max: number): boolean {
   const stack: [unknown, number][] = [[value, 0]];
   while (stack.length > 0) {
     const [node, depth] = stack.pop() ?? [null, 0];
@@ -21,7 +22,7 @@ function depthExceeds(value: unknown, max: number): boolean {
 
 /** Refuses a parsed JSON body nested deeper than MAX_BODY_DEPTH (400, nothing changed). */
 export function boundedBodyDepth(req: Request, _res: Response, next: NextFunction): void {
-  if (depthExceeds(req.body, MAX_BODY_DEPTH)) {
+  if (nestedDeeperThan(req.body, MAX_BODY_DEPTH)) {
     return next(new AppError('validation', `The body is nested more than ${MAX_BODY_DEPTH} levels deep.`));
   }
   next();

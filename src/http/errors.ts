@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ErrorRequestHandler } from 'express';
 import { ZodError } from 'zod';
 import type { Logger } from '../infra/logger.js';
@@ -86,15 +87,23 @@ export function problemBody(error: AppError) {
   return { type: problemTypeUri(error.code), title, status, detail: error.message, ...error.extras };
 }
 
+/** Answers `err` as problem+json: for Express (problemJsonHandler) and for the routes served without it (the access check). */
+export function sendProblem(req: IncomingMessage & { originalUrl?: string }, res: ServerResponse, err: unknown, log: Logger): void {
+  const appError = toAppError(err);
+  const body = problemBody(appError);
+  if (body.status >= 500) log.error({ event: 'http.error', err, method: req.method, path: (req.originalUrl ?? req.url ?? '').split('?')[0] }, 'request failed');
+  // A failure after the response started can only cut the connection.
+  if (res.headersSent) {
+    req.socket.destroy();
+    return;
+  }
+  const retryAfter = retryAfterOf(appError);
+  if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));
+  const json = JSON.stringify(body);
+  res.writeHead(body.status, { 'Content-Type': 'application/problem+json; charset=utf-8', 'Content-Length': Buffer.byteLength(json) });
+  res.end(json);
+}
+
 export function problemJsonHandler(log: Logger): ErrorRequestHandler {
-  return (err, req, res, _next) => {
-    const appError = toAppError(err);
-    const body = problemBody(appError);
-    if (body.status >= 500) log.error({ event: 'http.error', err, method: req.method, path: req.path }, 'request failed');
-    // A failure after the response started can only cut the connection.
-    if (res.headersSent) return req.socket.destroy();
-    const retryAfter = retryAfterOf(appError);
-    if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));
-    res.status(body.status).type('application/problem+json').json(body);
-  };
+  return (err, req, res, _next) => sendProblem(req, res, err, log);
 }

@@ -1,3 +1,4 @@
+import { createServer } from 'node:http';
 import { loadConfig } from '../config/config.js';
 import { drainable } from '../http/gracefulShutdown.js';
 import { startTracing } from '../infra/tracing.js';
@@ -14,7 +15,7 @@ async function main(): Promise<void> {
   const parts = await openApiParts(config, log, { tracing });
   const app = buildApp({ ...parts, registry: createMetricsRegistry() });
 
-  const server = app.listen(config.PORT, () => {
+  const server = createServer(app).listen(config.PORT, () => {
     log.info({ event: 'api.started', url: config.PUBLIC_BASE_URL, port: config.PORT }, `API listening on :${config.PORT}`);
   });
   const drainer = drainable(server);

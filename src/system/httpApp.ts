@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import cookieParser from 'cookie-parser';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
@@ -7,6 +8,7 @@ import { createAuthFailures, withAuthFailureLimit } from '../http/authFailures.j
 import type { AuthenticateKey } from '../http/auth.js';
 import { AppError, problemJsonHandler } from '../http/errors.js';
 import { requireOperatorToken } from '../http/operatorAuth.js';
+import { TRUSTED_PROXIES } from '../http/clientAddress.js';
 import { messagePage } from '../customerPages/pages/invitationPages.js';
 import { mountQueueDashboard } from '../operator/queueDashboard.js';
 import { createIdempotency } from '../http/idempotency.js';
@@ -23,6 +25,7 @@ import { CODEC_PATH, codecRoutes } from '../operator/codecRoutes.js';
 import { payloadCodecOf } from '../infra/payloadCodec.js';
 import { partnerRoutes, roleCatalogRoute } from '../partnerApi/partnerRoutes.js';
 import { accessRoutes } from '../accessApi/accessRoutes.js';
+import { ACCESS_PATHS, accessKindOf, createAccessEndpoint } from '../accessApi/accessEndpoint.js';
 import { createAccessCheck } from '../access/accessCheck.js';
 import { createAccessGrants } from '../access/accessGrants.js';
 import { createLeasedRateLimit } from '../http/leasedRateLimit.js';
@@ -43,12 +46,15 @@ const API_VERSION = '1.0.0';
 /** The API process's parts (src/system/system.ts) and its metrics registry. */
 export type AppDeps = Pick<ApiParts, 'config' | 'db' | 'accessPool' | 'redis' | 'temporal' | 'mail' | 'log' | 'mailQueue' | 'webhookQueue' | 'tracing'> & { registry: Registry };
 
-/** Builds the Express app; `apiMain.ts` listens. Tests and the bench mount it on their own server. */
-export function buildApp(deps: AppDeps): Express {
+/** What serves the API's HTTP requests: the access check's fast path in front of the Express app (`express`, for introspection). */
+export type HttpApp = ((req: IncomingMessage, res: ServerResponse) => void) & { express: Express };
+
+/** Builds the request listener; `apiMain.ts` listens. Tests and the bench mount it on their own server. */
+export function buildApp(deps: AppDeps): HttpApp {
   const { config, log } = deps;
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback');
+  app.set('trust proxy', TRUSTED_PROXIES);
   // First, so everything after runs in the request's span; not installed at all while tracing is off.
   if (deps.tracing.enabled) app.use(requestTracing());
 
@@ -96,7 +102,8 @@ export function buildApp(deps: AppDeps): Express {
     partnerChecks: checkBudget('partner', config.ACCESS_CHECKS_PER_PARTNER),
     enforcerChecks: checkBudget('enforcer', config.ACCESS_CHECKS_PER_ENFORCER),
   });
-  app.use('/api/v1', accessRoutes({ access, authFailures, operatorToken: config.OPERATOR_TOKEN }));
+  const accessEndpoint = createAccessEndpoint({ access, authFailures, operatorToken: config.OPERATOR_TOKEN, log });
+  app.use('/api/v1', accessRoutes(accessEndpoint));
 
   app.use(helmet());
   app.use(cookieParser(config.SESSION_SECRET));
@@ -216,5 +223,15 @@ export function buildApp(deps: AppDeps): Express {
     res.status(404).send(messagePage('Page not found', 'There is nothing at this address.'));
   });
   app.use(customerPageErrors(log));
-  return app;
+
+  // The access check's two exact paths skip Express altogether (src/accessApi/accessEndpoint.ts).
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
+    const kind = accessKindOf(req);
+    if (!kind) {
+      app(req, res);
+      return;
+    }
+    void accessEndpoint.serve(req, res, kind).then(() => requests.inc({ method: req.method, route: ACCESS_PATHS[kind], status: String(res.statusCode) }));
+  };
+  return Object.assign(listener, { express: app });
 }

@@ -3,12 +3,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Express } from 'express';
 import type { DestinationStream } from 'pino';
 import { expect, inject } from 'vitest';
 import type { z } from 'zod';
 import { problemSchema } from '../../src/apiDocs/responseSchemas.js';
-import { buildApp } from '../../src/system/httpApp.js';
+import { buildApp, type HttpApp } from '../../src/system/httpApp.js';
 import { createMetricsRegistry } from '../../src/operator/healthRoutes.js';
 import { createProcessLogger, openApiParts } from '../../src/system/system.js';
 import { checkRedis } from '../../src/infra/preflight.js';
@@ -46,7 +45,7 @@ export async function buildTestApp(options: TestAppOptions = {}) {
   const log = createProcessLogger(config, 'test-api', options.logDestination);
   const parts = await openApiParts(config, log, options.temporalAddress ? { lazyTemporalConnectTimeoutMs: 500 } : {});
   parts.redis.on('error', () => undefined);
-  const app: Express = buildApp({ ...parts, registry: createMetricsRegistry() });
+  const app: HttpApp = buildApp({ ...parts, registry: createMetricsRegistry() });
   return {
     app,
     config,

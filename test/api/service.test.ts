@@ -69,7 +69,7 @@ describe('service endpoints', () => {
     });
 
     it('lists every route the app serves, and nothing it does not', () => {
-      const { routes, mounts } = registeredRoutes(system.app);
+      const { routes, mounts } = registeredRoutes(system.app.express);
       const documented = new Set(Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`)));
       // A mounted sub-app (the queue dashboard) is documented by its entry page, not its inner routes.
       const opaque = [...mounts].filter((m) => documented.has(`GET ${m}`));
