@@ -61,11 +61,11 @@ describe.concurrent('fault paths of the relationship workflow', () => {
   const system = useTestSystem('fault-paths', { trialProvisioner: provisioner });
 
   /** One pass of the grant reconciler, as its schedule starts it, limited to one partner's grants. */
-  function reconcilerPass(partnerId: string, pageSize = 1) {
+  function reconcilerPass(partnerId: string, pageSize = 1, workflowId = `grant-reconciler-test-${randomUUID()}`) {
     const input: GrantReconcilerInput = { pageSize, partnerId };
     return system.temporal.workflow.execute<typeof grantReconcilerWorkflow>('grantReconcilerWorkflow', {
       taskQueue: system.config.TEMPORAL_TASK_QUEUE,
-      workflowId: `grant-reconciler-test-${randomUUID()}`,
+      workflowId,
       args: [input],
     });
   }
@@ -107,8 +107,10 @@ describe.concurrent('fault paths of the relationship workflow', () => {
     const kept = await onboardActiveRelationship(system, { partner, to: customer('running') });
 
     await left.handle.terminate('operator pressed Terminate in the Web UI');
-    const pass = await reconcilerPass(partner.id);
+    const passId = `grant-reconciler-test-${randomUUID()}`;
+    const pass = await reconcilerPass(partner.id, 1, passId);
     expect(pass).toEqual({ checked: 2, revoked: [left.id] });
+    await recordHistory(system.temporal, 'grant-reconciler-pass-over-two-pages', passId);
 
     expect(await access(partner, left.to)).toEqual({ allowed: false });
     expect(await access(partner, kept.to)).toEqual({ allowed: true, relationshipId: kept.id });
