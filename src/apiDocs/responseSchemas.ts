@@ -74,6 +74,7 @@ export const partnerListSchema = z.object({
       webhookUrl: z.string().nullable(),
       apiKeyPrefix: z.string().nullable().meta({ description: 'First characters of the newest live API key, to tell keys apart; null when none is live (GET /admin/partners/{id}/keys lists them all)' }),
       createdAt: timestamp,
+      pausedAt: timestamp.nullable().meta({ description: 'Since when the operator has the partner paused (POST /admin/partners/{id}/pause); null when it is not' }),
     }),
   ),
 });

@@ -76,6 +76,7 @@ export function adminRoutes(deps: AdminRoutesDeps): Router {
         webhookUrl: p.webhookUrl,
         apiKeyPrefix: p.apiKeys[0]?.prefix ?? null,
         createdAt: p.createdAt.toISOString(),
+        pausedAt: p.pausedAt?.toISOString() ?? null,
       })),
     });
   });

@@ -37,6 +37,7 @@ export interface PartnerPauseDeps {
 }
 
 type Tx = Prisma.TransactionClient;
+const partnerFields = { id: true, name: true, contactEmail: true, pausedAt: true, pauseReason: true } as const;
 type PartnerRow = { id: string; name: string; contactEmail: string; pausedAt: Date | null; pauseReason: string | null };
 
 /** The audit key of one pause or resume; the partner's webhook and email about it are keyed by it too, so a repeat sends neither twice. */
@@ -66,7 +67,7 @@ export function createPartnerPause(deps: PartnerPauseDeps) {
   async function lockPartner(tx: Tx, partnerId: string): Promise<PartnerRow> {
     const rows = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM partners WHERE id = ${partnerId}::uuid FOR UPDATE`;
     if (rows.length !== 1) throw new AppError('notFound', `No partner ${partnerId}.`);
-    return tx.partner.findUniqueOrThrow({ where: { id: partnerId }, select: { id: true, name: true, contactEmail: true, pausedAt: true, pauseReason: true } });
+    return tx.partner.findUniqueOrThrow({ where: { id: partnerId }, select: partnerFields });
   }
 
   /** Pause or resume in one transaction with its audit event; null when the partner already was as asked. */
@@ -77,7 +78,7 @@ export function createPartnerPause(deps: PartnerPauseDeps) {
     const row = await tx.partner.update({
       where: { id: partner.id },
       data: change === 'pause' ? { pausedAt: at, pauseReason: reason } : { pausedAt: null, pauseReason: null },
-      select: { id: true, name: true, contactEmail: true, pausedAt: true, pauseReason: true },
+      select: partnerFields,
     });
     await appendAuditEvent(tx, {
       idempotencyKey: key,

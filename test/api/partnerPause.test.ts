@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { partnerListSchema } from '../../src/apiDocs/responseSchemas.js';
 import { runOperatorCli } from '../../src/operator/cli/operatorCli.js';
 import { partnerPauseStateSchema } from '../../src/operator/partnerPauseSchemas.js';
 import { partnerWebhookEventSchema } from '../../src/webhooks/partnerWebhookEvent.js';
@@ -53,6 +54,8 @@ describe('pausing a partner', () => {
       .at(path)
       .filter((hook) => String(hook.headers[EVENT_HEADER.toLowerCase()]).startsWith('partner.'))
       .map((hook) => ({ hook, event: expectShape(partnerWebhookEventSchema, JSON.parse(hook.body)) }));
+  const listedPausedAt = async (partnerId: string) =>
+    expectShape(partnerListSchema, (await operator().get('/api/v1/admin/partners')).json).partners.find((p) => p.id === partnerId)?.pausedAt;
   const newOffer = (partner: Partner, label: string) => partner.api.post('/api/v1/relationships', { customer: customer(label), roles });
 
   it('stops every access of the partner at once, and resume restores exactly what was', async () => {
@@ -65,6 +68,7 @@ describe('pausing a partner', () => {
     const reason = 'A leaked API key was used from an unknown network.';
     const paused = await setPause(partner.id, 'pause', reason);
     expect(paused).toMatchObject({ id: partner.id, name: partner.name, paused: true, pauseReason: reason, changed: true });
+    expect(await listedPausedAt(partner.id)).toBe(paused.pausedAt);
 
     // Every relationship, every role, at once (the access check reads paused_at).
     for (const role of roles) expect(await access(partner, active.to, role)).toEqual({ allowed: false });
@@ -111,6 +115,7 @@ describe('pausing a partner', () => {
     const resumeReason = 'Keys rotated; the leaked key is revoked.';
     const resumed = await setPause(partner.id, 'resume', resumeReason);
     expect(resumed).toMatchObject({ paused: false, pausedAt: null, pauseReason: null, changed: true });
+    expect(await listedPausedAt(partner.id)).toBeNull();
     expect(await access(partner, active.to)).toEqual({ allowed: true, relationshipId: active.id });
     expect(await access(partner, active.to, 'license-administrator')).toEqual({ allowed: true, relationshipId: active.id });
     expect((await setPause(partner.id, 'resume', 'Again.')).changed).toBe(false);

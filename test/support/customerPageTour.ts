@@ -186,6 +186,22 @@ export const tourChapters: Chapter[] = [
     },
   },
   {
+    name: 'a partner the operator paused',
+    stops: ['partner-paused'],
+    async visit({ system }, page, inspect) {
+      const partner = await hostilePartner(system, 'paused');
+      const to = hostileCustomer('paused');
+      await offer(system, partner, to, { terms: longTerms });
+      const link = await invitationLink(system, to);
+      const paused = await apiClient(system.baseUrl, system.operatorToken).post(`/api/v1/admin/partners/${partner.id}/pause`, { reason: longWord('Reason') });
+      expect(paused.status, paused.text).toBe(200);
+      await page.goto(link);
+      await heading(page, `${partner.name} asks for admin access to ${to.name}`);
+      await page.getByText('cannot be accepted now').waitFor();
+      await inspect(page, stop('partner-paused'));
+    },
+  },
+  {
     name: 'not an admin; an unregistered domain',
     stops: ['not-admin', 'forwarded', 'unregistered', 'unregistered-error', 'challenge', 'challenge-missing', 'verified'],
     async visit({ system, dns }, page, inspect) {

@@ -10,6 +10,7 @@ import {
   linkProblemPage,
   messagePage,
   notAdminPage,
+  partnerPausedPage,
   trialPage,
   unregisteredPage,
   type AuthorizationView,
@@ -57,6 +58,7 @@ function challenge(v: string): ChallengeView {
 const pages: Array<[string, (v: string) => string]> = [
   ['authorization', (v) => authorizationPage(authorization(v), v)],
   ['not an admin', (v) => notAdminPage({ ...authorization(v), recipientEmail: v, tenantDomain: v }, v)],
+  ['partner paused', (v) => partnerPausedPage(authorization(v))],
   ['unregistered tenant', (v) => unregisteredPage({ ...authorization(v), recipientEmail: v, tenantDomain: v, suggestedName: v }, v)],
   ['forwarded', (v) => forwardedPage({ partnerName: v, customerName: v })],
   ['trial', (v) => trialPage({ token: v, partnerName: v, trial: { offer: v, seats: 1, days: 1 } })],

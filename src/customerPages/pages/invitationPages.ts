@@ -69,13 +69,14 @@ ${requestSummary(view)}
  * request cannot be accepted until it is resumed, and the page says so rather
  * than offering a Yes that would be refused. Declining stays possible: it is
  * the customer's own choice and gives the partner nothing. The operator's
- * reason is for the partner, so it is not shown here.
+ * reason is for the partner, so it is not shown here. A Yes posted anyway gets
+ * this same page (409): it is the partner's state, not a mistake in the form.
  */
-export function partnerPausedPage(view: AuthorizationView, error?: string): string {
+export function partnerPausedPage(view: AuthorizationView): string {
   return page(
-    errorTitle('This request is on hold', error),
+    'This request is on hold',
     html`<h1>${view.partnerName} asks for admin access to ${view.customerName}</h1>
-<p class="error" role="alert" id="paused-notice">The service operator has suspended ${view.partnerName}'s partner access, so this request cannot be accepted now.${error ? html` ${error}` : ''} Nothing was changed.</p>
+<p class="error" role="alert" id="paused-notice">The service operator has suspended ${view.partnerName}'s partner access, so this request cannot be accepted now. Nothing was changed.</p>
 <p>If the suspension is lifted before this invitation expires on ${view.expiresAt.toUTCString()}, you can come back to this link and answer it. Ask ${view.partnerName} (${view.partnerContactEmail}) if you have questions.</p>
 ${requestSummary(view)}
 <h2>Decline instead</h2>

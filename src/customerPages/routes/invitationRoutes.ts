@@ -57,7 +57,7 @@ export function invitationRoutes(deps: InvitationRoutesDeps): Router {
       case 'notAuthorized':
         return res.status(403).send(withoutAuthority(answered.authority, answered.view));
       case 'partnerPaused':
-        return res.status(409).send(partnerPausedPage(answered.view, 'Your answer was not recorded.'));
+        return res.status(409).send(partnerPausedPage(answered.view));
       case 'incomplete':
         return res.status(400).send(authorizationPage(answered.view, 'Choose Yes or No, then select Next.'));
       case 'trialStep':

@@ -248,7 +248,7 @@ export async function runOperatorCli(argv: string[], io: CliIo): Promise<number>
     if (noun === 'partners' && verb === 'list') {
       const json = await call(io, 'GET', '/api/v1/admin/partners');
       print(json, () =>
-        (json.partners as Json[]).map((p) => ({ id: text(p.id), name: text(p.name), contact: text(p.contactEmail), key: `${text(p.apiKeyPrefix)}…`, created: text(p.createdAt) })),
+        (json.partners as Json[]).map((p) => ({ id: text(p.id), name: text(p.name), contact: text(p.contactEmail), key: `${text(p.apiKeyPrefix)}…`, created: text(p.createdAt), paused: text(p.pausedAt) })),
       );
       return 0;
     }
