@@ -86,26 +86,15 @@ export function linkHash(link: AuditLinkFields): string {
   return sha256(canonicalForm({ ...rest, dataDigest: dataDigest(data) }));
 }
 
-/** One line of an export: an event, its place and its hashes. `dataDigest` replaces `data` where the data is withheld. */
-export interface ExportedEvent {
-  chain: string;
+/** One line of an export: an event, its place and its hashes, as text. `dataDigest` replaces `data` where the data is withheld. */
+export type ExportedEvent = Omit<AuditLinkFields, 'seq' | 'createdAt' | 'data'> & {
   seq: string;
   id: string;
-  idempotencyKey: string;
-  relationshipId: string | null;
-  tenantDomain: string | null;
-  actorType: string;
-  actorId: string | null;
-  action: string;
-  fromStatus: string | null;
-  toStatus: string | null;
-  reason: string | null;
   createdAt: string;
   data?: JsonValue | null;
   dataDigest?: string;
-  prevHash: string;
   hash: string;
-}
+};
 
 /** The export's last line: the chain's head when the export began, so a removed last event shows too. */
 export interface ExportedHead {
