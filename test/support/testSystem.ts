@@ -22,6 +22,8 @@ export interface TestSystemOptions {
   rejectRecipient?: (address: string) => boolean;
   /** Extra configuration (e.g. WEBHOOK_ATTEMPTS) for the API and the worker. */
   env?: Record<string, string>;
+  /** The API's port, when something started before it must know its address (default: any free one). */
+  port?: number;
 }
 
 /**
@@ -33,7 +35,7 @@ export async function startTestSystem(name: string, options: TestSystemOptions =
   const suffix = `${name}-${randomBytes(4).toString('hex')}`;
   const smtp = await startSmtpCatcher(options.rejectRecipient ? { rejectRecipient: options.rejectRecipient } : {});
   const server: Server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   const config: Config = testConfig({
