@@ -1,7 +1,10 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
-import { temporal } from '@temporalio/proto';
+// A CommonJS module: node's ESM loader (tsx, the compiled build) sees only its default export.
+import proto from '@temporalio/proto';
 import type { Config } from '../config/config.js';
+
+const { temporal } = proto;
 
 // Every Temporal payload this project writes (workflow inputs and results,
 // signals, updates, queries, activity arguments, memos, summaries) is encrypted
