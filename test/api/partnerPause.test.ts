@@ -63,6 +63,7 @@ describe('pausing a partner', () => {
     const partner = await newPartnerWithWebhook(system, receiver, 'pause', path, () => 204);
     const active = await onboardActiveRelationship(system, { partner, to: customer('pause-active') });
     const pending = await deliveredOffer(system, { partner, to: customer('pause-pending') });
+    const declining = await deliveredOffer(system, { partner, to: customer('pause-declining') });
     expect(await access(partner, active.to)).toEqual({ allowed: true, relationshipId: active.id });
 
     const reason = 'A leaked API key was used from an unknown network.';
@@ -92,6 +93,10 @@ describe('pausing a partner', () => {
       expect(accepted.text).toContain('cannot be accepted now');
     }
     expect((await readModel(partner, pending.id)).status).toBe('invited');
+    // Saying No stays the customer's to do: it gives the partner nothing.
+    const declined = await answer(declining.link, { yes: false, reason: 'Not while they are suspended.' });
+    expect(declined.status).toBe(200);
+    await waitForStatus(partner, declining.id, 'declined');
     expect(await system.db.roleGrant.count({ where: { relationshipId: active.id, revokedAt: null } })).toBe(roles.length);
 
     // Told by webhook (signed, stable id) and by email to the contact address; audited with the reason.
@@ -144,15 +149,17 @@ describe('pausing a partner', () => {
 
   it('timers keep running while paused: a relationship and an invitation end on time, and resume does not bring them back', async () => {
     const partner = await newPartner(system, 'pause-timer');
+    // The invitation first (no offers once paused), then the relationship; paused as soon as it is active.
+    const pending = await deliveredOffer(system, { partner, to: customer('pause-timer-pending') }, { invitationTtl: '20s' });
     const active = await onboardActiveRelationship(system, { partner, to: customer('pause-timer-active') }, { duration: '10s' });
-    const pending = await deliveredOffer(system, { partner, to: customer('pause-timer-pending') }, { invitationTtl: '8s' });
     const paused = await setPause(partner.id, 'pause', 'Investigating a breach of contract.');
 
     const expired = await waitForStatus(partner, active.id, 'expired');
-    await waitForStatus(partner, pending.id, 'invitationExpired');
+    const invitationExpired = await waitForStatus(partner, pending.id, 'invitationExpired');
     // Both ended while the partner was paused, by their own timers.
     const pausedAt = Date.parse(String(paused.pausedAt));
     expect(Date.parse(String(expired.endedAt))).toBeGreaterThan(pausedAt);
+    expect(Date.parse(String(invitationExpired.endedAt))).toBeGreaterThan(pausedAt);
     expect((await expectAuditPath(system, active.id, ['invited', 'accepted', 'active', 'expired']))[3]?.actor).toBe('system');
     expect((await expectAuditPath(system, pending.id, ['invited', 'invitationExpired']))[1]?.actor).toBe('system');
 
