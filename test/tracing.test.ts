@@ -66,7 +66,7 @@ describe('tracing: one trace from the customer’s accept to the active transiti
 
     // The API here, started as apiMain.ts starts it: tracing first, from the OTEL_* variables.
     Object.assign(process.env, otel);
-    tracing = startTracing('partnerflow-api');
+    tracing = await startTracing('partnerflow-api');
     const config = testConfig({ ...env, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn' });
     api = await openApiParts(config, createProcessLogger(config, 'test-tracing-api'), { tracing });
     server = createServer(buildApp({ ...api, registry: createMetricsRegistry() }));

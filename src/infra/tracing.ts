@@ -1,39 +1,17 @@
-import type { Attributes } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { detectResourcesSync, envDetectorSync, Resource } from '@opentelemetry/resources';
-import { BatchSpanProcessor, type ReadableSpan, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
-import type { ClientInterceptors } from '@temporalio/client';
-import {
-  makeWorkflowExporter,
-  OpenTelemetryActivityInboundInterceptor,
-  OpenTelemetryActivityOutboundInterceptor,
-  OpenTelemetryWorkflowClientInterceptor,
-} from '@temporalio/interceptors-opentelemetry';
-import type { WorkerOptions } from '@temporalio/worker';
 import { ConfigError } from '../config/config.js';
-import { annotateActiveSpan } from './spanAttributes.js';
+import type { Tracing } from './tracingSdk.js';
 
 // OpenTelemetry tracing for a process, off unless the standard OTEL_* variables
-// ask for it. Off, no SDK is loaded into the API's hot path: the Temporal
-// client and worker get no interceptors, the worker runs the workflow bundle
-// without tracing code, and the few manual spans (HTTP requests, queue jobs)
-// go to the OpenTelemetry API's no-op tracer. On, spans leave the process in
-// batches as OTLP over HTTP (JSON bodies), to OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT;
-// the SDK itself reads the other variables (OTEL_SERVICE_NAME,
-// OTEL_RESOURCE_ATTRIBUTES, OTEL_TRACES_SAMPLER(_ARG), OTEL_BSP_*, OTEL_PROPAGATORS,
-// OTEL_EXPORTER_OTLP_HEADERS, ...).
+// ask for it. Off, the SDK is not even loaded (tracingSdk.ts is imported only
+// when on): the Temporal client and worker get no interceptors, the worker runs
+// the workflow bundle without tracing code, the API installs no request
+// middleware, and a queue job's span goes to the OpenTelemetry API's no-op
+// tracer. On, spans leave the process in batches as OTLP over HTTP (JSON
+// bodies), to OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT; the SDK itself reads the
+// other variables (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES,
+// OTEL_TRACES_SAMPLER(_ARG), OTEL_BSP_*, OTEL_PROPAGATORS, OTEL_EXPORTER_OTLP_HEADERS, ...).
 
-export interface Tracing {
-  /** True when spans are recorded and exported. */
-  readonly enabled: boolean;
-  /** For every Temporal Client of the process: a span per start, update, signal and query, its context passed in the headers. */
-  readonly clientInterceptors: ClientInterceptors;
-  /** For the Temporal Worker: a span per activity run, and the sink the workflow bundle's spans leave the sandbox through. */
-  readonly workerOptions: Pick<WorkerOptions, 'interceptors' | 'sinks'>;
-  /** Exports what is still buffered, then stops; later calls wait for the first. */
-  shutdown(): Promise<void>;
-}
+export type { Tracing };
 
 export const tracingOff: Tracing = { enabled: false, clientInterceptors: {}, workerOptions: {}, shutdown: async () => {} };
 
@@ -64,60 +42,14 @@ export function tracingRequested(env: NodeJS.ProcessEnv = process.env): boolean 
   return wanted;
 }
 
-const isPrimitive = (value: unknown) => ['string', 'number', 'boolean'].includes(typeof value);
-
 /**
- * Workflow spans reach the worker through a sink that copies the whole WorkflowInfo
- * into their attributes; only its plain values (ids, type, task queue, attempt) are
- * kept: objects such as search attributes, memo or a last failure never leave.
- */
-function plainAttributesOnly(next: SpanProcessor): SpanProcessor {
-  return {
-    onStart: (span, context) => next.onStart(span, context),
-    onEnd(span: ReadableSpan) {
-      const attributes: Attributes = Object.fromEntries(
-        Object.entries(span.attributes).filter(([, value]) => isPrimitive(value) || (Array.isArray(value) && value.every(isPrimitive))),
-      );
-      next.onEnd({ ...span, attributes });
-    },
-    forceFlush: () => next.forceFlush(),
-    shutdown: () => next.shutdown(),
-  };
-}
-
-/**
- * Starts tracing for this process when the environment asks for it (tracingRequested),
+ * Starts tracing for this process when its environment asks for it (tracingRequested),
  * registering the global tracer provider, context manager and propagator; otherwise
  * returns tracingOff and loads nothing. Call it first, before any client is built.
+ * `serviceName` names the process unless OTEL_SERVICE_NAME does.
  */
-export function startTracing(serviceName: string, env: NodeJS.ProcessEnv = process.env): Tracing {
-  if (!tracingRequested(env)) return tracingOff;
-  // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES override the process's own name.
-  const resource = new Resource({ 'service.name': serviceName }).merge(detectResourcesSync({ detectors: [envDetectorSync] }));
-  const spans = new BatchSpanProcessor(new OTLPTraceExporter());
-  const provider = new NodeTracerProvider({ resource, spanProcessors: [spans] });
-  provider.register();
-  let stopped: Promise<void> | undefined;
-  return {
-    enabled: true,
-    clientInterceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] },
-    workerOptions: {
-      interceptors: {
-        activity: [
-          (ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) }),
-          // Inside the activity's span: names the relationship it works on.
-          () => ({
-            inbound: {
-              execute(input, next) {
-                annotateActiveSpan(input.args[0]);
-                return next(input);
-              },
-            },
-          }),
-        ],
-      },
-      sinks: { exporter: makeWorkflowExporter(plainAttributesOnly(spans), resource) },
-    },
-    shutdown: () => (stopped ??= provider.shutdown()),
-  };
+export async function startTracing(serviceName: string): Promise<Tracing> {
+  if (!tracingRequested(process.env)) return tracingOff;
+  const { startSdkTracing } = await import('./tracingSdk.js');
+  return startSdkTracing(serviceName);
 }

@@ -8,7 +8,7 @@ import { checkServices, createProcessLogger, exitOnStartFailure, openApiParts } 
 
 async function main(): Promise<void> {
   // First, so every client built below is traced when OTEL_* asks for it (parts.close() flushes it last).
-  const tracing = startTracing('partnerflow-api');
+  const tracing = await startTracing('partnerflow-api');
   const config = loadConfig();
   const log = createProcessLogger(config, 'api');
   await checkServices(config);

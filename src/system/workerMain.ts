@@ -5,7 +5,7 @@ import { createWorkerRuntime } from './workerRuntime.js';
 
 async function main(): Promise<void> {
   // First, so the clients and workers built below are traced when OTEL_* asks for it (flushed when the runtime shuts down).
-  const tracing = startTracing('partnerflow-worker');
+  const tracing = await startTracing('partnerflow-worker');
   const config = loadConfig();
   const log = createProcessLogger(config, 'worker');
   await checkServices(config);
