@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
 import { bundleWorkflows } from '../src/system/workflowBundle.js';
-import { encryptingDataConverter, payloadCodecOf } from '../src/infra/payloadCodec.js';
+import { ENCRYPTED_ENCODING, encryptingDataConverter, payloadCodecOf } from '../src/infra/payloadCodec.js';
 import { testConfig } from './support/testConfig.js';
 import { historyFromJson } from './support/historyJson.js';
 import { historiesDir } from './support/historyRecorder.js';
@@ -18,13 +18,15 @@ describe('replaying recorded workflow histories', () => {
     const files = (await readdir(historiesDir)).filter((f) => f.endsWith('.json')).sort();
     // The paths the issue asks to keep covered; fewer files means recording went wrong.
     expect(files.length).toBeGreaterThanOrEqual(8);
+    // At least one was written with encrypted payloads (test/security/encryptedHistory.test.ts), so the codec is replayed too.
+    const encryptedEncoding = Buffer.from(ENCRYPTED_ENCODING).toString('base64');
+    const texts = await Promise.all(files.map((file) => readFile(`${historiesDir}${file}`, 'utf8')));
+    expect(texts.filter((text) => text.includes(encryptedEncoding)).length).toBeGreaterThanOrEqual(1);
 
-    const histories = await Promise.all(
-      files.map(async (file) => ({
-        workflowId: `replay-${file.replace(/\.json$/, '')}`,
-        history: historyFromJson(JSON.parse(await readFile(`${historiesDir}${file}`, 'utf8'))),
-      })),
-    );
+    const histories = files.map((file, index) => ({
+      workflowId: `replay-${file.replace(/\.json$/, '')}`,
+      history: historyFromJson(JSON.parse(texts[index] ?? '')),
+    }));
     const workflowBundle = await bundleWorkflows();
     const failures: string[] = [];
     let replayed = 0;
