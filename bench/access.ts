@@ -40,7 +40,8 @@ const settings = z
     BENCH_BATCH_SIZE: z.coerce.number().int().positive().default(50),
     /** The floor's pg pool: the API's is pg's default of 10 (@prisma/adapter-pg sets none). */
     BENCH_FLOOR_POOL: z.coerce.number().int().positive().default(10),
-    BENCH_RATE_LIMIT_POINTS: z.coerce.number().int().positive().default(1_000_000_000),
+    /** ACCESS_CHECKS_PER_PARTNER for the API: the shipped default, which this load never spends (its leases are still taken). */
+    BENCH_CHECKS_PER_PARTNER: z.coerce.number().int().positive().default(60_000),
     /** A directory: one more project round on the last N, against an API run with --cpu-prof; top functions by self time. */
     BENCH_CPU_PROFILE: z.string().optional(),
     BENCH_RESULTS_DIR: z.string().default(path.join(projectRoot, 'bench', 'results')),
@@ -114,9 +115,9 @@ async function main(cleanup: Cleanup): Promise<void> {
   out('processes: this one (orchestration), the load generator, the floor server, the API (node dist/src/system/apiMain.js), PostgreSQL, Redis, a Temporal dev server (the API connects at start).');
   out(
     'floor per check: Bearer key → sha256 → ONE prepared query (key joined to the grant) → JSON. ' +
-      'project per check: Express middleware (helmet, cookies, metrics, routers), the failed-authentication limit (a Redis read), ' +
-      'the key lookup (Prisma: two statements, the key, then its partner), the partner rate limit (a Redis write; ' +
-      `PARTNER_RATE_LIMIT_POINTS=${s.BENCH_RATE_LIMIT_POINTS} so it never refuses, but the round trip is paid), zod query parsing, the grant query (Prisma): 3 SQL statements and 2 Redis round trips.`,
+      'project per check: node:http fast path ahead of Express (src/accessApi/accessEndpoint.ts), zod validation of the query or body, ' +
+      'sha256, ONE prepared query (key joined to the grant, its relationship’s status and end, the partner’s pause), the check budget ' +
+      '(leased from Redis in blocks: a Redis round trip every few hundred checks), JSON.',
   );
 
   const env = await startBenchEnvironment(cleanup, { baseDatabaseUrl: s.BENCH_DATABASE_URL, redisUrl: s.BENCH_REDIS_URL }, (line) => out(`  ${line}`));
@@ -126,7 +127,7 @@ async function main(cleanup: Cleanup): Promise<void> {
   const keys = await seedPartners(db, s.BENCH_PARTNERS);
 
   const floor = await startFloor(cleanup, env.databaseUrl, s.BENCH_FLOOR_POOL);
-  const api = await startApi(cleanup, env, { rateLimitPoints: s.BENCH_RATE_LIMIT_POINTS, name: 'api' });
+  const api = await startApi(cleanup, env, { checksPerPartner: s.BENCH_CHECKS_PER_PARTNER, name: 'api' });
   const load = startLoadGenerator(cleanup);
   out(`floor ${floor.baseUrl} (pid ${floor.pid}); project API ${api.baseUrl} (pid ${api.pid})`);
 
@@ -206,7 +207,7 @@ async function main(cleanup: Cleanup): Promise<void> {
         healthLines.push(
           `GET /healthz ${side.padEnd(7)} ${fmt(h.checksPerSecond, 0).padStart(6)} requests/s p50 ${fmt(h.p50Ms, 2)} ms p99 ${fmt(h.p99Ms, 2)} ms errors ${h.errors}, ` +
             `server CPU ${fmt(h.serverCpuMsPerCheck, 3)} ms/request` +
-            (side === 'project' ? ' (Express + helmet + metrics middleware, no I/O)' : ' (bare node:http, no I/O: about the load generator’s ceiling here)'),
+            (side === 'project' ? ' (through Express: helmet, metrics middleware, no I/O)' : ' (bare node:http, no I/O: about the load generator’s ceiling here)'),
         );
         out(`  ${healthLines.at(-1)}`);
       }
@@ -262,7 +263,7 @@ async function profileRound(
   if (!dir) return [];
   const tenants = Math.max(...tenantCounts);
   await mkdir(dir, { recursive: true });
-  const profiled = await startApi(cleanup, env, { rateLimitPoints: settings.BENCH_RATE_LIMIT_POINTS, name: 'api-profiled', cpuProfileDir: path.resolve(dir) });
+  const profiled = await startApi(cleanup, env, { checksPerPartner: settings.BENCH_CHECKS_PER_PARTNER, name: 'api-profiled', cpuProfileDir: path.resolve(dir) });
   const result = await load.run(job(profiled.baseUrl, 'check', tenants, 7), () => Promise.resolve({ cpuMs: cpuMsOf(profiled.pid) }));
   await profiled.stop();
   const file = path.join(path.resolve(dir), 'api-profiled.cpuprofile');

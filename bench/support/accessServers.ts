@@ -125,8 +125,8 @@ export function startLoadGenerator(cleanup: Cleanup): LoadGenerator {
 }
 
 export interface ApiSettings {
-  /** PARTNER_RATE_LIMIT_POINTS: high, so the limit never refuses (its Redis round trip is still made). */
-  rateLimitPoints: number;
+  /** ACCESS_CHECKS_PER_PARTNER: the check budget each partner gets per minute. */
+  checksPerPartner: number;
   /** A directory: run the API with --cpu-prof there (the profile is written when it exits). */
   cpuProfileDir?: string;
   name: string;
@@ -162,7 +162,7 @@ export async function startApi(cleanup: Cleanup, env: BenchEnvironment, settings
       QUEUE_PREFIX: env.queuePrefix,
       // Never used: the access check sends nothing.
       SMTP_URL: 'smtp://127.0.0.1:2525',
-      PARTNER_RATE_LIMIT_POINTS: String(settings.rateLimitPoints),
+      ACCESS_CHECKS_PER_PARTNER: String(settings.checksPerPartner),
       SHUTDOWN_GRACE_MS: '2000',
       OPERATOR_TOKEN: randomBytes(16).toString('hex'),
       SESSION_SECRET: randomBytes(32).toString('hex'),
