@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { YEAR } from '../../src/contract/policy.js';
 import type { RelationshipWorkflowInput } from '../../src/contract/relationship.js';
 import type { relationshipWorkflow } from '../../src/workflows/relationshipWorkflow.js';
+import { payloadCodecOf } from '../../src/infra/payloadCodec.js';
 import { recordHistory } from '../support/historyRecorder.js';
 import {
   access,
@@ -18,6 +19,7 @@ import {
   stateOf,
   waitForStatus,
 } from '../support/relationshipDriver.js';
+import type { TestSystem } from '../support/testSystem.js';
 import { useTestSystem } from '../support/useTestSystem.js';
 
 // Issue 10, item 2, the workflow's side: a run whose input holds a policy no API
@@ -30,12 +32,14 @@ import { useTestSystem } from '../support/useTestSystem.js';
 const EventType = proto.temporal.api.enums.v1.EventType;
 const ABSURD_EXTENSION_MS = 300_000 * YEAR;
 
-/** The input the run was started with, as Temporal holds it. */
-async function startInput(handle: WorkflowHandle): Promise<RelationshipWorkflowInput> {
+/** The input the run was started with, as Temporal holds it (encrypted: decoded with the run's codec). */
+async function startInput(handle: WorkflowHandle, config: TestSystem['config']): Promise<RelationshipWorkflowInput> {
   const history = await handle.fetchHistory();
   const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
   if (!payload) throw new Error('no start input in the history');
-  return defaultPayloadConverter.fromPayload<RelationshipWorkflowInput>(payload);
+  const [decoded] = await payloadCodecOf(config).decode([payload]);
+  if (!decoded) throw new Error('the start input did not decode');
+  return defaultPayloadConverter.fromPayload<RelationshipWorkflowInput>(decoded);
 }
 
 async function eventTypes(handle: WorkflowHandle): Promise<number[]> {
@@ -61,7 +65,7 @@ describe.concurrent('a workflow fed a policy outside its ranges', () => {
 
   it('at the start: the invitation is withdrawn by the system with the reason, no email goes out, nothing is stuck', async () => {
     const { partner, to, id, handle } = await deliveredOffer(system, 'bad-start');
-    const { offer: sent } = await startInput(handle);
+    const { offer: sent } = await startInput(handle, system.config);
 
     const run = await startDirectly(handle, { offer: { ...sent, policy: { ...sent.policy, autoExtendByMs: ABSURD_EXTENSION_MS } } });
     const final = await run.result();
@@ -87,7 +91,7 @@ describe.concurrent('a workflow fed a policy outside its ranges', () => {
     // Long enough that the first run neither renews nor ends while the test swaps it.
     const { partner, to, id, handle } = await onboardActiveRelationship(system, 'bad-live', { duration: '2m', autoExtend: true });
     expect(await access(partner, to)).toEqual({ allowed: true, relationshipId: id });
-    const { offer: sent } = await startInput(handle);
+    const { offer: sent } = await startInput(handle, system.config);
     const carried = await stateOf(handle);
 
     // What a renewal's continue-as-new carries, with an extension no date can hold.
