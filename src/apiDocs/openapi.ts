@@ -13,6 +13,7 @@ import {
   roleCatalogSchema,
   tenantSchema,
 } from './responseSchemas.js';
+import { codecPayloadsSchema } from '../operator/codecRoutes.js';
 import { accessBatchSchema, accessQuerySchema, MAX_BATCH_CHECKS } from '../access/accessQuestions.js';
 import { createRelationshipSchema, listRelationshipsQuerySchema, reasonBodySchema } from '../relationships/relationshipSchemas.js';
 import { createPartnerSchema, putTenantSchema } from '../operator/operatorSchemas.js';
@@ -64,6 +65,7 @@ const requestSchemas = {
   CreateEnforcerRequest: createEnforcerSchema,
   PartnerPauseRequest: partnerPauseRequestSchema,
   AccessBatchRequest: accessBatchSchema,
+  CodecPayloadsRequest: codecPayloadsSchema,
 } as const;
 
 const responseSchemas = {
@@ -86,6 +88,7 @@ const responseSchemas = {
   EnforcerKeyRotated: enforcerKeyRotatedSchema,
   PartnerPauseState: partnerPauseStateSchema,
   PartnerWebhookEvent: partnerWebhookEventSchema,
+  CodecPayloads: codecPayloadsSchema,
 } as const;
 
 const authProblems: ErrorCode[] = ['unauthorized', 'forbidden', 'rateLimited'];
@@ -329,6 +332,29 @@ export const operations: Operation[] = [
     query: auditExportQuerySchema,
     success: { status: 200, description: 'The chain as NDJSON (a download)', mediaType: 'application/x-ndjson' },
     problems: ['validation', 'unauthorized', 'forbidden'],
+  },
+  ...(['decode', 'encode'] as const).map(
+    (operation): Operation => ({
+      method: 'post',
+      path: `/codec/${operation}`,
+      tag: 'Operator',
+      summary: `The Temporal Web UI’s and CLI’s remote codec: ${operation === 'decode' ? 'decrypts' : 'encrypts'} payloads (README, “Encrypted payloads”)`,
+      description:
+        'Operator only: the operator token as a Bearer header (the CLI’s `--codec-auth`), or a browser signed in at GET /codec/session. From a browser only the `TEMPORAL_UI_URL` origin gets CORS; any other origin is 403. `X-Namespace`, when sent, must be this deployment’s namespace. Bodies up to 4 MiB.',
+      security: ['operator'],
+      requestBody: { schema: 'CodecPayloadsRequest', mediaType: 'application/json', required: true },
+      success: { status: 200, description: 'The payloads, in order', schema: 'CodecPayloads' },
+      problems: [...bodyProblems, ...authProblems],
+    }),
+  ),
+  {
+    method: 'get',
+    path: '/codec/session',
+    tag: 'Operator',
+    summary: 'Signs a browser in to the codec (HTTP Basic, the operator token as the password): a cookie the Web UI sends with “Include cross-origin credentials”',
+    security: ['operator'],
+    success: { status: 200, description: 'Signed in for 8 hours', mediaType: 'text/plain' },
+    problems: ['unauthorized', 'forbidden', 'rateLimited'],
   },
   {
     method: 'get',

@@ -20,7 +20,8 @@ export const CODEC_PATH = '/codec';
 export const CODEC_BODY_LIMIT = '4mb';
 
 const base64 = z.string().regex(/^[A-Za-z0-9+/_-]*={0,2}$/, 'must be base64');
-const payloadsBody = z.object({
+/** The protobuf JSON of Temporal Payloads, as the Web UI and the CLI send it (and get it back). */
+export const codecPayloadsSchema = z.object({
   payloads: z.array(z.object({ metadata: z.record(z.string(), base64).optional(), data: base64.optional() })).max(10_000),
 });
 
@@ -40,7 +41,7 @@ export interface CodecRouteDeps {
 const fromBase64 = (value: string) => new Uint8Array(Buffer.from(value, 'base64'));
 const toBase64 = (bytes: Uint8Array | null | undefined) => Buffer.from(bytes ?? new Uint8Array()).toString('base64');
 
-function payloadsOf(body: z.infer<typeof payloadsBody>): Payload[] {
+function payloadsOf(body: z.infer<typeof codecPayloadsSchema>): Payload[] {
   return body.payloads.map((payload) => ({
     metadata: Object.fromEntries(Object.entries(payload.metadata ?? {}).map(([key, value]) => [key, fromBase64(value)])),
     data: fromBase64(payload.data ?? ''),
@@ -112,7 +113,7 @@ export function codecRoutes(deps: CodecRouteDeps): Router {
       throw new AppError('forbidden', `This codec serves the namespace "${deps.namespace}" only.`);
     }
     if (!req.is('application/json')) throw new AppError('unsupportedMediaType', 'Send the body as application/json.');
-    const payloads = payloadsOf(payloadsBody.parse(req.body));
+    const payloads = payloadsOf(codecPayloadsSchema.parse(req.body));
     try {
       res.json(payloadsJson(await deps.codec[operation](payloads)));
     } catch (err) {
