@@ -12,14 +12,13 @@ import { exportedEvent, GENESIS_HASH, type ExportedHead, type JsonValue } from '
 // first and only events up to its seq are sent (a writer appending meanwhile
 // changes nothing in this file), so the head line can vouch for the end.
 
-const PAGE = 500;
-
 /** Who downloads: a customer's copy withholds data meant for operators only (a provider's raw error text), as its digest. */
 export type AuditAudience = 'operator' | 'customer';
 
 const OPERATOR_ONLY_DATA = new Set(['trial.providerError']);
 
-export function createAuditExport(db: Database) {
+/** `pageSize`: events read per query (the memory an export holds at once). */
+export function createAuditExport(db: Database, pageSize = 500) {
   async function* lines(chain: string, audience: AuditAudience): AsyncGenerator<string> {
     const head = await db.auditChainHead.findUnique({ where: { chain } });
     const headSeq = head?.seq ?? 0n;
@@ -28,7 +27,7 @@ export function createAuditExport(db: Database) {
       const rows = await db.auditEvent.findMany({
         where: { chain, seq: { gt: after, lte: headSeq } },
         orderBy: { seq: 'asc' },
-        take: PAGE,
+        take: pageSize,
       });
       if (rows.length === 0) break;
       for (const row of rows) {
@@ -47,6 +46,16 @@ export function createAuditExport(db: Database) {
 
 export type AuditExport = ReturnType<typeof createAuditExport>;
 
+/** Waits for the client to take what was written (or to go away), leaving no listener behind. */
+async function drainedOrClosed(res: Response): Promise<void> {
+  const waiting = new AbortController();
+  try {
+    await Promise.race([once(res, 'drain', { signal: waiting.signal }), once(res, 'close', { signal: waiting.signal })]);
+  } finally {
+    waiting.abort();
+  }
+}
+
 /**
  * Streams the lines as a download, pausing while the client is slow and
  * stopping when it goes away. A failure once lines are out reaches the error
@@ -64,7 +73,7 @@ export async function sendNdjson(res: Response, fileName: string, lines: AsyncIt
     res.setHeader('Cache-Control', 'no-store');
     while (!next.done) {
       if (res.destroyed) return;
-      if (!res.write(`${next.value}\n`)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+      if (!res.write(`${next.value}\n`)) await drainedOrClosed(res);
       next = await iterator.next();
     }
     res.end();
