@@ -1,7 +1,6 @@
 import { Router } from 'express';
 import { roleCatalog } from '../contract/roles.js';
 import { callerScope, principalOf, requirePartner } from '../http/auth.js';
-import { AppError } from '../http/errors.js';
 import { etagOf, notModified } from '../http/conditionalRequests.js';
 import type { Idempotency } from '../http/idempotency.js';
 import type { RelationshipService } from '../relationships/relationshipService.js';
