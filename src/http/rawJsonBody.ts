@@ -16,7 +16,8 @@ export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
   if (!JSON_MEDIA_TYPE.test(req.headers['content-type'] ?? '')) throw new AppError('unsupportedMediaType', 'Send the body as application/json.');
   const encoding = req.headers['content-encoding']?.trim().toLowerCase();
   if (encoding && encoding !== 'identity') throw new AppError('unsupportedMediaType', 'Send the body uncompressed.');
-  const text = await getRawBody(req, { limit: API_BODY_LIMIT, length: req.headers['content-length'], encoding: 'utf-8' });
+  // As bytes, decoded once below: raw-body's own decoding goes through a stream decoder per request.
+  const text = (await getRawBody(req, { limit: API_BODY_LIMIT, length: req.headers['content-length'] })).toString('utf8');
   let body: unknown;
   try {
     body = JSON.parse(text);

@@ -5,19 +5,12 @@ import { accessAnswerSchema, accessBatchAnswerSchema } from '../../src/apiDocs/r
 import { useTestApp } from '../support/useTestApp.js';
 import { useTestSystem } from '../support/useTestSystem.js';
 import { expectProblem, expectShape, field, uniqueDomain } from './apiHarness.js';
-import { auth, createPartner, customerFlow } from './customerFlow.js';
+import { auth, createEnforcer, createPartner, customerFlow } from './customerFlow.js';
 
 // The access check (issue 18): the batch, answers read at the moment of the
 // request (status, ends_at, the partner's pause, not only the grant's
 // revocation), and budgets of its own (429 with Retry-After, never a "no").
 
-type Api = ReturnType<typeof customerFlow>['api'];
-
-async function createEnforcer(api: Api, operatorToken: string, body: { name: string; tenants?: string[] }) {
-  const res = await api.post('/api/v1/admin/enforcers').set(auth(operatorToken)).send(body);
-  expect(res.status, res.text).toBe(201);
-  return { id: field(res, 'enforcer.id') as string, key: field(res, 'apiKey') as string };
-}
 
 describe('the access check on the real stack', () => {
   const system = useTestSystem('access-check');

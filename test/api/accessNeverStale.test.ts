@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApiProcess, type ApiProcess } from '../support/apiProcess.js';
 import { useTestSystem } from '../support/useTestSystem.js';
 import { waitFor } from '../support/waitFor.js';
-import { field, uniqueDomain } from './apiHarness.js';
-import { auth, csrfIn, customerFlow } from './customerFlow.js';
+import { uniqueDomain } from './apiHarness.js';
+import { createEnforcer, csrfIn, customerFlow } from './customerFlow.js';
 
 // "Never a new enemy" (issue 18): once a customer's removal, a partner's
 // terminate, an operator's pause has returned, or a relationship's end time
@@ -37,8 +37,7 @@ describe('no new enemy: an end that has returned is a "no" from every API proces
   it('checks run continuously through a removal, a terminate, a pause and an expiry: 0 yes after each returned', async () => {
     const partner = await flow.newPartner('Ending partner');
     const pausedPartner = await flow.newPartner('Paused partner');
-    const enforcerRes = await flow.api.post('/api/v1/admin/enforcers').set(auth(system.operatorToken)).send({ name: 'Watcher' });
-    const enforcerKey = String(field(enforcerRes, 'apiKey'));
+    const { key: enforcerKey } = await createEnforcer(flow.api, system.operatorToken, { name: 'Watcher' });
     const removed = await flow.acceptedOffer(partner, uniqueDomain('stale-removed'));
     const terminated = await flow.acceptedOffer(partner, uniqueDomain('stale-terminated'));
     const paused = await flow.acceptedOffer(pausedPartner, uniqueDomain('stale-paused'));

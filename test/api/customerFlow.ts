@@ -3,7 +3,8 @@ import { expect } from 'vitest';
 import { lazily } from '../support/suiteResource.js';
 import type { TestSystem } from '../support/testSystem.js';
 import { waitFor } from '../support/waitFor.js';
-import { field, idOf, uniqueDomain } from './apiHarness.js';
+import { enforcerCreatedSchema } from '../../src/operator/enforcerSchemas.js';
+import { expectShape, field, idOf, uniqueDomain } from './apiHarness.js';
 
 // Drives the customer side over real HTTP with supertest: partners and offers
 // through the API, links from the emails the SMTP catcher received, and a
@@ -27,6 +28,14 @@ export async function createPartner(api: ReturnType<typeof request>, operatorTok
   const res = await api.post('/api/v1/admin/partners').set(auth(operatorToken)).send({ name, contactEmail });
   expect(res.status).toBe(201);
   return { id: idOf(res), name, key: String(field(res, 'apiKey')) };
+}
+
+/** Creates an enforcer as the operator; its id, name, tenants and key. */
+export async function createEnforcer(api: ReturnType<typeof request>, operatorToken: string, body: { name: string; tenants?: string[] }) {
+  const res = await api.post('/api/v1/admin/enforcers').set(auth(operatorToken)).send(body);
+  expect(res.status, res.text).toBe(201);
+  const created = expectShape(enforcerCreatedSchema, res.body);
+  return { ...created, key: created.apiKey ?? '' };
 }
 
 /** The customer side of `system`; may be called in a describe block, before the system has started. */

@@ -8,7 +8,7 @@ import { useHttpServer, useTestApp } from '../support/useTestApp.js';
 import { useTestSystem } from '../support/useTestSystem.js';
 import { waitFor } from '../support/waitFor.js';
 import { expectShape, field, uniqueDomain } from './apiHarness.js';
-import { auth, createPartner, customerFlow } from './customerFlow.js';
+import { auth, createEnforcer, createPartner, customerFlow } from './customerFlow.js';
 
 // Enforcers: the system that executes admin actions in a tenant asks the access
 // question about any partner with a key of its own (issue 18), instead of
@@ -16,15 +16,6 @@ import { auth, createPartner, customerFlow } from './customerFlow.js';
 // are revoked like a partner's; it may ask nothing else; a partner key still
 // asks only about its own partner.
 
-type Api = ReturnType<typeof customerFlow>['api'];
-
-/** Creates an enforcer as the operator; its id and key. */
-async function createEnforcer(api: Api, operatorToken: string, body: { name: string; tenants?: string[] }) {
-  const res = await api.post('/api/v1/admin/enforcers').set(auth(operatorToken)).send(body);
-  expect(res.status, res.text).toBe(201);
-  const created = expectShape(enforcerCreatedSchema, res.body);
-  return { ...created, key: created.apiKey ?? '' };
-}
 
 describe('enforcers on the real stack: the access question about any partner', () => {
   const system = useTestSystem('enforcers');
