@@ -1,9 +1,9 @@
 import { Client } from '@temporalio/client';
-import type { Payload } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
 import { isEncryptedPayload, payloadCodecOf } from '../../src/infra/payloadCodec.js';
 import { answer, customer, invitationLink, newPartner, offer, waitFor } from '../support/relationshipDriver.js';
 import { useTestSystem } from '../support/useTestSystem.js';
+import { payloadsIn } from '../support/historyPayloads.js';
 import { recordHistory } from '../support/historyRecorder.js';
 
 // The attack: whoever can read the Temporal server (its database, its Web UI or
@@ -17,14 +17,6 @@ function textOf(value: unknown, out: string[] = []): string[] {
   else if (value instanceof Uint8Array) out.push(Buffer.from(value).toString('utf8'));
   else if (Array.isArray(value)) for (const item of value) textOf(item, out);
   else if (value !== null && typeof value === 'object') for (const item of Object.values(value)) textOf(item, out);
-  return out;
-}
-
-/** Every payload anywhere in a history (a Payload: an object with metadata and data). */
-function payloadsIn(value: unknown, out: Payload[] = []): Payload[] {
-  if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return out;
-  if ('metadata' in value && 'data' in value && (value as Payload).data instanceof Uint8Array) out.push(value as Payload);
-  else for (const item of Object.values(value)) payloadsIn(item, out);
   return out;
 }
 

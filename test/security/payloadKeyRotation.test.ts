@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import type { Payload } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
 import { createPayloadCodec, isEncryptedPayload, KEY_ID_METADATA } from '../../src/infra/payloadCodec.js';
 import { createWorkerRuntime } from '../../src/system/workerRuntime.js';
 import { answer, customer, invitationLink, newPartner, offer, waitForStatus } from '../support/relationshipDriver.js';
 import { sharedBundle } from '../support/testSystem.js';
 import { useTestSystem } from '../support/useTestSystem.js';
+import { payloadsIn } from '../support/historyPayloads.js';
 
 // Rotating the payload key under a running relationship, as the README tells an
 // operator to: first every process gets the new key listed (the old one still
@@ -17,14 +17,6 @@ import { useTestSystem } from '../support/useTestSystem.js';
 
 const oldKey = randomBytes(32);
 const newKey = randomBytes(32);
-
-/** Every payload anywhere in a history. */
-function payloadsIn(value: unknown, out: Payload[] = []): Payload[] {
-  if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return out;
-  if ('metadata' in value && 'data' in value && (value as Payload).data instanceof Uint8Array) out.push(value as Payload);
-  else for (const item of Object.values(value)) payloadsIn(item, out);
-  return out;
-}
 
 describe('rotating the payload key', () => {
   const system = useTestSystem('payload-key-rotation', {
