@@ -241,8 +241,8 @@ async function main(cleanup: Cleanup): Promise<void> {
         `machine: ${machine}; load average at start ${loadAtStart}, at end ${loadAtEnd}`,
         `${s.BENCH_CONCURRENCY} concurrent keep-alive clients in one load-generator process; ${s.BENCH_ROUNDS} rounds per side of ${s.BENCH_WARMUP_S} s warm-up + ${s.BENCH_DURATION_S} s measured, alternating`,
         `${s.BENCH_PARTNERS} partners with one key each; ${Math.round(s.BENCH_MISS_RATE * 100)} % of checks answer allowed:false; every answer checked`,
-        'floor: node:http + pg Pool(10), one prepared query per check; project: node dist/src/system/apiMain.js, 3 SQL statements and 2 Redis round trips per check ' +
-          '(the failed-authentication limit read, the partner rate limit write: on, never refusing)',
+        'floor: node:http + pg Pool(10), one prepared query per check; project: node dist/src/system/apiMain.js, its node:http fast path: ' +
+          'one prepared statement per request (key, grant, relationship status and end, partner pause) and the check budget (leased from Redis in blocks: on, never refusing)',
         batch.available ? `batch: ${s.BENCH_BATCH_SIZE} checks per request` : `batch: not available (POST /api/v1/access/batch answered ${batch.status})`,
         ...cpuLines,
         ...healthLines,
