@@ -29,9 +29,6 @@ export interface AccessCheckDeps {
   enforcerChecks: LeasedRateLimit;
 }
 
-/** Who asked, for the log line and the caller's failure accounting. */
-export type Asker = { kind: 'partner'; partnerId: string } | { kind: 'enforcer'; enforcerId: string };
-
 const answerOf = (relationshipId: string | null): Answer => (relationshipId ? { allowed: true, relationshipId } : { allowed: false });
 
 /** A partner id no partner has. */
@@ -44,7 +41,7 @@ export function createAccessCheck({ grants, partnerChecks, enforcerChecks }: Acc
    * The answers to `questions`, in order, for the holder of `apiKey`; null when
    * the key is not a live partner or enforcer key (the caller answers 401).
    */
-  async function ask(apiKey: string, questions: AskedQuestion[], { batch }: { batch: boolean }): Promise<{ asker: Asker; answers: Answer[] } | null> {
+  async function ask(apiKey: string, questions: AskedQuestion[], { batch }: { batch: boolean }): Promise<Answer[] | null> {
     const keyHash = hashToken(apiKey);
     if (apiKey.startsWith(ENFORCER_KEYS.tag)) {
       // A question without its partner is asked about nobody, so a dead key is still a 401 first.
@@ -61,13 +58,13 @@ export function createAccessCheck({ grants, partnerChecks, enforcerChecks }: Acc
       const outside = found.tenants && questions.find((q) => !found.tenants?.includes(q.tenant));
       if (outside) throw new AppError('forbidden', `This enforcer may not ask about tenant ${outside.tenant}.`);
       await enforcerChecks.take(found.enforcerId, questions.length);
-      return { asker: { kind: 'enforcer', enforcerId: found.enforcerId }, answers: answersOf(found.answers) };
+      return answersOf(found.answers);
     }
     const found = await grants.askWithPartnerKey(keyHash, questions);
     if (!found) return null;
     if (questions.some((q) => q.partner !== undefined && q.partner !== found.partnerId)) throw new AppError('forbidden', FOREIGN_PARTNER);
     await partnerChecks.take(found.partnerId, questions.length);
-    return { asker: { kind: 'partner', partnerId: found.partnerId }, answers: answersOf(found.answers) };
+    return answersOf(found.answers);
   }
 
   return { ask };

@@ -74,13 +74,13 @@ export function createAccessEndpoint({ access, authFailures, operatorToken, log 
    * live keys tells a guesser nothing.
    */
   async function answer(req: IncomingMessage, key: string, questions: AskedQuestion[], batch: boolean): Promise<Answer[]> {
-    const result = await access.ask(key, questions, { batch });
-    if (!result) {
+    const answers = await access.ask(key, questions, { batch });
+    if (!answers) {
       await authFailures.refuseIfBlocked(req);
       await authFailures.recordFailure(req);
       throw new AppError('unauthorized', 'The API key is not valid.');
     }
-    return result.answers;
+    return answers;
   }
 
   async function respond(req: IncomingMessage, res: ServerResponse, kind: AccessKind): Promise<void> {
