@@ -213,3 +213,42 @@ describe('access check budgets: their own, per partner and per enforcer', () => 
     expect((await ask(partner.key)).body).toEqual({ allowed: false });
   });
 });
+
+describe('the access check’s fast path holds the same lines as the rest of the API', () => {
+  const { app, api } = useTestApp({ env: { AUTH_FAILURE_LIMIT: '3', AUTH_FAILURE_WINDOW_SECONDS: '3600' } });
+  const check = { tenant: 'contoso.example', role: 'user-administrator' };
+  const guess = () => `pf_${randomUUID().replace(/-/g, '')}`;
+
+  it('guessed keys from one address: 401 three times, then 429 (single and batch); another address and a live key are still answered', async () => {
+    const attacker = '203.0.113.7';
+    const partner = await createPartner(api, app.operatorToken, 'Guarded', 'ops@guarded.example');
+    for (let i = 0; i < 3; i++) expectProblem(await api.get('/api/v1/access').query(check).set('X-Forwarded-For', attacker).set(auth(guess())), 401, 'unauthorized');
+    const refused = await api.get('/api/v1/access').query(check).set('X-Forwarded-For', attacker).set(auth(guess()));
+    expectProblem(refused, 429, 'rateLimited');
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    expectProblem(await api.post('/api/v1/access/batch').set('X-Forwarded-For', attacker).set(auth(guess())).send({ checks: [check] }), 429, 'rateLimited');
+    // The failures counted on the fast path are the API's one count: the operator routes refuse the address too.
+    expectProblem(await api.get('/api/v1/admin/partners').set('X-Forwarded-For', attacker).set(auth(guess())), 429, 'rateLimited');
+    expectProblem(await api.get('/api/v1/access').query(check).set('X-Forwarded-For', '203.0.113.8').set(auth(guess())), 401, 'unauthorized');
+    expect((await api.get('/api/v1/access').query(check).set('X-Forwarded-For', attacker).set(auth(partner.key))).body).toEqual({ allowed: false });
+  });
+
+  it('other spellings of the paths reach Express and the same handler: the same answers and refusals', async () => {
+    const partner = await createPartner(api, app.operatorToken, 'Spelled', 'ops@spelled.example');
+    for (const path of ['/api/v1/access', '/api/v1/access/', '/API/v1/Access']) {
+      const res = await api.get(path).query(check).set(auth(partner.key));
+      expect(res.status, path).toBe(200);
+      expect(res.headers['cache-control'], path).toBe('no-store');
+      expect(res.body, path).toEqual({ allowed: false });
+      expectProblem(await api.get(path).query({ ...check, role: 'root' }).set(auth(partner.key)), 400, 'validation');
+      expectProblem(await api.get(path).query(check).set(auth(app.operatorToken)), 403, 'forbidden');
+      // A name given twice is refused, not half-read.
+      expectProblem(await api.get(`${path}?tenant=a.example&tenant=b.example&role=user-administrator`).set(auth(partner.key)), 400, 'validation');
+    }
+    const batch = await api.post('/api/v1/access/batch/').set(auth(partner.key)).send({ checks: [check] });
+    expect(batch.body).toEqual({ results: [{ ...check, allowed: false }] });
+    expectProblem(await api.post('/api/v1/access/batch').set(auth(partner.key)).type('json').send('{"checks": ['), 400, 'validation');
+    expectProblem(await api.post('/api/v1/access/batch').set(auth(partner.key)).type('json').send(`{"checks":${'['.repeat(40)}${']'.repeat(40)}}`), 400, 'validation');
+    expectProblem(await api.post('/api/v1/access/batch').set(auth(partner.key)).type('json').send(JSON.stringify({ checks: [check], pad: 'x'.repeat(40_000) })), 413, 'payloadTooLarge');
+  });
+});
