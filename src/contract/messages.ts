@@ -1,4 +1,5 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { SubscriptionCompletion } from './purchase.js';
 import type { Actor, RelationshipState } from './relationship.js';
 
 // Messages are defined once here and imported by the workflow, the API and the
@@ -12,6 +13,17 @@ export interface InvitationResponse {
 export interface AcceptInput extends InvitationResponse {
   /** Whether the customer takes the trial offered with the invitation. */
   startTrial: boolean;
+  /**
+   * The customer's answer to a purchase offered with the invitation: true only after the
+   * explicit agreement. Authorizing never depends on it; absent means no.
+   */
+  purchaseConfirmed?: boolean;
+}
+
+/** The partner's system completing (or failing) the subscription it was asked for. */
+export interface CompleteSubscriptionInput {
+  actor: Actor;
+  completion: SubscriptionCompletion;
 }
 
 export interface DeclineInput extends InvitationResponse {
@@ -35,6 +47,7 @@ export const resendUpdate = defineUpdate<RelationshipState, [ActorInput]>('resen
 export const terminateUpdate = defineUpdate<RelationshipState, [ActorInput]>('terminate');
 export const removeUpdate = defineUpdate<RelationshipState, [ActorInput]>('remove');
 export const setAutoExtendUpdate = defineUpdate<RelationshipState, [SetAutoExtendInput]>('setAutoExtend');
+export const completeSubscriptionUpdate = defineUpdate<RelationshipState, [CompleteSubscriptionInput]>('completeSubscription');
 export const getStateQuery = defineQuery<RelationshipState>('getState');
 
 export interface InvitationUndeliverableInput {
@@ -65,7 +78,9 @@ export type RefusalReason =
   /** The invitation was sent again as often as the operator allows. */
   | 'resendLimit'
   /** Auto-extend was changed as often as the operator allows. */
-  | 'autoExtendLimit';
+  | 'autoExtendLimit'
+  /** A subscription completion with no request pending: never asked, already completed, withdrawn or past its deadline. */
+  | 'noSubscriptionRequest';
 
 export interface StepRefusal {
   reason: RefusalReason;

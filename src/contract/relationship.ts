@@ -1,4 +1,5 @@
 import type { RelationshipPolicy } from './policy.js';
+import type { ProvisionerKind, PurchaseOffer, SubscriptionState } from './purchase.js';
 import type { RoleId } from './roles.js';
 import type { RelationshipStatus } from './statuses.js';
 
@@ -47,7 +48,20 @@ export interface RelationshipOffer {
   terms?: string;
   autoExtend: boolean;
   trial?: TrialOffer;
+  /** A subscription the partner sells and bills itself (docs/commerce.md); absent in offers made before it existed. */
+  purchase?: PurchaseOffer;
+  /**
+   * Who creates the trial and the subscription, fixed when the offer is made (the partner's
+   * setting then); absent in older offers, which mean `local`.
+   */
+  provisioning?: OfferProvisioning;
   policy: RelationshipPolicy;
+}
+
+export interface OfferProvisioning {
+  by: ProvisionerKind;
+  /** How long the partner's system may take to complete a request (purchaseRanges.completionDeadlineSeconds). */
+  deadlineSeconds: number;
 }
 
 export interface InvitationDeliveryFailure {
@@ -89,6 +103,8 @@ export interface RelationshipState {
   /** setAutoExtend changes so far (absent before the limit existed: none counted). */
   autoExtendChanges?: number;
   trial?: TrialState;
+  /** The purchase offered with the relationship and where it stands; absent without one. */
+  subscription?: SubscriptionState;
   transitions: Transition[];
   /** Highest transition seq written to the read model. */
   writtenSeq: number;
