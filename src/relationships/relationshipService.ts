@@ -205,11 +205,14 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
     workflowId: string,
     invitationId: string,
     actor: Actor,
-    answer: { accept: true; startTrial: boolean } | { accept: false; reason?: string },
+    answer: { accept: true; startTrial: boolean; purchaseConfirmed?: boolean } | { accept: false; reason?: string },
   ) {
     const handle = temporal.workflow.getHandle(workflowId);
+    // purchaseConfirmed is sent only when true: an accept without a purchase keeps the input older runs know.
     const update = answer.accept
-      ? handle.executeUpdate(acceptUpdate, { args: [{ invitationId, actor, startTrial: answer.startTrial }] })
+      ? handle.executeUpdate(acceptUpdate, {
+          args: [{ invitationId, actor, startTrial: answer.startTrial, ...(answer.purchaseConfirmed ? { purchaseConfirmed: true } : {}) }],
+        })
       : handle.executeUpdate(declineUpdate, { args: [{ invitationId, actor, ...(answer.reason ? { reason: answer.reason } : {}) }] });
     return update;
   }
