@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { relationshipStatuses } from '../contract/statuses.js';
+import { provisioners } from '../contract/purchase.js';
 
 // What the JSON API answers. The OpenAPI document is generated from these, and
 // the API tests parse real responses with them, so the document can't drift
@@ -61,6 +62,7 @@ export const partnerCreatedSchema = z.object({
   id: z.uuid(),
   name: z.string(),
   contactEmail: z.string(),
+  provisioner: z.enum(provisioners),
   apiKey: z.string().optional().meta({ description: 'Shown only in the first answer (not in an Idempotency-Key replay); only its hash is kept.' }),
   webhookSecret: z.string().optional().meta({ description: 'HMAC key for verifying webhook signatures; shown like apiKey.' }),
 });
@@ -72,6 +74,7 @@ export const partnerListSchema = z.object({
       name: z.string(),
       contactEmail: z.string(),
       webhookUrl: z.string().nullable(),
+      provisioner: z.enum(provisioners).meta({ description: 'Who creates its trials and subscriptions (docs/commerce.md)' }),
       apiKeyPrefix: z.string().nullable().meta({ description: 'First characters of the newest live API key, to tell keys apart; null when none is live (GET /admin/partners/{id}/keys lists them all)' }),
       createdAt: timestamp,
       pausedAt: timestamp.nullable().meta({ description: 'Since when the operator has the partner paused (POST /admin/partners/{id}/pause); null when it is not' }),

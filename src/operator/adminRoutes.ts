@@ -45,12 +45,13 @@ export function adminRoutes(deps: AdminRoutesDeps): Router {
           contactEmail: body.contactEmail,
           webhookUrl: body.webhookUrl ?? null,
           webhookSecret: newToken(),
+          provisioner: body.provisioner,
           apiKeys: { create: { keyHash, prefix } },
         },
       });
       // The key is shown only here; we keep its hash. A replay under the same Idempotency-Key
       // answers without the secrets, which are never written to Redis.
-      const shown = { id: partner.id, name: partner.name, contactEmail: partner.contactEmail };
+      const shown = { id: partner.id, name: partner.name, contactEmail: partner.contactEmail, provisioner: partner.provisioner };
       return {
         status: 201,
         headers: { 'Cache-Control': 'no-store' },
@@ -74,6 +75,7 @@ export function adminRoutes(deps: AdminRoutesDeps): Router {
         name: p.name,
         contactEmail: p.contactEmail,
         webhookUrl: p.webhookUrl,
+        provisioner: p.provisioner,
         apiKeyPrefix: p.apiKeys[0]?.prefix ?? null,
         createdAt: p.createdAt.toISOString(),
         pausedAt: p.pausedAt?.toISOString() ?? null,

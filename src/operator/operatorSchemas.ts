@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { provisioners } from '../contract/purchase.js';
 import { domainSchema, emailAddressSchema, tenantNameSchema } from '../tenants/tenantIdentifiers.js';
 import { displayNameSchema, httpUrlSchema } from '../validation/text.js';
 
@@ -9,8 +10,14 @@ export const createPartnerSchema = z
     name: displayNameSchema,
     contactEmail: emailAddressSchema,
     webhookUrl: httpUrlSchema.optional(),
+    provisioner: z
+      .enum(provisioners)
+      .default('local')
+      .meta({ description: 'Who creates its trials and subscriptions: `local` (partnerflow records them) or `partner` (its own system, asked by a signed webhook; needs webhookUrl). docs/commerce.md.' }),
   })
-  .strict();
+  .strict()
+  // Its system is asked only through the webhook: without a URL every request would wait for its deadline and fail.
+  .refine((body) => body.provisioner !== 'partner' || body.webhookUrl !== undefined, { path: ['webhookUrl'], message: 'is required when provisioner is "partner"' });
 
 export const tenantDomainParamSchema = domainSchema;
 

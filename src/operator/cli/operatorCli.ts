@@ -9,7 +9,7 @@ import { verifyAuditFile, writeLines } from './auditCommand.js';
 
 const usage = `usage: npm run operator -- <command> [options]
 
-  partners create --name <name> --email <contact email> [--webhook <url>]
+  partners create --name <name> --email <contact email> [--webhook <url>] [--provisioner local|partner]
   partners list
   partners keys <partner id>
   partners rotate-key <partner id> [--grace-seconds <n>]
@@ -210,6 +210,7 @@ export async function runOperatorCli(argv: string[], io: CliIo): Promise<number>
         name: { type: 'string' },
         email: { type: 'string' },
         webhook: { type: 'string' },
+        provisioner: { type: 'string' },
         status: { type: 'string' },
         partner: { type: 'string' },
         tenant: { type: 'string', multiple: true },
@@ -235,6 +236,7 @@ export async function runOperatorCli(argv: string[], io: CliIo): Promise<number>
         name: values.name,
         contactEmail: values.email,
         ...(values.webhook ? { webhookUrl: values.webhook } : {}),
+        ...(values.provisioner ? { provisioner: values.provisioner } : {}),
       });
       if (values.json) io.out(JSON.stringify(created, null, 2));
       else {
