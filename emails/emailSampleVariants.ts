@@ -36,7 +36,7 @@ function withLongValues(data: Record<string, unknown>): Record<string, unknown> 
     if (typeof value !== 'string') return value;
     if (key === 'partnerName') return longName('NorthwindInformationTechnologyServices');
     if (key === 'customerName') return longName('ContosoPharmaceuticalsInternational');
-    if (key === 'offer' || key === 'name') return longName(value.replace(/\s/g, ''));
+    if (key === 'offer' || key === 'name' || key === 'product') return longName(value.replace(/\s/g, ''));
     if (key === 'tenantDomain') return longDomain;
     if (key.endsWith('Url')) return longUrl(value);
     if (value.includes('@') && !value.includes(' ')) return longAddress;

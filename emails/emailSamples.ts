@@ -34,6 +34,7 @@ export const emailSamples: { readonly [N in EmailTemplateName]: EmailData<N> } =
     durationSeconds: 730 * 86_400,
     autoExtend: true,
     trial,
+    purchase: { product: 'Business Premium', seats: 25, term: 'P1Y', pricePerSeat: { amount: '264.00', currency: 'EUR' }, autoRenew: true },
     expiresAt: '2025-12-14T10:00:00Z',
     invitationUrl: 'https://partners.example.com/invitations/k7Qm2vXr9TnP4sLd8wYb3cFh6JzA1eGu',
     forwardedBy: 'm.jones@contoso.example',

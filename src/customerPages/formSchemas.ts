@@ -3,12 +3,30 @@ import { domainSchema, emailAddressSchema, tenantNameSchema } from '../tenants/t
 
 // The customer pages' forms (application/x-www-form-urlencoded) and query strings.
 
-/** The authorization form, and the trial step that continues it (`trial` is set only there). */
+/**
+ * The authorization form, and the trial and purchase steps that continue it (`trial` is set from
+ * the trial step on, `purchase` and `agree` only on the purchase step).
+ */
 export const invitationAnswerFormSchema = z.object({
   choice: z.enum(['yes', 'no']),
   reason: z.string().trim().max(2000).optional(),
   trial: z.enum(['start', 'skip']).optional(),
+  purchase: z.enum(['confirm', 'skip']).optional(),
+  /** The agreement box: a browser sends it only when it is ticked. */
+  agree: z.literal('yes').optional(),
 });
+
+/**
+ * The purchase step's answer: confirming needs the agreement ticked (the customer's explicit
+ * consent to be billed); continuing without buying needs nothing. The message is the page's.
+ */
+export const purchaseAnswerSchema = z.discriminatedUnion('purchase', [
+  z.object({
+    purchase: z.literal('confirm'),
+    agree: z.literal('yes', { error: 'To confirm the purchase, tick the box to agree to it first, or choose Continue without purchasing.' }),
+  }),
+  z.object({ purchase: z.literal('skip') }),
+]);
 
 export const signInFormSchema = z.object({ tenantDomain: domainSchema, email: emailAddressSchema });
 

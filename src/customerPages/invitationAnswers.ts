@@ -3,11 +3,12 @@ import type { Logger } from '../infra/logger.js';
 import type { RelationshipService } from '../relationships/relationshipService.js';
 import { stepRefusalOf } from '../relationships/temporalErrors.js';
 import type { DomainChallenges } from '../tenants/domainChallenge.js';
-import type { invitationAnswerFormSchema } from './formSchemas.js';
+import { purchaseAnswerSchema, type invitationAnswerFormSchema } from './formSchemas.js';
 import { invitationView, type InvitationLinks, type LinkProblem, type OpenedInvitation } from './invitationLink.js';
 
 // Answering an invitation: who may (a verified admin of the tenant, now),
-// what a Yes with a trial offered asks next, and the unregistered domain's way
+// what a Yes with a trial or a purchase offered asks next (the trial step, then
+// the purchase step; buying never decides the authorization), and the unregistered domain's way
 // in (prove it, then answer). A link that no longer works is `linkProblem`
 // before anything else is looked at.
 
@@ -44,9 +45,11 @@ export function createInvitationAnswers(deps: InvitationAnswersDeps) {
 
   /**
    * The answer form (`form` undefined: it did not parse). Yes → Next accepts at
-   * once, or (with a trial offered) first asks for the trial step, whose
-   * buttons accept with or without the trial: the workflow's `accept` carries
-   * startTrial, so the accept is sent once, with the choice.
+   * once, or (with a trial offered) first asks for the trial step, and (with a
+   * purchase offered) then for the purchase step, whose buttons accept with or
+   * without buying: the workflow's `accept` carries startTrial and
+   * purchaseConfirmed, so the accept is sent once, with both choices. A confirm
+   * without the agreement ticked shows the purchase step again with the error.
    */
   async function answer(token: string, form: InvitationAnswerForm | undefined) {
     const found = await links.open(token);
@@ -63,13 +66,23 @@ export function createInvitationAnswers(deps: InvitationAnswersDeps) {
       return { outcome: 'partnerPaused', view } as const;
     }
     if (!form) return { outcome: 'incomplete', view } as const;
-    if (form.choice === 'yes' && view.trial && form.trial === undefined) return { outcome: 'trialStep', view, trial: view.trial } as const;
+    if (form.choice === 'yes' && view.trial && form.trial === undefined) return { outcome: 'trialStep', view, trial: view.trial, purchaseNext: view.purchase !== null } as const;
+    const trialChoice = view.trial ? form.trial : undefined;
+    let purchaseConfirmed = false;
+    if (form.choice === 'yes' && view.purchase) {
+      const purchaseStep = { outcome: 'purchaseStep', view, purchase: view.purchase, trial: trialChoice } as const;
+      if (form.purchase === undefined) return purchaseStep;
+      const decision = purchaseAnswerSchema.safeParse(form);
+      if (!decision.success) return { ...purchaseStep, error: decision.error.issues[0]?.message ?? 'Tick the box to agree to the purchase.' } as const;
+      purchaseConfirmed = decision.data.purchase === 'confirm';
+    }
     const actor = { type: 'customer' as const, id: found.invitation.recipientEmail };
-    const startTrial = Boolean(view.trial) && form.trial === 'start';
-    const choice = form.choice === 'yes' ? { accept: true as const, startTrial } : { accept: false as const, ...(form.reason ? { reason: form.reason } : {}) };
+    const startTrial = trialChoice === 'start';
+    const choice =
+      form.choice === 'yes' ? { accept: true as const, startTrial, purchaseConfirmed } : { accept: false as const, ...(form.reason ? { reason: form.reason } : {}) };
     try {
       const state = await relationships.answerInvitation(rel.workflowId, found.answeredId, actor, choice);
-      log.info({ event: 'invitation.answered', relationshipId: rel.id, workflowId: rel.workflowId, status: state.status, startTrial }, 'invitation answered');
+      log.info({ event: 'invitation.answered', relationshipId: rel.id, workflowId: rel.workflowId, status: state.status, startTrial, purchaseConfirmed }, 'invitation answered');
     } catch (err) {
       const refusal = stepRefusalOf(err);
       // Never 'unknown': the link was found, so its page is a 410.
@@ -77,7 +90,8 @@ export function createInvitationAnswers(deps: InvitationAnswersDeps) {
       throw err;
     }
     if (!choice.accept) return { outcome: 'declined', partnerName: rel.partner.name } as const;
-    return { outcome: 'accepted', partnerName: rel.partner.name, trial: startTrial ? view.trial : null } as const;
+    const purchase = view.purchase ? { offer: view.purchase, confirmed: purchaseConfirmed } : null;
+    return { outcome: 'accepted', partnerName: rel.partner.name, trial: startTrial ? view.trial : null, purchase } as const;
   }
 
   /**

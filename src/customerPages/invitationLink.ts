@@ -1,6 +1,6 @@
 import type { Database } from '../infra/database.js';
 import { hashToken } from '../infra/tokens.js';
-import { storedPolicy, storedTrialOffer } from '../relationships/storedOffer.js';
+import { storedPolicy, storedPurchaseOffer, storedTrialOffer } from '../relationships/storedOffer.js';
 import type { TenantDirectory } from '../tenants/tenantDirectory.js';
 import type { AuthorizationView, LinkProblem } from './pages/invitationPages.js';
 
@@ -25,7 +25,7 @@ export function invitationLinks(db: Database, tenants: Pick<TenantDirectory, 'is
     // A forwarded link answers the invitation it was forwarded from, and lives no longer than it.
     const answered = invitation.forwardedFromId ? await db.invitation.findUnique({ where: { id: invitation.forwardedFromId } }) : invitation;
     if (!answered) return { problem: 'unknown' as const };
-    const rel = await db.relationship.findUniqueOrThrow({ where: { id: invitation.relationshipId }, include: { partner: true } });
+    const rel = await db.relationship.findUniqueOrThrow({ where: { id: invitation.relationshipId }, include: { partner: true, subscription: true } });
     const revokedAt = invitation.revokedAt ?? answered.revokedAt;
     const usedAt = invitation.usedAt ?? answered.usedAt;
     if (revokedAt && rel.status === 'invited') return { problem: 'superseded' as const };
@@ -56,6 +56,7 @@ export function invitationView(token: string, { rel, invitation, tenant }: Opene
     durationMs: policy.durationMs ?? null,
     autoExtend: rel.autoExtend,
     trial: storedTrialOffer(rel.trialOffer),
+    purchase: storedPurchaseOffer(rel.subscription),
     expiresAt: invitation.expiresAt,
     recipientEmail: invitation.recipientEmail,
     tenantDomain: rel.tenantDomain,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { formatMoney, purchaseRanges, purchaseTermNames, purchaseTerms, purchaseTotal } from '../contract/purchase.js';
 import { domainSchema, emailAddressSchema } from '../tenants/tenantIdentifiers.js';
 import { displayNameSchema, httpUrlSchema, paragraphSchema, plainParagraph, reasonSchema, TERMS_MAX, termsSchema } from '../validation/text.js';
 
@@ -48,6 +49,27 @@ const trial = z.object({
   days: z.number().int().positive(),
 });
 
+/**
+ * A purchase offer (contract/purchase.ts), with its amounts worded once here for the templates:
+ * formatMoney writes every amount and purchaseTotal makes the total exactly, so the email says
+ * what the authorization page says.
+ */
+const purchase = z
+  .object({
+    product: singleLine,
+    seats: z.number().int().min(purchaseRanges.seats.min).max(purchaseRanges.seats.max),
+    term: z.enum(purchaseTerms),
+    pricePerSeat: z.object({ amount: z.string().regex(purchaseRanges.amountPattern), currency: z.string().regex(/^[A-Z]{3}$/) }),
+    autoRenew: z.boolean(),
+  })
+  .transform((offer) => ({
+    ...offer,
+    /** "year", "3 months": one term, as in "per year". */
+    termName: purchaseTermNames[offer.term],
+    price: formatMoney(offer.pricePerSeat),
+    total: formatMoney(purchaseTotal(offer)),
+  }));
+
 /** Messages about the end of a relationship go to both sides, worded for each. */
 const recipient = z.enum(['partner', 'customer']);
 
@@ -78,6 +100,8 @@ export const emailRegistry = {
       durationSeconds: z.number().int().positive().nullable().default(null),
       autoExtend: z.boolean().default(false),
       trial: trial.nullable().default(null),
+      /** A subscription the partner sells and bills; the customer decides on it after saying Yes. */
+      purchase: purchase.nullable().default(null),
       expiresAt: instant,
       invitationUrl: link,
       /**

@@ -1,4 +1,4 @@
-import { storedPolicy, storedTrialOffer } from './storedOffer.js';
+import { storedPolicy, storedPurchaseOffer, storedTrialOffer } from './storedOffer.js';
 import type { MailJob } from '../mail/mailJob.js';
 import type { RelationshipContext } from './relationshipContext.js';
 
@@ -20,6 +20,7 @@ export function invitationEmailData(
     durationSeconds: policy.durationMs ? Math.round(policy.durationMs / 1000) : null,
     autoExtend: rel.autoExtend,
     trial: storedTrialOffer(rel.trialOffer),
+    purchase: storedPurchaseOffer(rel.subscription),
     expiresAt: link.expiresAt,
     forwardedBy: link.forwardedBy ?? null,
   };

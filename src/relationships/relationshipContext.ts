@@ -6,7 +6,7 @@ import type { Database } from '../infra/database.js';
 export async function loadRelationshipContext(db: Database, relationshipId: string) {
   const rel = await db.relationship.findUniqueOrThrow({
     where: { id: relationshipId },
-    include: { partner: true, trial: true },
+    include: { partner: true, trial: true, subscription: true },
   });
   const roles = rel.roles.map((id) => {
     const role = roleCatalog.find((r) => r.id === id);

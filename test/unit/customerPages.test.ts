@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { PurchaseOffer } from '../../src/contract/purchase.js';
 import { html, page, SafeHtml } from '../../src/customerPages/pages/html.js';
 import {
   acceptedPage,
@@ -11,6 +12,7 @@ import {
   messagePage,
   notAdminPage,
   partnerPausedPage,
+  purchasePage,
   trialPage,
   unregisteredPage,
   type AuthorizationView,
@@ -46,9 +48,13 @@ function authorization(v: string): AuthorizationView {
     durationMs: 730 * 86_400_000,
     autoExtend: true,
     trial: { offer: v, seats: 25, days: 30 },
+    purchase: purchaseOf(v),
     expiresAt: new Date('2025-12-14T10:00:00Z'),
   };
 }
+
+/** A purchase offer whose product is `v` (the only free text in it; the rest the API bounds). */
+const purchaseOf = (v: string): PurchaseOffer => ({ product: v, seats: 25, term: 'P1Y', pricePerSeat: { amount: '12.50', currency: 'EUR' }, autoRenew: true });
 
 function challenge(v: string): ChallengeView {
   return { token: v, domain: v, email: v, recordName: v, expected: v, expiresAt: new Date('2025-12-14T10:00:00Z'), invitationToken: v };
@@ -62,7 +68,10 @@ const pages: Array<[string, (v: string) => string]> = [
   ['unregistered tenant', (v) => unregisteredPage({ ...authorization(v), recipientEmail: v, tenantDomain: v, suggestedName: v }, v)],
   ['forwarded', (v) => forwardedPage({ partnerName: v, customerName: v })],
   ['trial', (v) => trialPage({ token: v, partnerName: v, trial: { offer: v, seats: 1, days: 1 } })],
+  ['purchase step', (v) => purchasePage({ token: v, partnerName: v, purchase: purchaseOf(v), trial: 'start' }, v)],
   ['accepted', (v) => acceptedPage(v, { offer: v })],
+  ['accepted, purchase confirmed', (v) => acceptedPage(v, null, { offer: purchaseOf(v), confirmed: true })],
+  ['accepted, purchase skipped', (v) => acceptedPage(v, null, { offer: purchaseOf(v), confirmed: false })],
   ['declined', (v) => declinedPage(v)],
   ['message', (v) => messagePage(v, v)],
   ['sign in', (v) => signInPage({ kind: 'error', title: v, text: v, invalidFields: ['tenantDomain', 'email'] })],
@@ -154,7 +163,7 @@ describe('what the pages say', () => {
   });
 
   it('the authorization page shows the roles in words, the duration and the trial', () => {
-    const out = authorizationPage({ ...authorization('Northwind'), token: 'tok123', roles: ['helpdesk-administrator', 'unknown-role'], terms: null, trial: null, durationMs: null, autoExtend: false });
+    const out = authorizationPage({ ...authorization('Northwind'), token: 'tok123', roles: ['helpdesk-administrator', 'unknown-role'], terms: null, trial: null, purchase: null, durationMs: null, autoExtend: false });
     expect(out).toContain('<strong>Helpdesk administrator</strong>: Reset passwords, open service requests and monitor service health.');
     expect(out).toContain('<strong>unknown-role</strong>: </li>');
     expect(out).toContain('Until either side ends it.');

@@ -38,7 +38,9 @@ function* shownValues(value: unknown, key = ''): Generator<[string, string | num
   if (Array.isArray(value)) for (const item of value) yield* shownValues(item, key);
   else if (value !== null && typeof value === 'object') {
     for (const [childKey, child] of Object.entries(value)) yield* shownValues(child, childKey);
-  } else if (typeof value === 'string' && key !== 'recipient') yield [key, value];
+  }
+  // A purchase's term is shown in words ("per year"), not as its ISO 8601 code (P1Y).
+  else if (typeof value === 'string' && key !== 'recipient' && key !== 'term') yield [key, value];
   // Durations are shown in words ("2 years"), not as a number of seconds.
   else if (typeof value === 'number' && !key.endsWith('Seconds')) yield [key, value];
 }

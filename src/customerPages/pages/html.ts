@@ -53,9 +53,10 @@ body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:46
 h1{font-size:1.6rem}fieldset{border:1px solid #ccc;border-radius:6px;margin:1rem 0;padding:1rem;min-width:0}
 button{font-size:1rem;padding:.5rem 1.4rem;margin:.25rem 0;max-width:100%;border-radius:4px;border:1px solid #0b5cad;background:#0f6cbd;color:#fff;cursor:pointer}
 button.secondary{background:#fff;color:#0f6cbd}
-input:not([type=radio]),textarea{font:inherit;padding:.4rem .5rem;border:1px solid #757575;border-radius:4px;width:100%;max-width:28rem}
-input[aria-invalid=true]{border:2px solid #c50f1f}
-input[type=radio]{width:1.5rem;height:1.5rem;margin:0 .5rem 0 0;vertical-align:middle;accent-color:#0f6cbd}
+input:not([type=radio]):not([type=checkbox]),textarea{font:inherit;padding:.4rem .5rem;border:1px solid #757575;border-radius:4px;width:100%;max-width:28rem}
+input[aria-invalid=true]{border:2px solid #c50f1f}input[type=checkbox][aria-invalid=true]{outline:2px solid #c50f1f;outline-offset:2px}
+input[type=radio],input[type=checkbox]{width:1.5rem;height:1.5rem;margin:0 .5rem 0 0;vertical-align:middle;accent-color:#0f6cbd}
+dl.facts{display:grid;grid-template-columns:minmax(0,max-content) minmax(0,1fr);gap:.2rem 1rem}dl.facts dt{font-weight:600}dl.facts dd{margin:0}
 a{padding-block:.25rem}nav a{display:inline-block;padding:.25rem .4rem;min-width:1.5rem}
 table{border-collapse:collapse;width:100%;margin-bottom:1rem}th,td{text-align:left;vertical-align:top;padding:.4rem;border-bottom:1px solid #ddd}
 table.partners th,table.partners td{overflow-wrap:normal}table.partners tbody th{overflow-wrap:anywhere;min-width:9rem}table.partners td:nth-of-type(n+3){white-space:nowrap}
@@ -65,6 +66,7 @@ nav ul{list-style:none;padding:0;margin-left:-.4rem;display:flex;flex-wrap:wrap;
 form.inline{display:inline}
 :focus-visible{outline:3px solid #1b1b1b;outline-offset:2px}
 @media (max-width:40rem){
+dl.facts{display:block}dl.facts dd{margin:0 0 .4rem}
 table.partners,table.partners caption,table.partners thead,table.partners tbody,table.partners tr,table.partners th,table.partners td{display:block}
 table.partners thead{position:absolute;width:1px;height:1px;margin:-1px;overflow:hidden;clip:rect(0 0 0 0)}
 table.partners tr{border:1px solid #ccc;border-radius:6px;padding:.5rem 1rem;margin:0 0 1rem}

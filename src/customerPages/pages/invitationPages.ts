@@ -1,6 +1,8 @@
+import type { PurchaseOffer } from '../../contract/purchase.js';
 import { roleCatalog } from '../../contract/roles.js';
 import type { TrialOffer } from '../../contract/relationship.js';
 import { errorTitle, html, page } from './html.js';
+import { purchaseFacts, purchaseLine } from './purchaseSummary.js';
 
 export interface AuthorizationView {
   token: string;
@@ -12,6 +14,8 @@ export interface AuthorizationView {
   durationMs: number | null;
   autoExtend: boolean;
   trial: TrialOffer | null;
+  /** A subscription the partner sells and bills with the relationship (docs/commerce.md). */
+  purchase: PurchaseOffer | null;
   expiresAt: Date;
 }
 
@@ -42,7 +46,10 @@ function requestSummary(view: AuthorizationView, forAdmin = true) {
 <h2>For how long</h2>
 <p>${view.durationMs ? humanDuration(view.durationMs) : 'Until either side ends it'}${view.autoExtend ? ', then renewed automatically' : ''}.${forAdmin ? html` You can remove this partner at any time from <a href="/partner-relationships">Partner relationships</a>.` : ''}</p>
 ${view.terms ? html`<h2>${view.partnerName}'s terms</h2><p>${view.terms}</p>` : ''}
-${view.trial ? html`<h2>Trial offer</h2><p>${view.partnerName} also offers a trial: ${trialText(view.trial)}. If you say Yes, you choose whether to start it on the next step.</p>` : ''}`;
+${view.trial ? html`<h2>Trial offer</h2><p>${view.partnerName} also offers a trial: ${trialText(view.trial)}. If you say Yes, you choose whether to start it on the next step.</p>` : ''}
+${view.purchase ? html`<h2>Purchase offer</h2><p>${view.partnerName} also offers to sell you a subscription, billed by ${view.partnerName}:</p>
+${purchaseFacts(view.purchase, view.partnerName)}
+<p>If you say Yes, you choose whether to buy it on ${view.trial ? 'a later' : 'the next'} step. Authorizing ${view.partnerName} does not depend on buying it.</p>` : ''}`;
 }
 
 export function authorizationPage(view: AuthorizationView, error?: string): string {
@@ -138,14 +145,16 @@ export function forwardedPage(view: Pick<AuthorizationView, 'partnerName' | 'cus
 /**
  * The step after Yes when a trial is offered. It continues the same form (the
  * token is in its address): either button authorizes the partner, one with the
- * trial and one without, so nothing changes until the customer picks one.
+ * trial and one without, so nothing changes until the customer picks one. With
+ * a purchase offered too, the buttons lead to the purchase step instead, which
+ * carries the trial choice and authorizes.
  */
-export function trialPage(view: Pick<AuthorizationView, 'token' | 'partnerName'> & { trial: TrialOffer }): string {
+export function trialPage(view: Pick<AuthorizationView, 'token' | 'partnerName'> & { trial: TrialOffer; purchaseNext?: boolean }): string {
   return page(
     'Start your trial',
     html`<h1>One more step: your trial</h1>
 <p>${view.partnerName} offers you a trial: <strong>${trialText(view.trial)}</strong>.</p>
-<p>Your authorization of ${view.partnerName} takes effect when you choose below.</p>
+<p>${view.purchaseNext ? `Next you choose whether to buy the subscription ${view.partnerName} offers; your authorization takes effect then.` : `Your authorization of ${view.partnerName} takes effect when you choose below.`}</p>
 <form method="post" action="/invitations/${view.token}">
 <input type="hidden" name="choice" value="yes">
 <button type="submit" name="trial" value="start">Start the trial</button>
@@ -154,11 +163,56 @@ export function trialPage(view: Pick<AuthorizationView, 'token' | 'partnerName'>
   );
 }
 
-export function acceptedPage(partnerName: string, trial: { offer: string } | null): string {
+export interface PurchaseStepView extends Pick<AuthorizationView, 'token' | 'partnerName'> {
+  purchase: PurchaseOffer;
+  /** The trial step's answer, carried through this form (undefined: no trial offered). */
+  trial?: 'start' | 'skip';
+}
+
+/**
+ * The step after Yes (and after the trial step) when a purchase is offered:
+ * "Confirm purchase" needs the agreement ticked (checked by the server: the box
+ * is not `required`, so "Continue without purchasing" never needs it); either
+ * button authorizes the partner, so authorizing never depends on buying.
+ * `error` (the box was not ticked) marks the box and is announced.
+ */
+export function purchasePage(view: PurchaseStepView, error?: string): string {
+  const { purchase, partnerName } = view;
+  return page(
+    errorTitle('Confirm your purchase', error),
+    html`<h1>One more step: the purchase ${partnerName} offers</h1>
+${error ? html`<p class="error" role="alert" id="agree-error">${error}</p>` : ''}
+<p>${partnerName} offers to sell you this subscription. ${partnerName} sells and bills it and its own system sets it up; you pay ${partnerName}.</p>
+${purchaseFacts(purchase, partnerName)}
+<p>Your authorization of ${partnerName} takes effect whichever button you choose: buying is up to you.</p>
+<form method="post" action="/invitations/${view.token}">
+<input type="hidden" name="choice" value="yes">
+${view.trial ? html`<input type="hidden" name="trial" value="${view.trial}">` : ''}
+<p class="check"><input type="checkbox" id="agree" name="agree" value="yes"${error ? html` aria-describedby="agree-error" aria-invalid="true"` : ''}> <label for="agree">I agree to buy ${purchaseLine(purchase)}, billed by ${partnerName}${purchase.autoRenew ? ', renewing automatically until cancelled' : ''}.</label></p>
+<button type="submit" name="purchase" value="confirm">Confirm purchase</button>
+<button type="submit" name="purchase" value="skip" class="secondary">Continue without purchasing</button>
+</form>`,
+  );
+}
+
+/** What the customer answered to a purchase offered with the invitation. */
+export interface PurchaseAnswer {
+  offer: PurchaseOffer;
+  confirmed: boolean;
+}
+
+export function acceptedPage(partnerName: string, trial: { offer: string } | null, purchase: PurchaseAnswer | null = null): string {
   return page(
     'Partner authorized',
     html`<h1>You authorized ${partnerName}</h1>
 ${trial ? html`<p class="notice">We are creating your ${trial.offer} trial now; you will get an email when it is ready.</p>` : ''}
+${
+  purchase?.confirmed
+    ? html`<p class="notice">You agreed to buy ${purchaseLine(purchase.offer)}. What happens next: ${partnerName}'s system sets it up, and ${partnerName} bills you for it. You can follow it on Partner relationships.</p>`
+    : purchase
+      ? html`<p>You did not buy ${purchase.offer.product}; we told ${partnerName}. Nothing will be billed for it.</p>`
+      : ''
+}
 <p>${partnerName} can now administer your organisation within the roles you granted. You can remove this partner at any time from <a href="/partner-relationships">Partner relationships</a>.</p>`,
   );
 }

@@ -11,6 +11,7 @@ import {
   linkProblemPage,
   notAdminPage,
   partnerPausedPage,
+  purchasePage,
   trialPage,
   unregisteredPage,
   type LinkProblem,
@@ -61,9 +62,13 @@ export function invitationRoutes(deps: InvitationRoutesDeps): Router {
       case 'incomplete':
         return res.status(400).send(authorizationPage(answered.view, 'Choose Yes or No, then select Next.'));
       case 'trialStep':
-        return res.send(trialPage({ token: answered.view.token, partnerName: answered.view.partnerName, trial: answered.trial }));
+        return res.send(trialPage({ token: answered.view.token, partnerName: answered.view.partnerName, trial: answered.trial, purchaseNext: answered.purchaseNext }));
+      case 'purchaseStep': {
+        const step = { token: answered.view.token, partnerName: answered.view.partnerName, purchase: answered.purchase, ...(answered.trial ? { trial: answered.trial } : {}) };
+        return 'error' in answered ? res.status(400).send(purchasePage(step, answered.error)) : res.send(purchasePage(step));
+      }
       case 'accepted':
-        return res.send(acceptedPage(answered.partnerName, answered.trial));
+        return res.send(acceptedPage(answered.partnerName, answered.trial, answered.purchase));
       case 'declined':
         return res.send(declinedPage(answered.partnerName));
     }
