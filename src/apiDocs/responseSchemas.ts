@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { relationshipStatuses } from '../contract/statuses.js';
-import { provisioners } from '../contract/purchase.js';
+import { provisioners, purchaseTerms, subscriptionStatuses } from '../contract/purchase.js';
 
 // What the JSON API answers. The OpenAPI document is generated from these, and
 // the API tests parse real responses with them, so the document can't drift
@@ -18,6 +18,8 @@ const actorSchema = z.object({
   type: z.string().meta({ description: 'partner, customer, operator or system' }),
   id: z.string().nullable().optional(),
 });
+
+const moneySchema = z.object({ amount: z.string().meta({ examples: ['12.50'] }), currency: z.string().meta({ examples: ['EUR'] }) });
 
 export const relationshipSchema = z.object({
   id: z.uuid(),
@@ -46,6 +48,25 @@ export const relationshipSchema = z.object({
       failureReason: z.string().nullable().optional(),
     })
     .nullable(),
+  subscription: z
+    .object({
+      status: z.string().meta({ description: `Known values: ${subscriptionStatuses.join(', ')} (docs/commerce.md). Clients must tolerate new ones.` }),
+      product: z.string(),
+      seats: z.number().int(),
+      term: z.string().meta({ description: `ISO 8601 billing term: ${purchaseTerms.join(', ')}` }),
+      pricePerSeat: moneySchema,
+      total: moneySchema.meta({ description: 'seats × price per seat, per term' }),
+      autoRenew: z.boolean(),
+      agreedAt: nullableTimestamp.meta({ description: 'When the customer agreed to the purchase' }),
+      agreedBy: z.string().nullable().optional().meta({ description: 'The admin who agreed: operators only' }),
+      requestedAt: nullableTimestamp.meta({ description: "When the partner's system was asked (subscription.requested)" }),
+      deadlineAt: nullableTimestamp.meta({ description: "Until when the partner's system may complete the request" }),
+      completedAt: nullableTimestamp,
+      externalRef: z.string().nullable().meta({ description: "The subscription's id in the partner's system" }),
+      failureReason: z.string().nullable(),
+    })
+    .nullable()
+    .meta({ description: 'The purchase offered with the relationship and where it stands; null without one.' }),
   transitions: z.array(
     z.object({ from: statusSchema.nullable(), to: statusSchema, at: timestamp, actor: actorSchema, reason: z.string().nullable() }),
   ),

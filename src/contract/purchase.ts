@@ -44,6 +44,15 @@ export const purchaseRanges = {
 } as const;
 
 /**
+ * The completion deadline a partner may set. With the operator's ALLOW_SHORT_DURATIONS (demos
+ * and tests, as for every other duration) its minimum is one second; the maximum never moves.
+ */
+export function completionDeadlineRange(allowShort: boolean): { min: number; max: number } {
+  const { min, max } = purchaseRanges.completionDeadlineSeconds;
+  return { min: allowShort ? 1 : min, max };
+}
+
+/**
  * - `offered`: waiting for the customer's answer (the invitation is open).
  * - `declined`: the customer authorized the partner and continued without buying.
  * - `requested`: the customer agreed; the partner's system was asked and has not answered.

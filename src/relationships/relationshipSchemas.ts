@@ -4,6 +4,7 @@ import { roleIds } from '../contract/roles.js';
 import { relationshipStatuses } from '../contract/statuses.js';
 import { domainSchema, emailAddressSchema, tenantNameSchema } from '../tenants/tenantIdentifiers.js';
 import { durationSchema } from '../validation/duration.js';
+import { provisioningDeadlineSchemaFor, purchaseOfferSchema } from './purchaseSchemas.js';
 import { displayNameSchema, reasonSchema, termsSchema } from '../validation/text.js';
 
 // Request schemas: the edge validates everything before anything changes.
@@ -53,6 +54,9 @@ export function createRelationshipSchemaFor({ allowShortDurations }: OfferBounds
         })
         .strict()
         .optional(),
+      /** A subscription the partner sells with the relationship (docs/commerce.md); the customer decides on it separately. */
+      purchase: purchaseOfferSchema.optional(),
+      provisioningDeadlineSeconds: provisioningDeadlineSchemaFor(allowShortDurations).optional(),
       invitationTtl: duration('invitationTtlMs').optional(),
       /** Extends the API for tests and operators; defaults follow the design policy. */
       policy: z

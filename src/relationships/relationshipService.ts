@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowIdReusePolicy, type Client } from '@temporalio/client';
+import { z } from 'zod';
 import {
   acceptUpdate,
   declineUpdate,
@@ -10,7 +11,8 @@ import {
   type ActorInput,
 } from '../contract/messages.js';
 import { defaultPolicy, type OperatorLimits, type RelationshipPolicy } from '../contract/policy.js';
-import { relationshipWorkflowId, type Actor, type RelationshipOffer } from '../contract/relationship.js';
+import { provisioners, purchaseRanges } from '../contract/purchase.js';
+import { relationshipWorkflowId, type Actor, type OfferProvisioning, type RelationshipOffer } from '../contract/relationship.js';
 import { PartnerIdKey, RelationshipStatusKey, TenantDomainKey } from '../contract/searchAttributes.js';
 import { Prisma } from '../generated/prisma/client.js';
 import type { Database } from '../infra/database.js';
@@ -82,6 +84,18 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
     };
   }
 
+  /**
+   * Who provisions the purchase, fixed into the offer now: the workflow never reads the partner's
+   * setting later (it stays deterministic), and a change of setting leaves running offers alone.
+   */
+  async function provisioningOf(partnerId: string, body: CreateRelationshipRequest): Promise<OfferProvisioning> {
+    const { provisioner } = await db.partner.findUniqueOrThrow({ where: { id: partnerId }, select: { provisioner: true } });
+    return {
+      by: z.enum(provisioners).parse(provisioner),
+      deadlineSeconds: body.provisioningDeadlineSeconds ?? purchaseRanges.completionDeadlineSeconds.default,
+    };
+  }
+
   async function createOffer(partner: PartnerPrincipal, body: CreateRelationshipRequest) {
     // An offer that races a pause becomes an invitation nobody can accept until the resume.
     await refuseOffersWhilePaused(db, partner.partnerId);
@@ -93,6 +107,7 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
     const workflowId = relationshipWorkflowId(id);
 
     const { tenantDomain, adminEmail: contactEmail, name: contactName } = body.customer;
+    const provisioning = body.purchase ? await provisioningOf(partner.partnerId, body) : undefined;
     // The tenant directory is never read or written here: the answer is the same whether or not
     // the tenant is registered and whoever its admins are, so an offer reveals nothing about them.
     await deps.pendingInvitations.withinCap(partner.partnerId, async () => {
@@ -113,6 +128,22 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
             trialOffer: body.trial ? { ...body.trial } : Prisma.DbNull,
             liveKey,
             invitationExpiresAt: new Date(Date.now() + policy.invitationTtlMs),
+            // Written with the relationship (one statement, one transaction): the offer is never seen without it.
+            ...(body.purchase
+              ? {
+                  subscription: {
+                    create: {
+                      product: body.purchase.product,
+                      seats: body.purchase.seats,
+                      term: body.purchase.term,
+                      priceAmount: body.purchase.pricePerSeat.amount,
+                      currency: body.purchase.pricePerSeat.currency,
+                      autoRenew: body.purchase.autoRenew,
+                      status: 'offered',
+                    },
+                  },
+                }
+              : {}),
           },
         });
       } catch (err) {
@@ -138,6 +169,7 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
       ...(body.terms ? { terms: body.terms } : {}),
       autoExtend: body.autoExtend,
       ...(body.trial ? { trial: body.trial } : {}),
+      ...(body.purchase && provisioning ? { purchase: body.purchase, provisioning } : {}),
       policy,
     };
     try {

@@ -1,3 +1,4 @@
+import { purchaseTotal, type SubscriptionState } from '../contract/purchase.js';
 import type { RelationshipState, TrialOffer } from '../contract/relationship.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import { storedTrialOffer } from './storedOffer.js';
@@ -7,6 +8,7 @@ import { storedTrialOffer } from './storedOffer.js';
 
 export const relationshipInclude = {
   trial: true,
+  subscription: true,
   auditEvents: { orderBy: { createdAt: 'asc' } },
 } satisfies Prisma.RelationshipInclude;
 
@@ -28,6 +30,77 @@ function trialOf(row: RelationshipRow): TrialView | null {
   // Offered but not (yet) taken: the offer as the partner sent it.
   const offered = storedTrialOffer(row.trialOffer);
   return offered ? { offer: offered.offer, seats: offered.seats, days: offered.days } : null;
+}
+
+/** The purchase offered with a relationship and where it stands (docs/commerce.md). */
+export interface SubscriptionView {
+  status: string;
+  product: string;
+  seats: number;
+  term: string;
+  pricePerSeat: { amount: string; currency: string };
+  /** seats × price per seat, per term, exact. */
+  total: { amount: string; currency: string };
+  autoRenew: boolean;
+  agreedAt: string | null;
+  /** The customer admin who agreed: shown to operators only (partners never learn who a tenant's admins are). */
+  agreedBy?: string | null;
+  requestedAt: string | null;
+  deadlineAt: string | null;
+  completedAt: string | null;
+  externalRef: string | null;
+  failureReason: string | null;
+}
+
+type SubscriptionFields = Omit<SubscriptionView, 'total' | 'agreedBy'> & { agreedBy: string | null };
+
+function subscriptionView(s: SubscriptionFields, showCustomerIdentity: boolean): SubscriptionView {
+  const { agreedBy, ...rest } = s;
+  return { ...rest, total: purchaseTotal(s), ...(showCustomerIdentity ? { agreedBy } : {}) };
+}
+
+function subscriptionOf(row: RelationshipRow, showCustomerIdentity: boolean): SubscriptionView | null {
+  const s = row.subscription;
+  if (!s) return null;
+  return subscriptionView(
+    {
+      status: s.status,
+      product: s.product,
+      seats: s.seats,
+      term: s.term,
+      pricePerSeat: { amount: s.priceAmount, currency: s.currency },
+      autoRenew: s.autoRenew,
+      agreedAt: iso(s.agreedAt),
+      agreedBy: s.agreedBy,
+      requestedAt: iso(s.requestedAt),
+      deadlineAt: iso(s.deadlineAt),
+      completedAt: iso(s.completedAt),
+      externalRef: s.externalRef,
+      failureReason: s.failureReason,
+    },
+    showCustomerIdentity,
+  );
+}
+
+function subscriptionFromState(s: SubscriptionState, showCustomerIdentity: boolean): SubscriptionView {
+  return subscriptionView(
+    {
+      status: s.status,
+      product: s.product,
+      seats: s.seats,
+      term: s.term,
+      pricePerSeat: s.pricePerSeat,
+      autoRenew: s.autoRenew,
+      agreedAt: s.agreedAt ?? null,
+      agreedBy: s.agreedBy ?? null,
+      requestedAt: s.requestedAt ?? null,
+      deadlineAt: s.deadlineAt ?? null,
+      completedAt: s.completedAt ?? null,
+      externalRef: s.externalRef ?? null,
+      failureReason: s.failureReason ?? null,
+    },
+    showCustomerIdentity,
+  );
 }
 
 export interface ViewOptions {
@@ -58,6 +131,7 @@ export function relationshipFromRow(row: RelationshipRow, { temporalUiUrl, names
     endsAt: iso(row.endsAt),
     endedAt: iso(row.endedAt),
     trial: trialOf(row),
+    subscription: subscriptionOf(row, showCustomerIdentity),
     transitions: row.auditEvents
       .filter((e) => e.toStatus)
       .map((e) => ({
@@ -97,6 +171,7 @@ export function relationshipAfterStep(before: RelationshipView, state: Relations
     endsAt: state.endsAt ?? null,
     endedAt: state.endedAt ?? null,
     trial,
+    subscription: state.subscription ? subscriptionFromState(state.subscription, showCustomerIdentity) : before.subscription,
     transitions: state.transitions.map((t) => ({
       from: t.from,
       to: t.to,
