@@ -68,8 +68,8 @@ describe('the README walk-through', () => {
     expect(JSON.parse(body ?? 'null')).toEqual(demoOffer);
     // The test runs the by-hand commands through the CLI's from-sources twin: the same module.
     const scripts = (JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
-    expect(scripts.operator).toBe('node dist/src/operator/cli/operatorCli.js');
-    expect(scripts['dev:operator']).toBe('tsx src/operator/cli/operatorCli.ts');
+    expect(scripts.operator).toBe('node dist/src/system/operatorMain.js');
+    expect(scripts['dev:operator']).toBe('tsx src/system/operatorMain.ts');
     expect(scripts.demo).toBe('tsx scripts/demo.ts');
   });
 

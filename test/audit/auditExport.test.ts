@@ -26,7 +26,7 @@ const events = (ndjson: string) =>
 /** The CLI as an operator runs it (npm run operator -- …), from source, as a child process. */
 function operatorCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/operator/cli/operatorCli.ts', ...args], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/system/operatorMain.ts', ...args], {
       cwd: projectRoot,
       env: { PATH: process.env.PATH ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

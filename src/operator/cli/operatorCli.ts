@@ -1,7 +1,7 @@
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { LOCAL_SECRETS_FILE, readLocalSecrets } from '../../config/localSecrets.js';
 import { verifyAuditFile, writeLines } from './auditCommand.js';
+import { checkCommand, type RunConsistencyCheck } from './checkCommand.js';
 
 // The operator's command line. It speaks the same HTTP API as everyone else
 // (with the operator token), so it needs no database or Temporal access of its
@@ -43,6 +43,14 @@ const usage = `usage: npm run operator -- <command> [options]
                        hash and hash, then the chain's head); redirect it to a file
   audit verify <file>  check an exported chain offline: exit 0 with a summary when
                        intact, 1 naming the first broken link (line, seq, what)
+  check [--partner <partner id>] [--outbox-age-seconds <n>] [--job-age-seconds <n>]
+                       the consistency checker, straight on Postgres, Redis and Temporal
+                       (the services' own environment: DATABASE_URL, REDIS_URL, TEMPORAL_*,
+                       QUEUE_PREFIX, the payload keys): per invariant OK or the offending
+                       relationship ids, then the dead letters; exit 1 on any violation.
+                       Outbox rows queued longer than --outbox-age-seconds (300) without a
+                       job and jobs waiting or active longer than --job-age-seconds (900) count;
+                       --partner: that partner's relationships and deliveries only
 
   --json   print the API's JSON instead of a table
 
@@ -55,6 +63,8 @@ export interface CliIo {
   err: (line: string) => void;
   /** Where npm start keeps the local secrets (default .data/secrets.json). */
   localSecretsFile?: string;
+  /** The consistency checker on the deployment's services (src/system/operatorMain.ts provides it). */
+  consistencyCheck?: RunConsistencyCheck;
 }
 
 class CliError extends Error {}
@@ -219,6 +229,8 @@ export async function runOperatorCli(argv: string[], io: CliIo): Promise<number>
         'grace-seconds': { type: 'string' },
         chain: { type: 'string' },
         reason: { type: 'string' },
+        'outbox-age-seconds': { type: 'string' },
+        'job-age-seconds': { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -335,22 +347,23 @@ export async function runOperatorCli(argv: string[], io: CliIo): Promise<number>
       if (res.body) await writeLines(res.body, io.out);
       return 0;
     }
+    if (noun === 'check') {
+      if (!io.consistencyCheck) throw new CliError('check needs the services: run it as npm run operator -- check');
+      const ms = (flag: string, value: string | undefined) => {
+        if (value === undefined) return {};
+        if (!/^\d+$/.test(value)) throw new CliError(`--${flag} must be a whole number of seconds`);
+        return { [flag === 'outbox-age-seconds' ? 'outboxAgeMs' : 'jobAgeMs']: Number(value) * 1_000 };
+      };
+      const options = {
+        ...ms('outbox-age-seconds', values['outbox-age-seconds']),
+        ...ms('job-age-seconds', values['job-age-seconds']),
+        ...(values.partner ? { partnerIds: [values.partner] } : {}),
+      };
+      return await checkCommand(io.consistencyCheck, options, values.json, io.out);
+    }
     throw new CliError(`unknown command: ${positionals.join(' ')}\n\n${usage}`);
   } catch (err) {
     io.err(`error: ${err instanceof Error ? err.message : String(err)}`);
     return err instanceof CliError ? 2 : 1;
   }
-}
-
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  runOperatorCli(process.argv.slice(2), {
-    env: process.env,
-    out: (line) => console.log(line),
-    err: (line) => console.error(line),
-  })
-    .then((code) => process.exit(code))
-    .catch((err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    });
 }
