@@ -174,13 +174,17 @@ describe('other partner API inputs', () => {
 });
 
 describe('operator inputs', () => {
-  it('createPartnerSchema: a display name, a contact address, an optional http(s) webhook', () => {
+  it('createPartnerSchema: a display name, a contact address, an optional http(s) webhook, who provisions purchases (local unless said)', () => {
     expect(createPartnerSchema.parse({ name: ' Northwind ', contactEmail: 'Ops@Northwind.example', webhookUrl: 'https://hooks.northwind.example/pf' })).toEqual({
       name: 'Northwind',
       contactEmail: 'ops@northwind.example',
       webhookUrl: 'https://hooks.northwind.example/pf',
+      provisioner: 'local',
     });
     expect(issues(createPartnerSchema, { name: 'N', contactEmail: 'ops@n.example', webhookUrl: 'javascript:alert(1)' })[0]?.path).toBe('webhookUrl');
+    // Its system is asked only through the webhook, so a partner-provisioned partner without one is refused.
+    expect(issues(createPartnerSchema, { name: 'N', contactEmail: 'ops@n.example', provisioner: 'partner' })[0]?.path).toBe('webhookUrl');
+    expect(issues(createPartnerSchema, { name: 'N', contactEmail: 'ops@n.example', provisioner: 'reseller' })[0]?.path).toBe('provisioner');
     expect(issues(createPartnerSchema, { name: 'N', contactEmail: 'ops@n.example', apiKey: 'pf_x' })).toHaveLength(1);
   });
 
