@@ -12,15 +12,17 @@ const date = (iso: string | null) => (iso ? new Date(iso) : null);
 
 export function createReadModelActivities(db: Database, webhooks: WebhookOutbox) {
   async function recordTransition(input: RecordTransitionInput) {
-    await writeTransition(input);
+    const staged = await writeTransition(input);
     // After the commit, so a partner never hears of a transition the read model doesn't show yet.
-    // A retry of this activity re-runs both halves; each is idempotent on the transition's seq.
-    await webhooks.enqueueTransition(input);
+    // Bounded: with Redis down the row waits for the outbox sweeper, and the step (a terminate the
+    // caller waits on) is not held up. A retry re-runs both halves; each is idempotent on the seq.
+    if (staged) await webhooks.handOver(staged);
   }
 
-  async function writeTransition({ workflowId, relationshipId, transition, snapshot }: RecordTransitionInput) {
+  async function writeTransition(input: RecordTransitionInput) {
+    const { workflowId, relationshipId, transition, snapshot } = input;
     const ended = isEnded(transition.to);
-    await db.$transaction(async (tx) => {
+    return db.$transaction(async (tx) => {
       const moved = await tx.relationship.updateMany({
         where: { id: relationshipId, version: { lt: transition.seq } },
         data: {
@@ -47,7 +49,9 @@ export function createReadModelActivities(db: Database, webhooks: WebhookOutbox)
         reason: transition.reason ?? null,
         createdAt: new Date(transition.at),
       });
-      if (moved.count === 0) return;
+      // The webhook's row commits with the change it tells of, so neither exists without the other.
+      const staged = await webhooks.stageTransition(tx, input);
+      if (moved.count === 0) return staged;
       if (transition.from === 'invited') {
         // Every outstanding link dies with the answer (or the expiry).
         await tx.invitation.updateMany({
@@ -66,6 +70,7 @@ export function createReadModelActivities(db: Database, webhooks: WebhookOutbox)
         // Revoked in the same transaction as the end state: the access check answers no at once.
         await tx.roleGrant.updateMany({ where: { relationshipId, revokedAt: null }, data: { revokedAt: new Date(transition.at) } });
       }
+      return staged;
     });
   }
 

@@ -141,6 +141,14 @@ export const configSchema = z.object({
    * relationship workflow no longer runs (terminated from the Web UI, failed, or gone).
    */
   GRANT_RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(300),
+  /**
+   * How often the worker's outbox sweeper looks for email and webhook rows still queued whose job
+   * never reached Redis (a crash between commit and hand-over, Redis down), and hands them over.
+   * 0 turns it off (tests whose systems share one database, and so would sweep each other's rows).
+   */
+  OUTBOX_SWEEP_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(3_600).default(30),
+  /** How long a queued row is left alone before the sweeper looks at it: its own hand-over may still be under way. */
+  OUTBOX_SWEEP_GRACE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   /** Requests one partner may make per window (all partner API calls count). */
   PARTNER_RATE_LIMIT_POINTS: z.coerce.number().int().positive().default(600),
   PARTNER_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().positive().default(60),

@@ -1,6 +1,9 @@
 import { Redis } from 'ioredis';
+import { Prisma } from '../generated/prisma/client.js';
 import type { Database } from '../infra/database.js';
+import type { DeadLetter, DeadLetters } from '../infra/deadLetters.js';
 import { createOutbox } from '../infra/outbox.js';
+import type { SweptOutbox } from '../infra/outboxSweeper.js';
 import type { MailJob } from './mailJob.js';
 import { mailPriority } from './mailPriority.js';
 import type { MailQueue } from './mailQueue.js';
@@ -14,7 +17,14 @@ export interface MailOutbox {
   enqueue(jobId: string, job: MailJob): Promise<void>;
   /** True once this job id was handed to the queue (or already sent/failed). */
   isEnqueued(jobId: string): Promise<boolean>;
+  /** For the outbox sweeper: rows that still wait for delivery. */
+  swept: SweptOutbox;
+  /** Emails that failed for good, for the operator. */
+  deadLetters: DeadLetters;
 }
+
+/** Tries per email before it is marked failed (a dead letter); with the backoff, about eight minutes. */
+export const MAIL_ATTEMPTS = 8;
 
 export class MailQueueConnectionError extends Error {
   constructor() {
@@ -29,7 +39,7 @@ export function createMailOutbox(db: Database, queue: MailQueue): MailOutbox {
   if (!(redis instanceof Redis)) throw new MailQueueConnectionError();
   const prefix = queue.opts.prefix ?? 'bull';
   const outbox = createOutbox(queue, {
-    async insert(row: { jobId: string; template: string; toAddress: string; relationshipId: string | null }) {
+    async insert(row: { jobId: string; template: string; toAddress: string; relationshipId: string | null; job: Prisma.InputJsonValue }) {
       const created = await db.emailMessage.createMany({ data: [{ ...row, status: 'queued' }], skipDuplicates: true });
       return created.count > 0;
     },
@@ -39,21 +49,72 @@ export function createMailOutbox(db: Database, queue: MailQueue): MailOutbox {
       return row.status === 'queued' ? 'queued' : 'finished';
     },
   });
+  // One global send rate serves everyone: a sender's recent volume pushes its own emails back,
+  // so another partner's first invitation (or a customer's sign-in link) does not wait behind a burst.
+  const options = (job: MailJob) => async () => ({
+    priority: await mailPriority(redis, prefix, job),
+    attempts: MAIL_ATTEMPTS,
+    backoff: { type: 'exponential', delay: 2_000, jitter: 0.5 },
+  });
+  const entryOf = (jobId: string, job: MailJob) => ({ jobId, name: job.template, job, options: options(job) });
+  const deadLetterOf = (row: { id: string; jobId: string; template: string; toAddress: string; attempts: number; error: string | null; updatedAt: Date; relationshipId: string | null }): DeadLetter => ({
+    kind: 'mail',
+    id: row.id,
+    jobId: row.jobId,
+    what: row.template,
+    to: row.toAddress,
+    attempts: row.attempts,
+    error: row.error,
+    failedAt: row.updatedAt.toISOString(),
+    relationshipId: row.relationshipId,
+  });
   return {
     enqueue: (jobId, job) =>
       outbox.enqueue({
-        jobId,
-        name: job.template,
-        job,
-        row: { jobId, template: job.template, toAddress: job.to, relationshipId: job.relationshipId ?? null },
-        // One global send rate serves everyone: a sender's recent volume pushes its own emails back,
-        // so another partner's first invitation (or a customer's sign-in link) does not wait behind a burst.
-        options: async () => ({
-          priority: await mailPriority(redis, prefix, job),
-          attempts: 8,
-          backoff: { type: 'exponential', delay: 2_000, jitter: 0.5 },
-        }),
+        ...entryOf(jobId, job),
+        // The job's data is kept with the row (it holds a link reference, never a token): the sweeper re-adds from it.
+        row: { jobId, template: job.template, toAddress: job.to, relationshipId: job.relationshipId ?? null, job: job as unknown as Prisma.InputJsonValue },
       }),
     isEnqueued: (jobId) => outbox.isEnqueued(jobId),
+    swept: {
+      kind: 'mail',
+      async waiting(before, after, limit) {
+        const rows = await db.emailMessage.findMany({
+          // A row from before the job was kept (job null) cannot be rebuilt; the dead-letter list shows none of those either.
+          where: { status: 'queued', job: { not: Prisma.AnyNull }, updatedAt: { lt: before }, ...(after ? { jobId: { gt: after } } : {}) },
+          select: { jobId: true },
+          orderBy: { jobId: 'asc' },
+          take: limit,
+        });
+        return rows.map((r) => r.jobId);
+      },
+      async requeue(jobId) {
+        const row = await db.emailMessage.findUnique({ where: { jobId } });
+        if (row?.status !== 'queued' || row.job === null) return 'finished';
+        if ((await queue.getJob(jobId)) !== undefined) return 'inRedis';
+        await outbox.handOver(entryOf(jobId, row.job as unknown as MailJob));
+        return 'requeued';
+      },
+    },
+    deadLetters: {
+      kind: 'mail',
+      async list(limit) {
+        const rows = await db.emailMessage.findMany({ where: { status: 'failed' }, orderBy: { updatedAt: 'desc' }, take: limit });
+        return rows.map(deadLetterOf);
+      },
+      count: () => db.emailMessage.count({ where: { status: 'failed' } }),
+      async retry(id) {
+        const row = await db.emailMessage.findUnique({ where: { id } });
+        if (row?.status !== 'failed' || row.job === null) return null;
+        // BullMQ ignores an add under the id of a job it still keeps (failed ones stay 30 days): drop that first.
+        const old = await queue.getJob(row.jobId);
+        if (old) await old.remove();
+        // attempts back to 0: the worker reads a failed row with attempts left as a refusal still to report.
+        const moved = await db.emailMessage.updateMany({ where: { id, status: 'failed' }, data: { status: 'queued', attempts: 0 } });
+        if (moved.count === 0) return null;
+        await outbox.handOver(entryOf(row.jobId, row.job as unknown as MailJob));
+        return deadLetterOf(row);
+      },
+    },
   };
 }

@@ -170,7 +170,7 @@ export async function openWorkerParts(config: Config, log: Logger, options: Star
     log,
     redis,
     ...store,
-    webhooks: createWebhookOutbox(store.db, store.webhookQueue, { attempts: config.WEBHOOK_ATTEMPTS, backoffMs: config.WEBHOOK_BACKOFF_MS }),
+    webhooks: createWebhookOutbox(store.db, store.webhookQueue, { attempts: config.WEBHOOK_ATTEMPTS, backoffMs: config.WEBHOOK_BACKOFF_MS }, { log }),
     templates,
     transport,
     connection,

@@ -4,6 +4,7 @@ import { createActivities } from '../activities/index.js';
 import { localTrialProvisioner, type TrialProvisioner } from '../activities/trialProvisioning.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../infra/logger.js';
+import { createOutboxSweeper, type OutboxSweeper } from '../infra/outboxSweeper.js';
 import { installTemporalRuntime } from '../infra/temporalLogger.js';
 import type { Tracing } from '../infra/tracing.js';
 import { reportUndeliverableInvitation } from '../mail/invitationUndeliverable.js';
@@ -27,6 +28,8 @@ export interface WorkerRuntimeOptions {
 export interface WorkerRuntime {
   /** Resolves when every worker has stopped. */
   run(): Promise<void>;
+  /** Hands queued email and webhook rows whose job never reached Redis over again (every OUTBOX_SWEEP_INTERVAL_SECONDS). */
+  outboxSweeper: OutboxSweeper;
   shutdown(): Promise<void>;
 }
 
@@ -93,10 +96,16 @@ export async function createWorkerRuntime(config: Config, log: Logger, options: 
     }),
   ];
 
+  // In this process rather than a Temporal Schedule: it moves rows from Postgres to Redis only, next
+  // to the queue workers, and must keep doing so while Temporal is down.
+  const outboxSweeper = createOutboxSweeper({ outboxes: [parts.mail.swept, parts.webhooks.swept], graceMs: config.OUTBOX_SWEEP_GRACE_SECONDS * 1000, log });
+  if (config.OUTBOX_SWEEP_INTERVAL_SECONDS > 0) outboxSweeper.start(config.OUTBOX_SWEEP_INTERVAL_SECONDS * 1000);
+
   let running: Promise<void> | undefined;
   let stopping: Promise<void> | undefined;
 
   return {
+    outboxSweeper,
     run() {
       running ??= temporalWorker.run();
       return running;
@@ -107,7 +116,7 @@ export async function createWorkerRuntime(config: Config, log: Logger, options: 
         // worker.close() (not forced) waits for the jobs it is running; the Temporal connection
         // outlives them because a refused email may still need to signal its workflow.
         if (temporalWorker.getState() === 'RUNNING') temporalWorker.shutdown();
-        await Promise.all([running?.catch((err: unknown) => log.error({ err }, 'temporal worker failed')), ...queueWorkers.map((w) => w.close())]);
+        await Promise.all([outboxSweeper.stop(), running?.catch((err: unknown) => log.error({ err }, 'temporal worker failed')), ...queueWorkers.map((w) => w.close())]);
         await parts.close();
       })();
       return stopping;

@@ -1,10 +1,16 @@
 import type { RecordTransitionInput } from '../contract/relationship.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import type { Database } from '../infra/database.js';
-import { createOutbox } from '../infra/outbox.js';
+import type { Logger } from '../infra/logger.js';
+import { createOutbox, type OutboxHandOver } from '../infra/outbox.js';
+import type { DeadLetter, DeadLetters } from '../infra/deadLetters.js';
+import type { SweptOutbox } from '../infra/outboxSweeper.js';
 import { transitionEvent } from './webhookEvent.js';
 import type { PartnerWebhookEvent } from './partnerWebhookEvent.js';
-import type { WebhookQueue } from './webhookQueue.js';
+import type { SubscriptionWebhookEvent } from './subscriptionWebhookEvent.js';
+import type { WebhookJob, WebhookQueue } from './webhookQueue.js';
+
+type Tx = Prisma.TransactionClient;
 
 export interface WebhookRetryPolicy {
   attempts: number;
@@ -12,59 +18,140 @@ export interface WebhookRetryPolicy {
   backoffMs: number;
 }
 
+/** A transition's delivery row, written in the read model's transaction; handed to Redis after it commits. */
+export type StagedWebhook = OutboxHandOver<WebhookJob>;
+
 /**
  * Queues one webhook per transition for partners that configured a URL. The
  * delivery row (keyed like the BullMQ job, by workflow ID + transition seq)
- * is written first (src/infra/outbox.ts), so a retried activity finds it.
+ * is written in the transaction of the read-model change it tells of, and its
+ * job handed to Redis after the commit (src/infra/outbox.ts): a crash between
+ * the two, or Redis being down, leaves a `queued` row the outbox sweeper
+ * hands over later, never a lost event.
  */
 export interface WebhookOutbox {
-  enqueueTransition(input: RecordTransitionInput): Promise<void>;
+  /** Writes the transition's delivery row in `tx`; null when the partner has no URL. */
+  stageTransition(tx: Tx, input: RecordTransitionInput): Promise<StagedWebhook | null>;
+  /** After the commit: hands the staged job to Redis, waiting at most the outbox's hand-over bound. */
+  handOver(staged: StagedWebhook): Promise<boolean>;
   /** An event about the partner itself (paused, resumed), keyed by its id; nothing when the partner has no URL. */
   enqueuePartnerEvent(event: PartnerWebhookEvent): Promise<void>;
+  /** An event about a relationship's subscription (docs/commerce.md), keyed by its id; nothing when the partner has no URL. */
+  enqueueSubscriptionEvent(event: SubscriptionWebhookEvent): Promise<void>;
+  /** For the outbox sweeper: rows that still wait for delivery. */
+  swept: SweptOutbox;
+  /** Deliveries that failed for good, for the operator. */
+  deadLetters: DeadLetters;
 }
 
-export function createWebhookOutbox(db: Database, queue: WebhookQueue, retry: WebhookRetryPolicy): WebhookOutbox {
-  const outbox = createOutbox(queue, {
-    async insert(row: Prisma.WebhookDeliveryCreateManyInput) {
-      const created = await db.webhookDelivery.createMany({ data: [row], skipDuplicates: true });
-      return created.count > 0;
+export interface WebhookOutboxOptions {
+  log?: Logger;
+  /** How long a hand-over after the read model's commit may wait for Redis (default 2 s). */
+  handOverWithinMs?: number;
+}
+
+const WAITING = ['queued', 'retrying'];
+
+export function createWebhookOutbox(db: Database, queue: WebhookQueue, retry: WebhookRetryPolicy, settings: WebhookOutboxOptions = {}): WebhookOutbox {
+  const handOverWithinMs = settings.handOverWithinMs ?? 2_000;
+  const outbox = createOutbox(
+    queue,
+    {
+      async insert(row: Prisma.WebhookDeliveryCreateManyInput) {
+        const created = await db.webhookDelivery.createMany({ data: [row], skipDuplicates: true });
+        return created.count > 0;
+      },
+      async stateOf(jobId) {
+        const row = await db.webhookDelivery.findUnique({ where: { jobId }, select: { status: true } });
+        if (!row) return 'unknown';
+        return row.status === 'delivered' || row.status === 'failed' ? 'finished' : 'queued';
+      },
     },
-    async stateOf(jobId) {
-      const row = await db.webhookDelivery.findUnique({ where: { jobId }, select: { status: true } });
-      if (!row) return 'unknown';
-      return row.status === 'delivered' || row.status === 'failed' ? 'finished' : 'queued';
-    },
-  });
+    settings.log,
+  );
   const options = () => ({ attempts: retry.attempts, backoff: { type: 'exponential', delay: retry.backoffMs, jitter: 0.5 } });
+  const entryOf = (row: { jobId: string; event: string; partnerId: string; relationshipId: string | null }): StagedWebhook => ({
+    jobId: row.jobId,
+    name: row.event,
+    job: { event: row.event, partnerId: row.partnerId, ...(row.relationshipId ? { relationshipId: row.relationshipId } : {}) },
+    options,
+  });
+  const deadLetterOf = (row: { id: string; jobId: string; event: string; url: string; attempts: number; lastError: string | null; updatedAt: Date; relationshipId: string | null }): DeadLetter => ({
+    kind: 'webhook',
+    id: row.id,
+    jobId: row.jobId,
+    what: row.event,
+    to: row.url,
+    attempts: row.attempts,
+    error: row.lastError,
+    failedAt: row.updatedAt.toISOString(),
+    relationshipId: row.relationshipId,
+  });
+
   return {
-    async enqueueTransition({ workflowId, relationshipId, transition, snapshot }) {
-      const rel = await db.relationship.findUnique({
+    async stageTransition(tx, { workflowId, relationshipId, transition, snapshot }) {
+      const rel = await tx.relationship.findUnique({
         where: { id: relationshipId },
         select: { partnerId: true, tenantDomain: true, roles: true, partner: { select: { webhookUrl: true } } },
       });
       const url = rel?.partner.webhookUrl;
-      if (!rel || !url) return;
-
+      if (!rel || !url) return null;
       const event = transitionEvent({ workflowId, relationshipId, partnerId: rel.partnerId, tenantDomain: rel.tenantDomain, roles: rel.roles, transition, snapshot });
-      await outbox.enqueue({
-        jobId: event.id,
-        name: event.type,
-        job: { event: event.type, partnerId: rel.partnerId, relationshipId },
-        row: { jobId: event.id, partnerId: rel.partnerId, relationshipId, url, event: event.type, payload: event, status: 'queued' },
-        options,
-      });
+      const row = { jobId: event.id, partnerId: rel.partnerId, relationshipId, url, event: event.type, payload: event, status: 'queued' };
+      await tx.webhookDelivery.createMany({ data: [row], skipDuplicates: true });
+      return entryOf(row);
     },
+    handOver: (staged) => outbox.handOver(staged, handOverWithinMs),
     async enqueuePartnerEvent(event) {
       const { partnerId } = event.data;
       const url = (await db.partner.findUnique({ where: { id: partnerId }, select: { webhookUrl: true } }))?.webhookUrl;
       if (!url) return;
-      await outbox.enqueue({
-        jobId: event.id,
-        name: event.type,
-        job: { event: event.type, partnerId },
-        row: { jobId: event.id, partnerId, relationshipId: null, url, event: event.type, payload: event, status: 'queued' },
-        options,
-      });
+      const row = { jobId: event.id, partnerId, relationshipId: null, url, event: event.type, payload: event, status: 'queued' };
+      await outbox.enqueue({ ...entryOf(row), row });
+    },
+    async enqueueSubscriptionEvent(event) {
+      const { partnerId, relationshipId } = event.data;
+      const url = (await db.partner.findUnique({ where: { id: partnerId }, select: { webhookUrl: true } }))?.webhookUrl;
+      if (!url) return;
+      const row = { jobId: event.id, partnerId, relationshipId, url, event: event.type, payload: event, status: 'queued' };
+      await outbox.enqueue({ ...entryOf(row), row });
+    },
+    swept: {
+      kind: 'webhook',
+      async waiting(before, after, limit) {
+        return db.webhookDelivery.findMany({
+          where: { status: { in: WAITING }, updatedAt: { lt: before }, ...(after ? { jobId: { gt: after } } : {}) },
+          select: { jobId: true },
+          orderBy: { jobId: 'asc' },
+          take: limit,
+        }).then((rows) => rows.map((r) => r.jobId));
+      },
+      async requeue(jobId) {
+        const row = await db.webhookDelivery.findUnique({ where: { jobId } });
+        if (!row || !WAITING.includes(row.status)) return 'finished';
+        if ((await queue.getJob(jobId)) !== undefined) return 'inRedis';
+        await outbox.handOver(entryOf(row));
+        return 'requeued';
+      },
+    },
+    deadLetters: {
+      kind: 'webhook',
+      async list(limit) {
+        const rows = await db.webhookDelivery.findMany({ where: { status: 'failed' }, orderBy: { updatedAt: 'desc' }, take: limit });
+        return rows.map(deadLetterOf);
+      },
+      count: () => db.webhookDelivery.count({ where: { status: 'failed' } }),
+      async retry(id) {
+        const row = await db.webhookDelivery.findUnique({ where: { id } });
+        if (row?.status !== 'failed') return null;
+        // BullMQ ignores an add under the id of a job it still keeps (failed ones stay 30 days): drop that first.
+        const old = await queue.getJob(row.jobId);
+        if (old) await old.remove();
+        const moved = await db.webhookDelivery.updateMany({ where: { id, status: 'failed' }, data: { status: 'queued' } });
+        if (moved.count === 0) return null;
+        await outbox.handOver(entryOf(row));
+        return deadLetterOf(row);
+      },
     },
   };
 }

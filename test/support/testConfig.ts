@@ -25,6 +25,8 @@ export function testConfig(env: Record<string, string>): Config {
     LINK_SECRET: randomBytes(32).toString('hex'),
     ALLOW_SHORT_DURATIONS: 'true',
     RESEND_COOLDOWN_SECONDS: '0',
+    // Off: systems of different test files share one database, and each would sweep the others' rows.
+    OUTBOX_SWEEP_INTERVAL_SECONDS: '0',
     ...TEST_PAYLOAD_KEY_ENV,
     ...env,
   });
