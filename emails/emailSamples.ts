@@ -22,6 +22,9 @@ const roles = [
 
 const trial = { offer: 'Business Premium', seats: 25, days: 30 };
 
+// 25 × 12.35 is 308.75000000000006 as a float: the emails must say EUR 308.75.
+const purchase = { product: 'Business Premium', seats: 25, term: 'P1Y', pricePerSeat: { amount: '12.35', currency: 'EUR' }, autoRenew: true } as const;
+
 export const emailSamples: { readonly [N in EmailTemplateName]: EmailData<N> } = {
   invitation: {
     partnerName,
@@ -85,6 +88,33 @@ export const emailSamples: { readonly [N in EmailTemplateName]: EmailData<N> } =
     relationshipId,
     trial,
     reason: 'The subscription service refused the order: no Business Premium seats are left in this region.',
+  },
+  subscriptionDeclined: {
+    partnerName,
+    customerName,
+    tenantDomain,
+    relationshipId,
+    purchase,
+    declinedAt: '2025-12-02T09:30:00Z',
+  },
+  subscriptionActive: {
+    partnerName,
+    customerName,
+    tenantDomain,
+    relationshipId,
+    purchase,
+    externalRef: 'NW-SUB-2025-004711',
+    activatedAt: '2025-12-02T09:42:00Z',
+  },
+  subscriptionFailed: {
+    recipient: 'customer',
+    partnerName,
+    customerName,
+    tenantDomain,
+    relationshipId,
+    purchase,
+    reason: 'Our billing system refused the order: the customer has no billing account with us yet.',
+    failedAt: '2025-12-05T09:42:00Z',
   },
   removed: {
     recipient: 'customer',

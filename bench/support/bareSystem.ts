@@ -29,6 +29,8 @@ export const noOpActivities: Activities = {
   provisionTrial: ({ workflowId }) => Promise.resolve({ externalRef: `trial-${workflowId}`, endsAt: new Date().toISOString() }),
   notify: done,
   cancelTrial: done,
+  recordSubscription: done,
+  provisionLocalSubscription: ({ workflowId }) => Promise.resolve({ externalRef: `subscription-${workflowId}` }),
   reconcileGrantsPage: () => Promise.resolve({ checked: 0, revoked: [] }),
 };
 

@@ -7,6 +7,7 @@ import { createInvitationActivities } from './issueInvitation.js';
 import { createNotifyActivities } from './notify.js';
 import { withPermanentFailuresTyped } from './permanentFailures.js';
 import { createReadModelActivities } from './readModel.js';
+import { createSubscriptionActivities } from './subscriptions.js';
 import { createTrialCancellationActivities } from './trialCancellation.js';
 import { createTrialActivities, type TrialProvisioner } from './trialProvisioning.js';
 
@@ -21,6 +22,8 @@ export interface ActivityDependencies {
   linkSecret: string;
   /** The grant reconciler asks it whether a relationship's workflow still runs. */
   temporal: Client;
+  /** Where the partner API is reached: a subscription request names the URL that completes it. */
+  publicBaseUrl: string;
 }
 
 /** Every activity, closed over its dependencies; workflows import only the type. */
@@ -30,6 +33,7 @@ export function createActivities(deps: ActivityDependencies) {
     ...createInvitationActivities(deps.db, deps.mail, deps.linkSecret),
     ...createTrialActivities(deps.db, deps.trialProvisioner),
     ...createTrialCancellationActivities(deps.db, deps.trialProvisioner),
+    ...createSubscriptionActivities(deps.db, deps.webhooks, deps.publicBaseUrl),
     ...createNotifyActivities(deps.db, deps.mail),
     ...createGrantReconciliationActivities(deps.db, deps.temporal),
   });

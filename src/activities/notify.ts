@@ -2,6 +2,7 @@ import type { Database } from '../infra/database.js';
 import type { MailOutbox } from '../mail/mailOutbox.js';
 import { customerRecipients, loadRelationshipContext, recipientKey } from '../relationships/relationshipContext.js';
 import { storedPolicy } from '../relationships/storedOffer.js';
+import { sendSubscriptionMail } from './subscriptionMail.js';
 
 export type NotificationEvent =
   | 'accepted'
@@ -15,7 +16,13 @@ export type NotificationEvent =
   | 'expired'
   | 'endingSoon'
   | 'renewed'
-  | 'deliveryFailed';
+  | 'deliveryFailed'
+  /** The customer authorized the partner and continued without the purchase: to the partner. */
+  | 'subscriptionDeclined'
+  /** The subscription exists (the partner's system completed it, or the local provisioner): to the customer. */
+  | 'subscriptionActive'
+  /** The partner's system failed it or its deadline passed: to both. */
+  | 'subscriptionFailed';
 
 export interface NotifyInput {
   workflowId: string;
@@ -40,7 +47,14 @@ export function createNotifyActivities(db: Database, mail: MailOutbox) {
     const reason = input.reason ?? null;
     const trial = rel.trial ? { offer: rel.trial.offer, seats: rel.trial.seats, days: rel.trial.days } : null;
 
+    const ctx = { rel, roles, parties };
     switch (input.event) {
+      case 'subscriptionDeclined':
+        return sendSubscriptionMail(db, mail, ctx, { key: input.key, workflowId: input.workflowId, template: input.event, to: 'partner', reason });
+      case 'subscriptionActive':
+        return sendSubscriptionMail(db, mail, ctx, { key: input.key, workflowId: input.workflowId, template: input.event, to: 'customer', reason });
+      case 'subscriptionFailed':
+        return sendSubscriptionMail(db, mail, ctx, { key: input.key, workflowId: input.workflowId, template: input.event, to: 'both', reason });
       case 'accepted':
         return mail.enqueue(`${input.key}-partner`, {
           ...partner,

@@ -160,6 +160,27 @@ export const emailRegistry = {
       reason: optionalReason,
     }),
   },
+  /** The subscription emails (src/activities/subscriptionMail.ts, docs/commerce.md). The customer continued without the purchase: to the partner. */
+  subscriptionDeclined: {
+    subject: '{{customerName}} continued without buying {{purchase.product}}',
+    schema: z.object({ ...relationship, purchase, declinedAt: instant }),
+  },
+  /** The partner's system (or the local provisioner) created it: to the customer. */
+  subscriptionActive: {
+    subject: 'Your {{purchase.product}} subscription from {{partnerName}} is active',
+    schema: z.object({
+      ...relationship,
+      purchase,
+      /** The subscription's id in the partner's system, as its completion gave it (printable ASCII). */
+      externalRef: z.string().min(purchaseRanges.externalRefLength.min).max(purchaseRanges.externalRefLength.max).regex(/^[\x21-\x7e]+$/),
+      activatedAt: instant,
+    }),
+  },
+  /** The partner's system failed it, or its deadline passed: to both sides. */
+  subscriptionFailed: {
+    subject: 'The {{purchase.product}} subscription for {{customerName}} could not be set up',
+    schema: z.object({ ...relationship, recipient, purchase, reason: optionalReason, failedAt: instant }),
+  },
   removed: {
     subject: '{{customerName}} removed {{partnerName}} as a partner',
     schema: z.object({

@@ -4,6 +4,7 @@ import { callerScope, principalOf, requirePartner } from '../http/auth.js';
 import { etagOf, notModified } from '../http/conditionalRequests.js';
 import type { Idempotency } from '../http/idempotency.js';
 import type { RelationshipService } from '../relationships/relationshipService.js';
+import { subscriptionCompletionSchema } from '../relationships/purchaseSchemas.js';
 import { listRelationshipsQuerySchema, reasonBodySchema, relationshipIdSchema } from '../relationships/relationshipSchemas.js';
 
 export interface PartnerRoutesDeps {
@@ -60,6 +61,16 @@ export function partnerRoutes(deps: PartnerRoutesDeps): Router {
       });
     });
   }
+
+  // The partner's system answers a `subscription.requested` webhook (docs/commerce.md).
+  router.post('/relationships/:id/subscription', async (req, res) => {
+    const partner = requirePartner(res);
+    await idempotency.run(req, res, callerScope(res), async () => {
+      const id = relationshipIdSchema.parse(req.params.id);
+      const completion = subscriptionCompletionSchema.parse(req.body ?? {});
+      return { status: 200, body: await relationships.completeSubscription(partner, id, completion) };
+    });
+  });
 
   return router;
 }

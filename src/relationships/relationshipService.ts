@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { WorkflowIdReusePolicy, type Client } from '@temporalio/client';
+import { WorkflowIdReusePolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { z } from 'zod';
 import {
   acceptUpdate,
+  completeSubscriptionUpdate,
   declineUpdate,
   removeUpdate,
   resendUpdate,
@@ -24,6 +25,7 @@ import { refuseOffersWhilePaused } from '../partners/partnerPause.js';
 import type { PendingInvitationCap } from './pendingInvitationCap.js';
 import { relationshipAfterStep, relationshipFromRow, relationshipInclude } from './relationshipView.js';
 import { createRelationshipSchemaFor, type CreateRelationshipRequest, type ListRelationshipsQuery } from './relationshipSchemas.js';
+import type { SubscriptionCompletionRequest } from './purchaseSchemas.js';
 import { toStepError } from './temporalErrors.js';
 
 export interface RelationshipServiceDeps {
@@ -233,6 +235,33 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
     return relationshipAfterStep(before, state, { showCustomerIdentity: false });
   }
 
+  /**
+   * The partner's system completes (or fails) the subscription it was asked for. Refused with
+   * `noSubscriptionRequest` (409) when nothing waits for it: a duplicate, a late one, a withdrawn request.
+   */
+  async function completeSubscription(partner: PartnerPrincipal, id: string, completion: SubscriptionCompletionRequest) {
+    const row = await findVisible(partner, id);
+    const before = fromRow(partner, row);
+    const state = await temporal.workflow
+      .getHandle(row.workflowId)
+      .executeUpdate(completeSubscriptionUpdate, { args: [{ actor: { type: 'partner', id: partner.partnerId }, completion }] })
+      .catch((err: unknown) => {
+        // An ended relationship's workflow has completed: the refusal says what became of its subscription.
+        if (err instanceof WorkflowNotFoundError && before.subscription) {
+          throw new AppError('stepRefused', `No subscription request is pending: the relationship has ended (${row.status}) and its subscription is ${before.subscription.status}.`, {
+            reason: 'noSubscriptionRequest',
+            currentStatus: row.status,
+          });
+        }
+        throw toStepError(err, row.status);
+      });
+    log.info(
+      { event: 'subscription.completed', relationshipId: id, workflowId: row.workflowId, partnerId: partner.partnerId, status: state.subscription?.status },
+      'partner completed subscription',
+    );
+    return relationshipAfterStep(before, state, { showCustomerIdentity: false });
+  }
+
   async function answerInvitation(
     workflowId: string,
     invitationId: string,
@@ -278,7 +307,7 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
     log.warn({ event: 'readmodel.lagging', relationshipId: id, status }, 'read model did not catch up in time');
   }
 
-  return { parseOfferRequest, createOffer, list, get, runPartnerStep, answerInvitation, removeByCustomer };
+  return { parseOfferRequest, createOffer, list, get, runPartnerStep, completeSubscription, answerInvitation, removeByCustomer };
 }
 
 export type RelationshipService = ReturnType<typeof createRelationshipService>;

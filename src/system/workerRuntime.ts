@@ -58,6 +58,7 @@ export async function createWorkerRuntime(config: Config, log: Logger, options: 
       trialProvisioner: options.trialProvisioner ?? localTrialProvisioner,
       linkSecret: config.LINK_SECRET,
       temporal: parts.temporal,
+      publicBaseUrl: config.PUBLIC_BASE_URL,
     }),
   });
 

@@ -55,3 +55,30 @@ export function requireAutoExtendChangeAllowed(state: RelationshipState, policy:
     refuse(state, 'autoExtendLimit', `Auto-extend was already changed ${changes} times, the most allowed (${autoExtendChangesPerRelationship}).`);
   }
 }
+
+/**
+ * A completion is taken once, for a request that was sent, before its deadline, while the
+ * relationship lives. Anything else changes nothing and says why (docs/commerce.md).
+ */
+export function requireSubscriptionRequest(state: RelationshipState, nowMs: number): void {
+  const s = state.subscription;
+  const refuseWith: (message: string) => never = (message) => refuse(state, 'noSubscriptionRequest', message);
+  if (!s) refuseWith('This relationship has no purchase offer: there is no subscription to complete.');
+  switch (s.status) {
+    case 'offered':
+      return refuseWith('The customer has not answered the purchase offer yet: no subscription was requested.');
+    case 'declined':
+      return refuseWith('The customer continued without the purchase: no subscription was requested.');
+    case 'active':
+      return refuseWith(`The subscription was already completed (active, ${s.externalRef ?? 'no reference'}); a second completion changes nothing.`);
+    case 'failed':
+      return refuseWith(`The subscription was already marked failed (${s.failureReason ?? 'no reason'}); a later completion changes nothing.`);
+    case 'cancelled':
+      return refuseWith('The request was withdrawn: the relationship ended before it was completed. Do not create the subscription.');
+    case 'requested':
+      break;
+  }
+  if (isEnded(state.status)) refuseWith(`The request was withdrawn: the relationship has ended (${state.status}).`);
+  if (!s.requestedAt || !s.deadlineAt) refuseWith('No request was sent yet: the subscription is requested once the relationship is active.');
+  if (nowMs >= Date.parse(s.deadlineAt)) refuseWith(`Too late: the deadline for completing this request passed at ${s.deadlineAt}.`);
+}

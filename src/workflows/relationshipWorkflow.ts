@@ -14,8 +14,11 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { NotificationEvent } from '../activities/index.js';
+import type { SubscriptionStep } from '../activities/subscriptions.js';
 import {
   acceptUpdate,
+  completeSubscriptionUpdate,
+  type CompleteSubscriptionInput,
   declineUpdate,
   type AcceptInput,
   type DeclineInput,
@@ -29,13 +32,14 @@ import {
 } from '../contract/messages.js';
 import { CANCELLED_REASON, cancellingOperator } from '../contract/endReasons.js';
 import { addDuration, policyProblem, type PolicyProblem } from '../contract/policy.js';
+import type { SubscriptionCompletion } from '../contract/purchase.js';
 import type { Actor, RelationshipState, RelationshipWorkflowInput } from '../contract/relationship.js';
 import { snapshotOf, systemActor } from '../contract/relationship.js';
 import { RelationshipStatusKey } from '../contract/searchAttributes.js';
 import { isEnded, liveAfterAcceptance, type RelationshipStatus } from '../contract/statuses.js';
 import { relationshipActivities } from './activityOptions.js';
-import { requireAutoExtendChangeAllowed, requireOpenInvitation, requireResendAllowed, requireStatus } from './refusals.js';
-import { initialState } from './relationshipState.js';
+import { requireAutoExtendChangeAllowed, requireOpenInvitation, requireResendAllowed, requireStatus, requireSubscriptionRequest } from './refusals.js';
+import { answerPurchase, applyCompletion, initialState, summaryOf } from './relationshipState.js';
 
 /**
  * Patches (docs/workflow.md, "Versioning"). A run started before them replays
@@ -50,6 +54,12 @@ const CANCELLATION_ENDS_RELATIONSHIP = 'cancellation-ends-relationship';
 const TRIAL_UNDONE_WHEN_ENDED = 'trial-undone-when-ended';
 /** A run waiting (invited or active) continues as new once its history is long (a signal flood). */
 const LONG_WAIT_CONTINUES_AS_NEW = 'long-wait-continues-as-new';
+/**
+ * Purchase offers (docs/commerce.md): the customer's answer recorded, the subscription provisioned
+ * once active, the partner's completion or its deadline, withdrawal at the end. Asked only by runs
+ * whose offer has a purchase, so a run an older worker started without these steps replays unchanged.
+ */
+const PURCHASE_OFFERS = 'purchase-offers';
 
 /**
  * One partner relationship from offer to its end. Handlers change state at once
@@ -85,13 +95,13 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
         state.writtenSeq = t.seq;
       }
       upsertSearchAttributes([{ key: RelationshipStatusKey, value: state.status }]);
-      setCurrentDetails(`**${state.status}** · ${offer.partnerName} → ${offer.tenantDomain} · roles: ${state.roles.join(', ')}`);
+      setCurrentDetails(summaryOf(offer, state));
     });
     return flushing;
   }
 
   // A notification whose budget ran out is given up with a warning: the lifecycle never stalls on an email.
-  const notify = (event: NotificationEvent, key: string, extra: { reason?: string; daysLeft?: number } = {}) =>
+  const notify = (event: NotificationEvent, key: string, extra: { reason?: string; daysLeft?: number } = {}): Promise<void> =>
     messages.notify({ ...ids, event, key: `${workflowId}-${key}`, ...extra }).catch((err: unknown) => {
       if (isCancellation(err) || !(err instanceof ActivityFailure)) throw err;
       log.warn('notification given up', { event: 'notification.givenUp', notification: event, key, cause: err.cause?.message ?? err.message });
@@ -126,9 +136,11 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
 
   setHandler(
     acceptUpdate,
-    ({ actor, startTrial }) => {
+    ({ actor, startTrial, purchaseConfirmed }) => {
       transition('accepted', actor);
       if (state.trial && !startTrial) state.trial.status = 'skipped';
+      // Authorizing never waits on buying: the answer is only noted here; the main flow records it.
+      if (state.subscription?.status === 'offered') answerPurchase(state.subscription, actor, purchaseConfirmed === true, new Date().toISOString());
       return state;
     },
     { validator: ({ invitationId }: AcceptInput) => requireOpenInvitation(state, invitationId) },
@@ -208,6 +220,106 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
       },
     },
   );
+
+  // The partner's system answering a `subscription.requested`. The validator refuses a duplicate,
+  // a late one and one for a withdrawn request before anything reaches history.
+  setHandler(
+    completeSubscriptionUpdate,
+    async ({ actor, completion }) => {
+      const s = state.subscription;
+      if (!s) return state;
+      applyCompletion(s, completion, new Date().toISOString());
+      await recordSubscription(s.status === 'active' ? 'active' : 'failed', actor, true);
+      await notify(s.status === 'active' ? 'subscriptionActive' : 'subscriptionFailed', `subscription-${s.status}`, failureOf(s));
+      return state;
+    },
+    { validator: (_input: CompleteSubscriptionInput) => requireSubscriptionRequest(state, Date.now()) },
+  );
+
+  // --- the purchase offered with the relationship (docs/commerce.md) ---
+
+  /** Whether this run takes the purchase steps: it has a purchase, and was not started by a worker without them. */
+  function purchaseSteps(): boolean {
+    return state.subscription !== undefined && patched(PURCHASE_OFFERS);
+  }
+
+  const failureOf = (s: { failureReason?: string }) => (s.failureReason ? { reason: s.failureReason } : {});
+
+  /** Writes the subscription's step to the read model and audit (and the partner's webhook), and names it in the Web UI. */
+  async function recordSubscription(step: SubscriptionStep, actor: Actor, tellPartner: boolean): Promise<void> {
+    const { subscription } = state;
+    if (!subscription) return;
+    await readModel.recordSubscription({ ...ids, step, subscription, actor, at: new Date().toISOString(), tellPartner });
+    setCurrentDetails(summaryOf(offer, state));
+  }
+
+  /** Right after the acceptance: the customer's answer to the purchase, recorded; a No is told to the partner. */
+  async function recordPurchaseAnswer(): Promise<void> {
+    const s = state.subscription;
+    if (!s || (s.status !== 'requested' && s.status !== 'declined') || !purchaseSteps()) return;
+    const accepted = state.transitions.find((t) => t.to === 'accepted');
+    const customer: Actor = accepted?.actor ?? systemActor;
+    if (s.status === 'declined') {
+      await recordSubscription('declined', customer, true);
+      await notify('subscriptionDeclined', 'subscription-declined');
+    } else {
+      await recordSubscription('agreed', customer, false);
+    }
+  }
+
+  /**
+   * Once the relationship is active, an agreed subscription is created: at once by the local
+   * provisioner, or by asking the partner's system, whose completion (or deadline) the live
+   * relationship then waits for alongside its own timers.
+   */
+  async function provisionSubscription(): Promise<void> {
+    const s = state.subscription;
+    if (!s || s.status !== 'requested' || s.requestedAt || state.status !== 'active' || !purchaseSteps()) return;
+    s.requestedAt = new Date().toISOString();
+    const provisioning = offer.provisioning;
+    if (provisioning?.by === 'partner') {
+      s.deadlineAt = new Date(Date.now() + provisioning.deadlineSeconds * 1000).toISOString();
+      await recordSubscription('requested', systemActor, true);
+      return;
+    }
+    const { externalRef } = await readModel.provisionLocalSubscription(ids);
+    settleSubscription({ status: 'active', externalRef });
+    await recordSubscription('active', systemActor, true);
+    await notify('subscriptionActive', 'subscription-active');
+  }
+
+  function settleSubscription(completion: SubscriptionCompletion): void {
+    if (state.subscription) applyCompletion(state.subscription, completion, new Date().toISOString());
+  }
+
+  /** When the partner's system must have answered by (ms), while a sent request waits for it. */
+  function subscriptionDeadline(): number | undefined {
+    const s = state.subscription;
+    if (s?.status !== 'requested' || !s.deadlineAt || !purchaseSteps()) return undefined;
+    return Date.parse(s.deadlineAt);
+  }
+
+  async function failForDeadline(): Promise<void> {
+    const s = state.subscription;
+    if (s?.status !== 'requested') return;
+    settleSubscription({ status: 'failed', reason: `The partner's system did not complete the request by its deadline (${s.deadlineAt ?? 'unknown'}).` });
+    await recordSubscription('failed', systemActor, true);
+    await notify('subscriptionFailed', 'subscription-failed', failureOf(s));
+  }
+
+  /**
+   * The relationship ended: a purchase still unanswered, or agreed and not yet completed, is
+   * cancelled; a request the partner's system was sent is withdrawn with a signed webhook.
+   */
+  async function cancelOpenSubscription(): Promise<void> {
+    const s = state.subscription;
+    if (!s || (s.status !== 'offered' && s.status !== 'requested') || !purchaseSteps()) return;
+    const wasSent = s.requestedAt !== undefined;
+    s.status = 'cancelled';
+    s.failureReason = `The relationship ended (${state.status}) before the subscription was ${s.agreedAt ? 'created' : 'agreed'}.`;
+    const ended = state.transitions.at(-1);
+    await recordSubscription('cancelled', ended?.actor ?? systemActor, wasSent);
+  }
 
   async function awaitInvitationAnswer(): Promise<void> {
     while (state.status === 'invited') {
@@ -323,9 +435,16 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
         .filter((before) => !state.warningsSent.includes(before))
         .sort((a, b) => b - a)[0];
       const wakeAt = warning === undefined ? endsAt : endsAt - warning;
-      const changed = await condition(() => state.status !== 'active' || historyIsLong(), Math.max(wakeAt - Date.now(), 1));
+      // A sent subscription request waits here too: its deadline is one more timer (re-armed from state after a continue-as-new).
+      const deadline = subscriptionDeadline();
+      const wake = deadline === undefined ? wakeAt : Math.min(wakeAt, deadline);
+      const changed = await condition(() => state.status !== 'active' || historyIsLong(), Math.max(wake - Date.now(), 1));
       if (changed && state.status === 'active') await continueAsNewWithState();
       if (changed) return;
+      if (deadline !== undefined && deadline <= Date.now()) {
+        await failForDeadline();
+        continue;
+      }
       if (warning !== undefined) {
         state.warningsSent.push(warning);
         const daysLeft = Math.max(1, Math.round(warning / 86_400_000));
@@ -384,6 +503,7 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
     if (!isEnded(state.status)) transition(state.status === 'invited' ? 'withdrawn' : 'terminated', cancellingOperator, CANCELLED_REASON);
     await flush();
     if (wasProvisioning) await undoTrial();
+    await cancelOpenSubscription();
     if (!endNotified) await notifyEnd();
   }
 
@@ -407,6 +527,7 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
     if (state.status === 'accepted') {
       await flush();
       await notify('accepted', 'accepted');
+      await recordPurchaseAnswer();
       await provisionTrial();
       if (!isEnded(state.status)) {
         if (addDuration(Date.now(), policy.durationMs) === undefined && patched(POLICY_DATES_CHECKED)) {
@@ -416,12 +537,14 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
           state.endsAt = new Date(Date.now() + policy.durationMs).toISOString();
           transition('active', systemActor);
           await flush();
+          await provisionSubscription();
         }
       }
     }
     await liveUntilEnd();
 
     await flush();
+    await cancelOpenSubscription();
     await notifyEnd();
     endNotified = true;
     await condition(allHandlersFinished);

@@ -42,7 +42,7 @@ describe('email data schemas', () => {
 
   it('messages to both sides need to know which side they go to', () => {
     const two = emailTemplateNames.filter((name) => 'recipient' in emailRegistry[name].schema.shape);
-    expect(two.sort()).toEqual(['endingSoon', 'expired', 'removed', 'renewed', 'terminated']);
+    expect(two.sort()).toEqual(['endingSoon', 'expired', 'removed', 'renewed', 'subscriptionFailed', 'terminated']);
     for (const name of two) {
       const schema = emailRegistry[name].schema;
       expect(schema.safeParse({ ...emailSamples[name], recipient: 'operator' }).success, name).toBe(false);
