@@ -4,11 +4,12 @@ import { isEnded, liveAfterAcceptance, type RelationshipStatus } from '../contra
 import { AppError } from '../http/errors.js';
 import type { Database } from '../infra/database.js';
 import type { RelationshipService } from '../relationships/relationshipService.js';
+import { storedSubscription } from '../relationships/storedOffer.js';
 import type { CustomerSession } from './customerSession.js';
 import type { PartnerFilter, PartnerRow } from './pages/partnerRelationshipPages.js';
 
 // What a signed-in admin sees and does on Partner relationships: the tenant's
-// partners, and Delete → Yes. Everything is scoped to the session's tenant:
+// partners (with the subscription each sells, if any), and Delete → Yes. Everything is scoped to the session's tenant:
 // another tenant's relationship is "not found", exactly like a missing one.
 
 export interface PartnerRelationshipsPageDeps {
@@ -24,7 +25,7 @@ export function createPartnerRelationshipsPage(deps: PartnerRelationshipsPageDep
   async function list(current: CustomerSession, filter: PartnerFilter): Promise<PartnerRow[]> {
     const rows = await db.relationship.findMany({
       where: { tenantDomain: current.tenant, status: { not: 'invited' } },
-      include: { partner: true },
+      include: { partner: true, subscription: true },
       orderBy: { createdAt: 'desc' },
     });
     const shown = rows.filter((r) => filter === 'all' || (filter === 'ended') === isEnded(r.status as RelationshipStatus));
@@ -36,6 +37,7 @@ export function createPartnerRelationshipsPage(deps: PartnerRelationshipsPageDep
       since: r.activatedAt ?? r.acceptedAt,
       ends: r.endedAt ?? r.endsAt,
       removable: liveAfterAcceptance.includes(r.status as RelationshipStatus),
+      subscription: storedSubscription(r.subscription),
     }));
   }
 

@@ -82,8 +82,17 @@ const pages: Array<[string, (v: string) => string]> = [
       partnerListPage(
         v,
         [
-          { id: v, partnerName: v, status: v, roles: [v, 'user-administrator'], since: new Date('2025-01-01T00:00:00Z'), ends: null, removable: true },
-          { id: v, partnerName: v, status: v, roles: [], since: null, ends: null, removable: false },
+          {
+            id: v,
+            partnerName: v,
+            status: v,
+            roles: [v, 'user-administrator'],
+            since: new Date('2025-01-01T00:00:00Z'),
+            ends: null,
+            removable: true,
+            subscription: { ...purchaseOf(v), status: 'active', externalRef: v },
+          },
+          { id: v, partnerName: v, status: v, roles: [], since: null, ends: null, removable: false, subscription: { ...purchaseOf(v), status: 'failed', failureReason: v } },
         ],
         'active',
         v,
@@ -198,8 +207,8 @@ describe('what the pages say', () => {
 
   it('only removable relationships get a Delete button, each carrying the CSRF token', () => {
     const rows = [
-      { id: 'r1', partnerName: 'A', status: 'active', roles: ['reports-reader'], since: new Date('2025-01-02T00:00:00Z'), ends: new Date('2027-01-02T00:00:00Z'), removable: true },
-      { id: 'r2', partnerName: 'B', status: 'terminated', roles: ['reports-reader'], since: null, ends: null, removable: false },
+      { id: 'r1', partnerName: 'A', status: 'active', roles: ['reports-reader'], since: new Date('2025-01-02T00:00:00Z'), ends: new Date('2027-01-02T00:00:00Z'), removable: true, subscription: null },
+      { id: 'r2', partnerName: 'B', status: 'terminated', roles: ['reports-reader'], since: null, ends: null, removable: false, subscription: null },
     ];
     const out = partnerListPage('contoso.example', rows, 'all', 'csrf-token');
     expect(out).toContain('action="/partner-relationships/r1/delete"');
@@ -208,5 +217,30 @@ describe('what the pages say', () => {
     expect(count(out, 'name="csrf" value="csrf-token"')).toBe(2); // delete and sign out
     expect(out).toContain('<a href="/partner-relationships?filter=all" aria-current="page">all</a>');
     expect(partnerListPage('contoso.example', [], 'ended', 'c')).toContain("We didn't find anything to show here.");
+  });
+
+  it('the partner list shows each subscription: product, seats, term, status, total and who bills it', () => {
+    const row = { id: 'r1', partnerName: 'Northwind', status: 'active', roles: ['reports-reader'], since: null, ends: null, removable: true };
+    const offer: PurchaseOffer = { product: 'Business Premium', seats: 3, term: 'P3M', pricePerSeat: { amount: '0.1', currency: 'EUR' }, autoRenew: false };
+    const text = (rows: Parameters<typeof partnerListPage>[1]) => partnerListPage('contoso.example', rows, 'all', 'c').replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ');
+
+    const active = text([{ ...row, subscription: { ...offer, status: 'active', externalRef: 'NW-42' } }, { ...row, id: 'r2', partnerName: 'Fabrikam', subscription: null }]);
+    expect(active).toContain('Subscriptions from these partners');
+    expect(active).toContain('Business Premium from Northwind');
+    expect(active).toContain('Status Active');
+    expect(active).toContain('Seats 3');
+    // 3 × 0.1 exactly, per term, and the term in words.
+    expect(active).toContain('Total EUR 0.30 per 3 months (EUR 0.1 per seat)');
+    expect(active).toContain('Billing Billed by Northwind every 3 months');
+    expect(active).toContain('Renews automatically No');
+    expect(active).toContain("Northwind's reference NW-42");
+    expect(active).not.toContain('from Fabrikam');
+
+    expect(text([{ ...row, subscription: { ...offer, status: 'requested' } }])).toContain('Status Being set up by Northwind');
+    const failed = text([{ ...row, subscription: { ...offer, status: 'failed', failureReason: 'No billing account.' } }]);
+    expect(failed).toContain('Status Northwind could not set it up');
+    expect(failed).toContain('What went wrong No billing account.');
+    expect(text([{ ...row, subscription: { ...offer, status: 'declined' } }])).toContain('Status Not bought: you continued without purchasing');
+    expect(text([{ ...row, subscription: null }])).not.toContain('Subscriptions from these partners');
   });
 });

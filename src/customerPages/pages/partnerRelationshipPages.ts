@@ -1,5 +1,7 @@
+import type { SubscriptionState } from '../../contract/purchase.js';
 import { roleName } from '../../contract/roles.js';
 import { html, page } from './html.js';
+import { subscriptionFacts } from './purchaseSummary.js';
 
 export interface PartnerRow {
   id: string;
@@ -9,6 +11,8 @@ export interface PartnerRow {
   since: Date | null;
   ends: Date | null;
   removable: boolean;
+  /** The subscription the partner offered with the relationship and where it stands; null without one. */
+  subscription: SubscriptionState | null;
 }
 
 export type PartnerFilter = 'active' | 'ended' | 'all';
@@ -85,6 +89,11 @@ export function partnerListPage(tenant: string, rows: PartnerRow[], filter: Part
         }</td></tr>`,
       )}</tbody></table>`
     : html`<p>We didn't find anything to show here.</p>`;
+  // Below the table rather than in it: a subscription has more to say than a cell holds on a phone.
+  const subscriptions = rows.flatMap((r) =>
+    r.subscription ? [html`<h3>${r.subscription.product} from ${r.partnerName}</h3>
+${subscriptionFacts(r.subscription, r.partnerName)}`] : [],
+  );
   return page(
     `Partner relationships (${filterLabels[filter]})`,
     html`<h1>Partner relationships</h1>
@@ -92,6 +101,9 @@ export function partnerListPage(tenant: string, rows: PartnerRow[], filter: Part
 <p><a href="/tenant-admins">Admins of ${tenant}</a></p>
 <nav aria-label="Show"><ul>${filters}</ul></nav>
 ${body}
+${subscriptions.length ? html`<h2>Subscriptions from these partners</h2>
+<p>Each partner sells and bills its own subscriptions; its system sets them up.</p>
+${subscriptions}` : ''}
 <p><a href="/partner-relationships/audit-log" download>Download audit log</a>: every change to ${tenant}'s partner relationships and admins, each event carrying the hash of the one before it, so an event changed or removed later shows when the file is verified.</p>
 <form method="post" action="/sign-out"><input type="hidden" name="csrf" value="${csrf}"><button type="submit" class="secondary">Sign out</button></form>`,
   );

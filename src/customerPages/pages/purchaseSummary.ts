@@ -40,11 +40,13 @@ export function subscriptionStatusText(status: SubscriptionStatus, partnerName: 
   return words[status];
 }
 
-/** A subscription on Partner relationships: the offer's facts, where it stands, and its reference or what went wrong. */
+/**
+ * A subscription on Partner relationships (under a heading that names the product): where it
+ * stands, the offer's facts, and its reference in the partner's system or what went wrong.
+ */
 export function subscriptionFacts(subscription: SubscriptionState, partnerName: string) {
   return html`<dl class="facts">
 <dt>Status</dt><dd>${subscriptionStatusText(subscription.status, partnerName)}</dd>
-<dt>Product</dt><dd>${subscription.product}</dd>
 <dt>Seats</dt><dd>${subscription.seats}</dd>
 <dt>Total</dt><dd>${totalPerTerm(subscription)} (${formatMoney(subscription.pricePerSeat)} per seat)</dd>
 <dt>Billing</dt><dd>${billedBy(subscription, partnerName)}</dd>
