@@ -131,7 +131,7 @@ describe.concurrent('purchase offers', () => {
     const again = await partner.api.post(`/api/v1/relationships/${id}/subscription`, { status: 'failed', reason: 'changed our mind' });
     expect(again.status, again.text).toBe(409);
     expect(again.json).toMatchObject({ reason: 'noSubscriptionRequest' });
-    expect(String(again.json.detail ?? again.json.message ?? again.text)).toMatch(/already completed/);
+    expect(again.text).toMatch(/already completed/);
     await waitForEvent(hooks, 'subscription.active');
     expect((await stateOf(handle)).subscription).toMatchObject({ status: 'active', externalRef: 'SUB-4711' });
     expect((await subscriptionAudit(system, id)).map((a) => a.action)).toEqual(['subscription.agreed', 'subscription.requested', 'subscription.active']);
