@@ -24,6 +24,8 @@ import { adminEmailFormSchema, csrfFormSchema, invitationAnswerFormSchema, newTe
 import { keyRotatedSchema, rotateKeySchema } from '../operator/partnerKeySchemas.js';
 import { partnerPauseRequestSchema, partnerPauseStateSchema } from '../operator/partnerPauseSchemas.js';
 import { partnerEventTypes, partnerWebhookEventSchema } from '../webhooks/partnerWebhookEvent.js';
+import { subscriptionEventTypes, subscriptionWebhookEventSchema, type SubscriptionEventType } from '../webhooks/subscriptionWebhookEvent.js';
+import { subscriptionCompletionSchema } from '../relationships/purchaseSchemas.js';
 
 // The OpenAPI 3.1 document, generated from the zod schemas the routes validate
 // with (requests, as their input side) and the schemas the tests hold the
@@ -66,6 +68,7 @@ const requestSchemas = {
   PartnerPauseRequest: partnerPauseRequestSchema,
   AccessBatchRequest: accessBatchSchema,
   CodecPayloadsRequest: codecPayloadsSchema,
+  SubscriptionCompletionRequest: subscriptionCompletionSchema,
 } as const;
 
 const responseSchemas = {
@@ -88,6 +91,7 @@ const responseSchemas = {
   EnforcerKeyRotated: enforcerKeyRotatedSchema,
   PartnerPauseState: partnerPauseStateSchema,
   PartnerWebhookEvent: partnerWebhookEventSchema,
+  SubscriptionWebhookEvent: subscriptionWebhookEventSchema,
   CodecPayloads: codecPayloadsSchema,
 } as const;
 
@@ -202,6 +206,20 @@ export const operations: Operation[] = [
       problems: step === 'resend' ? [...stepProblems, 'stepCoolingDown', 'partnerMailQuota'] : stepProblems,
     }),
   ),
+  {
+    method: 'post',
+    path: '/api/v1/relationships/{id}/subscription',
+    tag: 'Partner API',
+    summary: "Complete a subscription your system was asked for (`subscription.requested`): active with its reference, or failed with the reason",
+    description:
+      'Once, before the request’s `deadlineAt` (docs/commerce.md). A duplicate, a late completion, one after the customer continued without the purchase or after the relationship ended (the request withdrawn) is refused with 409 `noSubscriptionRequest` and changes nothing; another partner’s relationship is 404.',
+    security: ['partner'],
+    pathParams: relationshipId,
+    requestBody: { schema: 'SubscriptionCompletionRequest', mediaType: 'application/json', required: true },
+    headers: ['IdempotencyKey'],
+    success: { status: 200, description: 'The relationship, its subscription active or failed', schema: 'Relationship' },
+    problems: stepProblems.filter((code) => code !== 'preconditionFailed'),
+  },
   {
     method: 'get',
     path: '/api/v1/access',
@@ -669,6 +687,28 @@ function responsesOf(op: Operation) {
 const securityRequirement = (security: Security[]) =>
   security.map((s) => (s === 'none' ? {} : s === 'partner' ? { partnerApiKey: [] } : s === 'enforcer' ? { enforcerKey: [] } : { operatorToken: [] }));
 
+const subscriptionEventSummaries: Record<SubscriptionEventType, string> = {
+  'subscription.declined': 'The customer authorized you and continued without the purchase',
+  'subscription.requested': 'Create the subscription the customer agreed to, then complete it at `data.completeUrl` before `deadlineAt`',
+  'subscription.active': 'The subscription is active (your completion, or the local provisioner)',
+  'subscription.failed': 'The subscription failed: your system said so, or the deadline passed',
+  'subscription.cancelled': 'The relationship ended before the request was completed: do not create it',
+};
+
+/** One outgoing webhook: what partnerflow POSTs to the partner's webhookUrl. */
+function webhook(type: string, summary: string, schema: keyof typeof responseSchemas) {
+  return [
+    type,
+    {
+      post: {
+        summary,
+        requestBody: { required: true, content: { 'application/json': { schema: { $ref: `#/components/schemas/${schema}` } } } },
+        responses: { '200': { description: 'Any 2xx within 10 seconds; anything else is retried (docs/webhooks.md)' } },
+      },
+    },
+  ] as const;
+}
+
 export function buildOpenApiDocument(options: { publicBaseUrl: string; version: string }) {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const op of operations) {
@@ -713,19 +753,11 @@ export function buildOpenApiDocument(options: { publicBaseUrl: string; version: 
       { name: 'Service', description: 'Health, metrics and documentation' },
     ],
     paths,
-    // What partnerflow POSTs to a partner's webhookUrl about the partner itself (docs/webhooks.md; relationship events are described there).
-    webhooks: Object.fromEntries(
-      partnerEventTypes.map((type) => [
-        type,
-        {
-          post: {
-            summary: type === 'partner.paused' ? 'The operator paused all of the partner’s access' : 'The operator resumed the partner’s access',
-            requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/PartnerWebhookEvent' } } } },
-            responses: { '200': { description: 'Any 2xx within 10 seconds; anything else is retried (docs/webhooks.md)' } },
-          },
-        },
-      ]),
-    ),
+    // What partnerflow POSTs to a partner's webhookUrl about the partner itself and about subscriptions (docs/webhooks.md, docs/commerce.md; relationship events are described there).
+    webhooks: Object.fromEntries([
+      ...partnerEventTypes.map((type) => webhook(type, type === 'partner.paused' ? 'The operator paused all of the partner’s access' : 'The operator resumed the partner’s access', 'PartnerWebhookEvent')),
+      ...subscriptionEventTypes.map((type) => webhook(type, subscriptionEventSummaries[type], 'SubscriptionWebhookEvent')),
+    ]),
     components: {
       securitySchemes: {
         partnerApiKey: { type: 'http', scheme: 'bearer', description: 'A partner API key (`pf_…`), shown once when the operator creates the partner' },

@@ -204,6 +204,11 @@ export async function startFuzzSystem(): Promise<FuzzSystem> {
   // Valid cases may legitimately answer, withdraw, resend or remove a seeded relationship, or
   // rewrite a tenant's admins; each property starts again from the full set of states.
   async function ensureSeeds(): Promise<void> {
+    // A valid operator case may pause a seeded partner (the pause switch takes any partner id it finds).
+    for (const partner of [partnerA, partnerB]) {
+      const resumed = await operator.post(`/api/v1/admin/partners/${partner.id}/resume`, { reason: 'fuzz seeds start unpaused' });
+      if (resumed.status !== 200) throw new Error(`seed resume: ${resumed.status} ${resumed.text}`);
+    }
     await register(tenantS.domain, [tenantS.admin]);
     await register(tenantO.domain, [tenantO.admin]);
     const fresh = (label: string) => `fz-${label}-${hex()}.example.com`;
