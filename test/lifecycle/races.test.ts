@@ -126,6 +126,19 @@ async function expectConsistent(system: TestSystem, { partner, to, id, handle }:
   return { row, state, trail };
 }
 
+/** The audit log holds one `renewed` event per renewal, every one of them before the end. */
+async function expectRenewalsBeforeEnd(system: TestSystem, id: string, renewals: number, label: string) {
+  const events = await system.db.auditEvent.findMany({ where: { relationshipId: id }, orderBy: { id: 'asc' } });
+  const renewed = events.filter((e) => e.action === 'relationship.renewed');
+  expect(renewed, label).toHaveLength(renewals);
+  const end = events.findIndex((e) => e.toStatus !== null && isEnded(e.toStatus as RelationshipStatus));
+  expect(end, label).toBeGreaterThanOrEqual(0);
+  expect(
+    renewed.every((e) => events.indexOf(e) < end),
+    `${label}: ${events.map((e) => e.action).join(', ')}`,
+  ).toBe(true);
+}
+
 const isAccepted = (page: { status: number; text: string }) => page.status === 200 && page.text.includes('You authorized');
 const refusedLink = (page: { status: number; text: string }, title: RegExp) => page.status === 410 && title.test(page.text);
 
@@ -295,8 +308,7 @@ describe('races', () => {
       const { state, trail } = await expectConsistent(system, run, 'terminated', label);
       expect(trail.map((t) => t.to), label).toEqual(['invited', 'accepted', 'active', 'terminated']);
       expect(trail.at(-1)?.actor, label).toBe('partner');
-      const renewals = await system.db.auditEvent.count({ where: { relationshipId: run.id, action: 'relationship.renewed' } });
-      expect(renewals, label).toBe(state.renewals);
+      await expectRenewalsBeforeEnd(system, run.id, state.renewals, label);
     }
 
     await mailSettled(system);
@@ -360,6 +372,88 @@ describe('races', () => {
       expect(invitations, run.id).toHaveLength(acceptedFirst ? 1 : 2);
       expect(mailsTo(system, run.partner.contactEmail, subjects.accepted), run.id).toHaveLength(1);
       await run.handle.terminate('test cleanup');
+    }
+  });
+
+  // The same two races with the worker late (down, backlogged): the step reaches Temporal before
+  // the timer is due, the timer fires while nobody runs the workflow, and the worker then gets
+  // both in one workflow task. The step came first, so it must win.
+  it('accept sent just before the expiry while the worker is late: accepted, never accepted and then expired', { timeout: 180_000 }, async () => {
+    const runs = await Promise.all(Array.from({ length: 4 }, (_, i) => deliveredOffer(system, `lateexp${i}`, { invitationTtl: '6s' })));
+    const expiries = await Promise.all(runs.map(async (r) => Date.parse((await stateOf(r.handle)).invitation.expiresAt)));
+    await system.stopWorker();
+    let pages: { status: number; text: string }[];
+    try {
+      const answered = runs.map(async (r, i) => {
+        await sleepUntil((expiries[i] ?? 0) - 400);
+        return postForm(r.link, { choice: 'yes' });
+      });
+      await sleepUntil(Math.max(...expiries) + 600);
+      await system.startWorker();
+      pages = await Promise.all(answered);
+    } catch (err) {
+      await system.startWorker();
+      throw err;
+    }
+    tally('accept with a late worker', pages.map((p) => (isAccepted(p) ? 'accepted' : `refused ${p.status}`)));
+    for (const [i, run] of runs.entries()) {
+      const page = pages[i] ?? { status: 0, text: '' };
+      const label = `late worker, relationship ${i}: ${page.status}`;
+      expect(page.status, label).toBeLessThan(500);
+      const accepted = isAccepted(page);
+      if (!accepted) expect(refusedLink(page, /has expired/), `${label}: ${page.text.slice(0, 300)}`).toBe(true);
+      const settled = await waitFor(
+        async () => {
+          const s = await stateOf(run.handle);
+          return isEnded(s.status) || s.status === 'active' ? s : undefined;
+        },
+        { what: `${label}: a settled state` },
+      );
+      expect(settled.transitions.map((t) => t.to), label).toEqual(accepted ? ['invited', 'accepted', 'active'] : ['invited', 'invitationExpired']);
+      await expectConsistent(system, run, accepted ? 'active' : 'invitationExpired', label);
+      if (accepted) await run.handle.terminate('test cleanup');
+    }
+  });
+
+  it('terminate sent just before the renewal while the worker is late: terminated, no renewal after it', { timeout: 180_000 }, async () => {
+    const runs = await Promise.all(
+      Array.from({ length: 4 }, (_, i) =>
+        onboardActiveRelationship(system, `laternw${i}`, { duration: '6s', autoExtend: true, policy: { autoExtendBy: '6s', warningsBeforeEnd: [] } }),
+      ),
+    );
+    const ends = runs.map((r) => Date.parse(String(r.active.endsAt)));
+    await system.stopWorker();
+    let answers: Awaited<ReturnType<Partner['api']['post']>>[];
+    try {
+      const terminated = runs.map(async (r, i) => {
+        await sleepUntil((ends[i] ?? 0) - 400);
+        return r.partner.api.post(`/api/v1/relationships/${r.id}/terminate`, { reason: 'Contract over' });
+      });
+      await sleepUntil(Math.max(...ends) + 600);
+      await system.startWorker();
+      answers = await Promise.all(terminated);
+    } catch (err) {
+      await system.startWorker();
+      throw err;
+    }
+    tally('terminate with a late worker', answers.map((a) => `terminate ${a.status}`));
+    for (const [i, run] of runs.entries()) {
+      const answer = answers[i];
+      const label = `late worker, relationship ${i}: terminate ${answer?.status} ${answer?.text.slice(0, 200)}`;
+      expect(answer?.status, label).toBe(200);
+      const final = await run.handle.result();
+      expect(final.status, label).toBe('terminated');
+      expect(final.renewals, label).toBe(0);
+      expect(Date.parse(String(final.endsAt)), label).toBe(Date.parse(String(run.active.endsAt)));
+      await expectConsistent(system, run, 'terminated', label);
+      await expectRenewalsBeforeEnd(system, run.id, 0, label);
+    }
+    await mailSettled(system);
+    for (const run of runs) {
+      for (const address of [run.partner.contactEmail, run.to.adminEmail]) {
+        expect(mailsTo(system, address, subjects.renewed), address).toHaveLength(0);
+        expect(mailsTo(system, address, subjects.terminated), address).toHaveLength(1);
+      }
     }
   });
 
