@@ -23,6 +23,7 @@ import { apiKeyListSchema, apiKeySchema } from '../operator/keySchemas.js';
 import { adminEmailFormSchema, csrfFormSchema, invitationAnswerFormSchema, newTenantFormSchema, partnerListQuerySchema, signInFormSchema, verifyDomainFormSchema } from '../customerPages/formSchemas.js';
 import { keyRotatedSchema, rotateKeySchema } from '../operator/partnerKeySchemas.js';
 import { partnerPauseRequestSchema, partnerPauseStateSchema } from '../operator/partnerPauseSchemas.js';
+import { deadLetterListQuerySchema, deadLetterListSchema, deadLetterSchema } from '../operator/deadLetterSchemas.js';
 import { partnerEventTypes, partnerWebhookEventSchema } from '../webhooks/partnerWebhookEvent.js';
 import { subscriptionEventTypes, subscriptionWebhookEventSchema, type SubscriptionEventType } from '../webhooks/subscriptionWebhookEvent.js';
 import { subscriptionCompletionSchema } from '../relationships/purchaseSchemas.js';
@@ -90,6 +91,8 @@ const responseSchemas = {
   EnforcerList: enforcerListSchema,
   EnforcerKeyRotated: enforcerKeyRotatedSchema,
   PartnerPauseState: partnerPauseStateSchema,
+  DeadLetterList: deadLetterListSchema,
+  DeadLetter: deadLetterSchema,
   PartnerWebhookEvent: partnerWebhookEventSchema,
   SubscriptionWebhookEvent: subscriptionWebhookEventSchema,
   CodecPayloads: codecPayloadsSchema,
@@ -284,6 +287,27 @@ export const operations: Operation[] = [
       problems: [...bodyProblems, 'unauthorized', 'forbidden', 'notFound', 'unavailable'],
     }),
   ),
+  {
+    method: 'get',
+    path: '/api/v1/admin/dead-letters',
+    tag: 'Operator',
+    summary: 'Emails and webhooks that failed for good (dead letters), newest first, with the counts by kind',
+    description: 'What the `partnerflow_dead_letters` metric counts. Nothing is given up silently: a delivery whose retries ran out waits here until the operator sends it again (docs/reliability.md).',
+    security: ['operator'],
+    query: deadLetterListQuerySchema,
+    success: { status: 200, description: 'The dead letters', schema: 'DeadLetterList' },
+    problems: ['validation', 'unauthorized', 'forbidden'],
+  },
+  {
+    method: 'post',
+    path: '/api/v1/admin/dead-letters/{kind}/{id}/retry',
+    tag: 'Operator',
+    summary: 'Send a dead letter again (a fresh round of retries under the same delivery id)',
+    security: ['operator'],
+    pathParams: { kind: '`mail` or `webhook`', id: 'The dead letter’s id (a UUID)' },
+    success: { status: 200, description: 'The dead letter as it was before it was queued again', schema: 'DeadLetter' },
+    problems: ['validation', 'unauthorized', 'forbidden', 'notFound', 'unavailable'],
+  },
   {
     method: 'post',
     path: '/api/v1/admin/enforcers',

@@ -25,3 +25,32 @@ export interface DeadLetters {
   /** Sends it again (a fresh job under the same id, so a receiver still drops a duplicate); null when no such dead letter. */
   retry(id: string): Promise<DeadLetter | null>;
 }
+
+type EmailRow = { id: string; jobId: string; template: string; toAddress: string; attempts: number; error: string | null; updatedAt: Date; relationshipId: string | null };
+type WebhookRow = { id: string; jobId: string; event: string; url: string; attempts: number; lastError: string | null; updatedAt: Date; relationshipId: string | null };
+
+/** A failed email_messages row as the operator sees it (the dead-letter list, the consistency check). */
+export const emailDeadLetter = (row: EmailRow): DeadLetter => ({
+  kind: 'mail',
+  id: row.id,
+  jobId: row.jobId,
+  what: row.template,
+  to: row.toAddress,
+  attempts: row.attempts,
+  error: row.error,
+  failedAt: row.updatedAt.toISOString(),
+  relationshipId: row.relationshipId,
+});
+
+/** A failed webhook_deliveries row as the operator sees it. */
+export const webhookDeadLetter = (row: WebhookRow): DeadLetter => ({
+  kind: 'webhook',
+  id: row.id,
+  jobId: row.jobId,
+  what: row.event,
+  to: row.url,
+  attempts: row.attempts,
+  error: row.lastError,
+  failedAt: row.updatedAt.toISOString(),
+  relationshipId: row.relationshipId,
+});

@@ -1,7 +1,8 @@
 import type { Logger } from './logger.js';
 
 /** Which outbox a row is in: each has its own table and queue. */
-export type DeliveryKind = 'mail' | 'webhook';
+export const deliveryKinds = ['mail', 'webhook'] as const;
+export type DeliveryKind = (typeof deliveryKinds)[number];
 
 /** What the sweeper needs of one outbox (src/mail/mailOutbox.ts, src/webhooks/webhookOutbox.ts). */
 export interface SweptOutbox {

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { Prisma } from '../generated/prisma/client.js';
 import type { Database } from '../infra/database.js';
-import type { DeadLetter, DeadLetters } from '../infra/deadLetters.js';
+import { emailDeadLetter, type DeadLetters } from '../infra/deadLetters.js';
 import { createOutbox } from '../infra/outbox.js';
 import type { SweptOutbox } from '../infra/outboxSweeper.js';
 import type { MailJob } from './mailJob.js';
@@ -57,17 +57,6 @@ export function createMailOutbox(db: Database, queue: MailQueue): MailOutbox {
     backoff: { type: 'exponential', delay: 2_000, jitter: 0.5 },
   });
   const entryOf = (jobId: string, job: MailJob) => ({ jobId, name: job.template, job, options: options(job) });
-  const deadLetterOf = (row: { id: string; jobId: string; template: string; toAddress: string; attempts: number; error: string | null; updatedAt: Date; relationshipId: string | null }): DeadLetter => ({
-    kind: 'mail',
-    id: row.id,
-    jobId: row.jobId,
-    what: row.template,
-    to: row.toAddress,
-    attempts: row.attempts,
-    error: row.error,
-    failedAt: row.updatedAt.toISOString(),
-    relationshipId: row.relationshipId,
-  });
   return {
     enqueue: (jobId, job) =>
       outbox.enqueue({
@@ -100,7 +89,7 @@ export function createMailOutbox(db: Database, queue: MailQueue): MailOutbox {
       kind: 'mail',
       async list(limit) {
         const rows = await db.emailMessage.findMany({ where: { status: 'failed' }, orderBy: { updatedAt: 'desc' }, take: limit });
-        return rows.map(deadLetterOf);
+        return rows.map(emailDeadLetter);
       },
       count: () => db.emailMessage.count({ where: { status: 'failed' } }),
       async retry(id) {
@@ -113,7 +102,7 @@ export function createMailOutbox(db: Database, queue: MailQueue): MailOutbox {
         const moved = await db.emailMessage.updateMany({ where: { id, status: 'failed' }, data: { status: 'queued', attempts: 0 } });
         if (moved.count === 0) return null;
         await outbox.handOver(entryOf(row.jobId, row.job as unknown as MailJob));
-        return deadLetterOf(row);
+        return emailDeadLetter(row);
       },
     },
   };

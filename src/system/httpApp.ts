@@ -30,6 +30,7 @@ import { createAccessCheck } from '../access/accessCheck.js';
 import { createAccessGrants } from '../access/accessGrants.js';
 import { createLeasedRateLimit } from '../http/leasedRateLimit.js';
 import { adminRoutes } from '../operator/adminRoutes.js';
+import { deadLetterRoutes } from '../operator/deadLetterRoutes.js';
 import { authenticated, jsonBodies } from '../http/jsonApi.js';
 import { requestTracing } from '../http/requestTracing.js';
 import { createEnforcers, ENFORCER_KEYS } from '../enforcers/enforcers.js';
@@ -73,6 +74,9 @@ export function buildApp(deps: AppDeps): HttpApp {
     });
     next();
   });
+
+  // The partner's own events (paused, resumed) and the operator's dead letters go through it.
+  const webhooks = createWebhookOutbox(deps.db, deps.webhookQueue, { attempts: config.WEBHOOK_ATTEMPTS, backoffMs: config.WEBHOOK_BACKOFF_MS }, { log });
 
   // Our own Redis keys live under the deployment's prefix, like BullMQ's.
   const keyPrefix = config.QUEUE_PREFIX;
@@ -181,10 +185,11 @@ export function buildApp(deps: AppDeps): HttpApp {
       partnerPause: createPartnerPause({
         db: deps.db,
         mail: deps.mail,
-        webhooks: createWebhookOutbox(deps.db, deps.webhookQueue, { attempts: config.WEBHOOK_ATTEMPTS, backoffMs: config.WEBHOOK_BACKOFF_MS }),
+        webhooks,
         log,
       }),
     }),
+    deadLetterRoutes({ outboxes: { mail: deps.mail.deadLetters, webhook: webhooks.deadLetters }, registry: deps.registry }),
     partnerRoutes({ relationships, idempotency }),
   );
   app.use('/api/v1', (_req, _res, next) => next(new AppError('notFound', 'No such API route.')));

@@ -3,7 +3,7 @@ import type { Prisma } from '../generated/prisma/client.js';
 import type { Database } from '../infra/database.js';
 import type { Logger } from '../infra/logger.js';
 import { createOutbox, type OutboxHandOver } from '../infra/outbox.js';
-import type { DeadLetter, DeadLetters } from '../infra/deadLetters.js';
+import { webhookDeadLetter, type DeadLetters } from '../infra/deadLetters.js';
 import type { SweptOutbox } from '../infra/outboxSweeper.js';
 import { transitionEvent } from './webhookEvent.js';
 import type { PartnerWebhookEvent } from './partnerWebhookEvent.js';
@@ -76,17 +76,6 @@ export function createWebhookOutbox(db: Database, queue: WebhookQueue, retry: We
     job: { event: row.event, partnerId: row.partnerId, ...(row.relationshipId ? { relationshipId: row.relationshipId } : {}) },
     options,
   });
-  const deadLetterOf = (row: { id: string; jobId: string; event: string; url: string; attempts: number; lastError: string | null; updatedAt: Date; relationshipId: string | null }): DeadLetter => ({
-    kind: 'webhook',
-    id: row.id,
-    jobId: row.jobId,
-    what: row.event,
-    to: row.url,
-    attempts: row.attempts,
-    error: row.lastError,
-    failedAt: row.updatedAt.toISOString(),
-    relationshipId: row.relationshipId,
-  });
 
   return {
     async stageTransition(tx, { workflowId, relationshipId, transition, snapshot }) {
@@ -138,7 +127,7 @@ export function createWebhookOutbox(db: Database, queue: WebhookQueue, retry: We
       kind: 'webhook',
       async list(limit) {
         const rows = await db.webhookDelivery.findMany({ where: { status: 'failed' }, orderBy: { updatedAt: 'desc' }, take: limit });
-        return rows.map(deadLetterOf);
+        return rows.map(webhookDeadLetter);
       },
       count: () => db.webhookDelivery.count({ where: { status: 'failed' } }),
       async retry(id) {
@@ -150,7 +139,7 @@ export function createWebhookOutbox(db: Database, queue: WebhookQueue, retry: We
         const moved = await db.webhookDelivery.updateMany({ where: { id, status: 'failed' }, data: { status: 'queued' } });
         if (moved.count === 0) return null;
         await outbox.handOver(entryOf(row));
-        return deadLetterOf(row);
+        return webhookDeadLetter(row);
       },
     },
   };

@@ -43,6 +43,11 @@ const usage = `usage: npm run operator -- <command> [options]
                        hash and hash, then the chain's head); redirect it to a file
   audit verify <file>  check an exported chain offline: exit 0 with a summary when
                        intact, 1 naming the first broken link (line, seq, what)
+  dead-letters list [--kind mail|webhook] [--limit <n>]
+                       emails and webhooks that failed for good, newest first, with
+                       the counts by kind (the partnerflow_dead_letters metric)
+  dead-letters retry <mail|webhook> <id>
+                       send one again: a fresh round of retries under the same delivery id
   check [--partner <partner id>] [--outbox-age-seconds <n>] [--job-age-seconds <n>]
                        the consistency checker, straight on Postgres, Redis and Temporal
                        (the services' own environment: DATABASE_URL, REDIS_URL, TEMPORAL_*,
@@ -210,6 +215,42 @@ async function pauseCommand(io: CliIo, verb: 'pause' | 'resume', partnerId: stri
   return 0;
 }
 
+/** dead-letters list|retry: deliveries that failed for good (src/operator/deadLetterRoutes.ts). */
+async function deadLetterCommand(io: CliIo, verb: string | undefined, args: string[], values: { kind?: string; limit?: string; json: boolean }): Promise<number> {
+  if (verb === 'list') {
+    const query = new URLSearchParams();
+    if (values.kind) query.set('kind', values.kind);
+    if (values.limit) query.set('limit', values.limit);
+    const json = await call(io, 'GET', `/api/v1/admin/dead-letters${query.size ? `?${query.toString()}` : ''}`);
+    if (values.json) {
+      io.out(JSON.stringify(json, null, 2));
+      return 0;
+    }
+    const counts = json.counts as Json;
+    io.out(`dead letters: ${text(counts.mail)} email(s), ${text(counts.webhook)} webhook(s)`);
+    const rows = (json.deadLetters as Json[]).map((d) => ({
+      kind: text(d.kind),
+      id: text(d.id),
+      what: text(d.what),
+      to: text(d.to),
+      attempts: text(d.attempts),
+      failed: text(d.failedAt),
+      error: text(d.error).slice(0, 80),
+    }));
+    if (rows.length) table(io, rows);
+    return 0;
+  }
+  if (verb === 'retry') {
+    const [kind, id] = args;
+    if (!kind || !id) throw new CliError('dead-letters retry needs a kind (mail or webhook) and an id (from dead-letters list)');
+    const json = await call(io, 'POST', `/api/v1/admin/dead-letters/${encodeURIComponent(kind)}/${encodeURIComponent(id)}/retry`);
+    if (values.json) io.out(JSON.stringify(json, null, 2));
+    else io.out(`${text(json.kind)} ${text(json.jobId)} (${text(json.what)} to ${text(json.to)}) queued again`);
+    return 0;
+  }
+  throw new CliError(`unknown command: dead-letters ${verb ?? ''}\n\n${usage}`);
+}
+
 /** Runs one command; returns the process exit code. */
 export async function runOperatorCli(argv: string[], io: CliIo): Promise<number> {
   try {
@@ -221,6 +262,7 @@ export async function runOperatorCli(argv: string[], io: CliIo): Promise<number>
         email: { type: 'string' },
         webhook: { type: 'string' },
         provisioner: { type: 'string' },
+        kind: { type: 'string' },
         status: { type: 'string' },
         partner: { type: 'string' },
         tenant: { type: 'string', multiple: true },
@@ -347,6 +389,7 @@ export async function runOperatorCli(argv: string[], io: CliIo): Promise<number>
       if (res.body) await writeLines(res.body, io.out);
       return 0;
     }
+    if (noun === 'dead-letters') return await deadLetterCommand(io, verb, positionals.slice(2), values);
     if (noun === 'check') {
       if (!io.consistencyCheck) throw new CliError('check needs the services: run it as npm run operator -- check');
       const ms = (flag: string, value: string | undefined) => {

@@ -2,6 +2,8 @@
 // relationships (with what is wrong with each), and the dead letters. One shape
 // for `npm run operator -- check --json`, its table, and the chaos suite.
 
+import type { DeadLetter } from '../../infra/deadLetters.js';
+
 export const invariantNames = ['readModelMatchesWorkflow', 'grantsFollowStatus', 'noStuckRelationship', 'outboxDelivered', 'auditComplete'] as const;
 export type InvariantName = (typeof invariantNames)[number];
 
@@ -27,14 +29,6 @@ export interface InvariantResult {
 }
 
 /** A delivery given up for good (row status `failed`): not a broken invariant, but nobody got it. */
-export interface DeadLetter {
-  kind: 'mail' | 'webhook';
-  jobId: string;
-  relationshipId: string | null;
-  what: string;
-  error: string | null;
-  at: string;
-}
 
 export interface ConsistencyReport {
   ok: boolean;
@@ -57,7 +51,7 @@ export function reportLines(report: ConsistencyReport): string[] {
     for (const v of inv.violations) lines.push(`        ${v.relationshipId ?? '-'}  ${v.detail}`);
   }
   lines.push(`dead letters: ${report.deadLetters.length}`);
-  for (const d of report.deadLetters) lines.push(`        ${d.kind} ${d.jobId} (${d.what}) ${d.relationshipId ?? '-'} at ${d.at}: ${d.error ?? ''}`);
+  for (const d of report.deadLetters) lines.push(`        ${d.kind} ${d.jobId} (${d.what} to ${d.to}) ${d.relationshipId ?? '-'} at ${d.failedAt}: ${d.error ?? ''}`);
   lines.push(report.ok ? 'consistent' : 'INCONSISTENT');
   return lines;
 }

@@ -1,6 +1,7 @@
 import type { Job, Queue } from 'bullmq';
 import type { Database } from '../../infra/database.js';
-import type { DeadLetter, Violation } from './consistencyReport.js';
+import { emailDeadLetter, webhookDeadLetter, type DeadLetter } from '../../infra/deadLetters.js';
+import type { Violation } from './consistencyReport.js';
 
 // Invariant (d): what the outboxes (email_messages, webhook_deliveries) hold as
 // still to be delivered is really on its way: a job in Redis that is not stuck.
@@ -80,22 +81,8 @@ export async function outboxFindings(
   }
 
   const deadLetters: DeadLetter[] = [
-    ...(await db.emailMessage.findMany({ where: { ...mailScope, status: 'failed' }, orderBy: { updatedAt: 'asc' } })).map((m) => ({
-      kind: 'mail' as const,
-      jobId: m.jobId,
-      relationshipId: m.relationshipId,
-      what: `${m.template} to ${m.toAddress}`,
-      error: m.error,
-      at: m.updatedAt.toISOString(),
-    })),
-    ...(await db.webhookDelivery.findMany({ where: { ...hookScope, status: 'failed' }, orderBy: { updatedAt: 'asc' } })).map((h) => ({
-      kind: 'webhook' as const,
-      jobId: h.jobId,
-      relationshipId: h.relationshipId,
-      what: `${h.event} to ${h.url}`,
-      error: h.lastError,
-      at: h.updatedAt.toISOString(),
-    })),
+    ...(await db.emailMessage.findMany({ where: { ...mailScope, status: 'failed' }, orderBy: { updatedAt: 'asc' } })).map(emailDeadLetter),
+    ...(await db.webhookDelivery.findMany({ where: { ...hookScope, status: 'failed' }, orderBy: { updatedAt: 'asc' } })).map(webhookDeadLetter),
   ];
   return { violations, deadLetters };
 }
