@@ -30,6 +30,7 @@ export const noOpActivities: Activities = {
   notify: done,
   cancelTrial: done,
   recordSubscription: done,
+  recordTrialStep: done,
   provisionLocalSubscription: ({ workflowId }) => Promise.resolve({ externalRef: `subscription-${workflowId}` }),
   reconcileGrantsPage: () => Promise.resolve({ checked: 0, revoked: [] }),
 };

@@ -6,6 +6,7 @@ import { createGrantReconciliationActivities } from './grantReconciliation.js';
 import { createInvitationActivities } from './issueInvitation.js';
 import { createNotifyActivities } from './notify.js';
 import { withPermanentFailuresTyped } from './permanentFailures.js';
+import { createPartnerTrialActivities } from './partnerTrials.js';
 import { createReadModelActivities } from './readModel.js';
 import { createSubscriptionActivities } from './subscriptions.js';
 import { createTrialCancellationActivities } from './trialCancellation.js';
@@ -34,6 +35,7 @@ export function createActivities(deps: ActivityDependencies) {
     ...createTrialActivities(deps.db, deps.trialProvisioner),
     ...createTrialCancellationActivities(deps.db, deps.trialProvisioner),
     ...createSubscriptionActivities(deps.db, deps.webhooks, deps.publicBaseUrl),
+    ...createPartnerTrialActivities(deps.db, deps.webhooks, deps.publicBaseUrl),
     ...createNotifyActivities(deps.db, deps.mail),
     ...createGrantReconciliationActivities(deps.db, deps.temporal),
   });

@@ -86,7 +86,7 @@ export function createSubscriptionActivities(db: Database, webhooks: WebhookOutb
     });
     if (!input.tellPartner || input.step === 'agreed') return;
     const type: SubscriptionEventType = `subscription.${input.step}`;
-    await webhooks.enqueueSubscriptionEvent(
+    await webhooks.enqueueProvisioningEvent(
       subscriptionEvent({
         workflowId: input.workflowId,
         type,

@@ -25,8 +25,9 @@ import { keyRotatedSchema, rotateKeySchema } from '../operator/partnerKeySchemas
 import { partnerPauseRequestSchema, partnerPauseStateSchema } from '../operator/partnerPauseSchemas.js';
 import { deadLetterListQuerySchema, deadLetterListSchema, deadLetterSchema } from '../operator/deadLetterSchemas.js';
 import { partnerEventTypes, partnerWebhookEventSchema } from '../webhooks/partnerWebhookEvent.js';
+import { trialEventTypes, trialWebhookEventSchema, type TrialEventType } from '../webhooks/trialWebhookEvent.js';
 import { subscriptionEventTypes, subscriptionWebhookEventSchema, type SubscriptionEventType } from '../webhooks/subscriptionWebhookEvent.js';
-import { subscriptionCompletionSchema } from '../relationships/purchaseSchemas.js';
+import { provisioningCompletionSchema } from '../relationships/purchaseSchemas.js';
 
 // The OpenAPI 3.1 document, generated from the zod schemas the routes validate
 // with (requests, as their input side) and the schemas the tests hold the
@@ -69,7 +70,7 @@ const requestSchemas = {
   PartnerPauseRequest: partnerPauseRequestSchema,
   AccessBatchRequest: accessBatchSchema,
   CodecPayloadsRequest: codecPayloadsSchema,
-  SubscriptionCompletionRequest: subscriptionCompletionSchema,
+  ProvisioningCompletionRequest: provisioningCompletionSchema,
 } as const;
 
 const responseSchemas = {
@@ -95,6 +96,7 @@ const responseSchemas = {
   DeadLetter: deadLetterSchema,
   PartnerWebhookEvent: partnerWebhookEventSchema,
   SubscriptionWebhookEvent: subscriptionWebhookEventSchema,
+  TrialWebhookEvent: trialWebhookEventSchema,
   CodecPayloads: codecPayloadsSchema,
 } as const;
 
@@ -209,20 +211,23 @@ export const operations: Operation[] = [
       problems: step === 'resend' ? [...stepProblems, 'stepCoolingDown', 'partnerMailQuota'] : stepProblems,
     }),
   ),
-  {
-    method: 'post',
-    path: '/api/v1/relationships/{id}/subscription',
-    tag: 'Partner API',
-    summary: "Complete a subscription your system was asked for (`subscription.requested`): active with its reference, or failed with the reason",
-    description:
-      'Once, before the request’s `deadlineAt` (docs/commerce.md). A duplicate, a late completion, one after the customer continued without the purchase or after the relationship ended (the request withdrawn) is refused with 409 `noSubscriptionRequest` and changes nothing; another partner’s relationship is 404.',
-    security: ['partner'],
-    pathParams: relationshipId,
-    requestBody: { schema: 'SubscriptionCompletionRequest', mediaType: 'application/json', required: true },
-    headers: ['IdempotencyKey'],
-    success: { status: 200, description: 'The relationship, its subscription active or failed', schema: 'Relationship' },
-    problems: stepProblems.filter((code) => code !== 'preconditionFailed'),
-  },
+  ...(['subscription', 'trial'] as const).map(
+    (what): Operation => ({
+      method: 'post',
+      path: `/api/v1/relationships/{id}/${what}`,
+      tag: 'Partner API',
+      summary: `Complete a ${what} your system was asked for (\`${what}.requested\`): active with its reference, or failed with the reason`,
+      description: `Once, before the request’s \`deadlineAt\` (docs/commerce.md). A duplicate, a late completion, one for a request never sent${
+        what === 'subscription' ? ' (the customer continued without the purchase)' : ' (the trial is not provisioned by your system, or was not taken)'
+      } or after the relationship ended (the request withdrawn) is refused with 409 \`${what === 'subscription' ? 'noSubscriptionRequest' : 'noTrialRequest'}\` and changes nothing; another partner’s relationship is 404.`,
+      security: ['partner'],
+      pathParams: relationshipId,
+      requestBody: { schema: 'ProvisioningCompletionRequest', mediaType: 'application/json', required: true },
+      headers: ['IdempotencyKey'],
+      success: { status: 200, description: `The relationship, its ${what} active or failed`, schema: 'Relationship' },
+      problems: stepProblems.filter((code) => code !== 'preconditionFailed'),
+    }),
+  ),
   {
     method: 'get',
     path: '/api/v1/access',
@@ -719,6 +724,13 @@ const subscriptionEventSummaries: Record<SubscriptionEventType, string> = {
   'subscription.cancelled': 'The relationship ended before the request was completed: do not create it',
 };
 
+const trialEventSummaries: Record<TrialEventType, string> = {
+  'trial.requested': 'Create the trial the customer took (your provisioner is `partner`), then complete it at `data.completeUrl` before `deadlineAt`',
+  'trial.active': 'The trial is active (your completion)',
+  'trial.failed': 'The trial failed: your system said so, or the deadline passed',
+  'trial.cancelled': 'The relationship ended before the trial request was completed: do not create it',
+};
+
 /** One outgoing webhook: what partnerflow POSTs to the partner's webhookUrl. */
 function webhook(type: string, summary: string, schema: keyof typeof responseSchemas) {
   return [
@@ -781,6 +793,7 @@ export function buildOpenApiDocument(options: { publicBaseUrl: string; version: 
     webhooks: Object.fromEntries([
       ...partnerEventTypes.map((type) => webhook(type, type === 'partner.paused' ? 'The operator paused all of the partner’s access' : 'The operator resumed the partner’s access', 'PartnerWebhookEvent')),
       ...subscriptionEventTypes.map((type) => webhook(type, subscriptionEventSummaries[type], 'SubscriptionWebhookEvent')),
+      ...trialEventTypes.map((type) => webhook(type, trialEventSummaries[type], 'TrialWebhookEvent')),
     ]),
     components: {
       securitySchemes: {

@@ -43,7 +43,7 @@ export const relationshipSchema = z.object({
       offer: z.string(),
       seats: z.number().int(),
       days: z.number().int(),
-      status: z.string().optional().meta({ description: 'pending, provisioning, active, failed or skipped; absent while only offered' }),
+      status: z.string().optional().meta({ description: 'provisioning (the provider makes it), requested (your system was asked: trial.requested), active, failed, skipped or cancelled; absent while only offered. Clients must tolerate new values.' }),
       endsAt: nullableTimestamp.optional(),
       failureReason: z.string().nullable().optional(),
     })

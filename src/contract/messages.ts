@@ -1,5 +1,5 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { SubscriptionCompletion } from './purchase.js';
+import type { ProvisioningCompletion, SubscriptionCompletion } from './purchase.js';
 import type { Actor, RelationshipState } from './relationship.js';
 
 // Messages are defined once here and imported by the workflow, the API and the
@@ -26,6 +26,12 @@ export interface CompleteSubscriptionInput {
   completion: SubscriptionCompletion;
 }
 
+/** The partner's system completing (or failing) the trial it was asked for. */
+export interface CompleteTrialInput {
+  actor: Actor;
+  completion: ProvisioningCompletion;
+}
+
 export interface DeclineInput extends InvitationResponse {
   reason?: string;
 }
@@ -48,6 +54,7 @@ export const terminateUpdate = defineUpdate<RelationshipState, [ActorInput]>('te
 export const removeUpdate = defineUpdate<RelationshipState, [ActorInput]>('remove');
 export const setAutoExtendUpdate = defineUpdate<RelationshipState, [SetAutoExtendInput]>('setAutoExtend');
 export const completeSubscriptionUpdate = defineUpdate<RelationshipState, [CompleteSubscriptionInput]>('completeSubscription');
+export const completeTrialUpdate = defineUpdate<RelationshipState, [CompleteTrialInput]>('completeTrial');
 export const getStateQuery = defineQuery<RelationshipState>('getState');
 
 export interface InvitationUndeliverableInput {
@@ -80,7 +87,9 @@ export type RefusalReason =
   /** Auto-extend was changed as often as the operator allows. */
   | 'autoExtendLimit'
   /** A subscription completion with no request pending: never asked, already completed, withdrawn or past its deadline. */
-  | 'noSubscriptionRequest';
+  | 'noSubscriptionRequest'
+  /** A trial completion with no request pending: never asked (not the partner's to provision), already completed, withdrawn or past its deadline. */
+  | 'noTrialRequest';
 
 export interface StepRefusal {
   reason: RefusalReason;

@@ -85,8 +85,12 @@ export interface SubscriptionState extends PurchaseOffer {
 export const provisioners = ['local', 'partner'] as const;
 export type ProvisionerKind = (typeof provisioners)[number];
 
-/** The partner's answer to a request (`POST /relationships/{id}/subscription`). */
-export type SubscriptionCompletion = { status: 'active'; externalRef: string } | { status: 'failed'; reason: string };
+/**
+ * The partner's system's answer to a request it was sent: a subscription
+ * (`POST /relationships/{id}/subscription`) or a trial (`POST /relationships/{id}/trial`).
+ */
+export type ProvisioningCompletion = { status: 'active'; externalRef: string } | { status: 'failed'; reason: string };
+export type SubscriptionCompletion = ProvisioningCompletion;
 
 function minorUnits(amount: string): { units: bigint; scale: number } {
   const [whole = '0', fraction = ''] = amount.split('.');

@@ -19,13 +19,19 @@ export interface TrialOffer {
   days: number;
 }
 
-/** `cancelled`: the relationship ended while the trial was being provisioned, so it was undone. */
-export type TrialStatus = 'pending' | 'active' | 'failed' | 'skipped' | 'cancelled';
+/**
+ * `cancelled`: the relationship ended while the trial was being provisioned, so it was undone.
+ * `requested`: the partner's own system was asked for it (`trial.requested`) and has not answered yet.
+ */
+export type TrialStatus = 'pending' | 'requested' | 'active' | 'failed' | 'skipped' | 'cancelled';
 
 export interface TrialState extends TrialOffer {
   status: TrialStatus;
   externalRef?: string;
   failureReason?: string;
+  /** When the partner's system was asked, and by when it must complete the request (partner provisioner only). */
+  requestedAt?: string;
+  deadlineAt?: string;
 }
 
 export interface Transition {

@@ -4,7 +4,7 @@ import { callerScope, principalOf, requirePartner } from '../http/auth.js';
 import { etagOf, notModified } from '../http/conditionalRequests.js';
 import type { Idempotency } from '../http/idempotency.js';
 import type { RelationshipService } from '../relationships/relationshipService.js';
-import { subscriptionCompletionSchema } from '../relationships/purchaseSchemas.js';
+import { provisioningCompletionSchema } from '../relationships/purchaseSchemas.js';
 import { listRelationshipsQuerySchema, reasonBodySchema, relationshipIdSchema } from '../relationships/relationshipSchemas.js';
 
 export interface PartnerRoutesDeps {
@@ -62,15 +62,17 @@ export function partnerRoutes(deps: PartnerRoutesDeps): Router {
     });
   }
 
-  // The partner's system answers a `subscription.requested` webhook (docs/commerce.md).
-  router.post('/relationships/:id/subscription', async (req, res) => {
-    const partner = requirePartner(res);
-    await idempotency.run(req, res, callerScope(res), async () => {
-      const id = relationshipIdSchema.parse(req.params.id);
-      const completion = subscriptionCompletionSchema.parse(req.body ?? {});
-      return { status: 200, body: await relationships.completeSubscription(partner, id, completion) };
+  // The partner's system answers a `subscription.requested` or `trial.requested` webhook (docs/commerce.md).
+  for (const what of ['subscription', 'trial'] as const) {
+    router.post(`/relationships/:id/${what}`, async (req, res) => {
+      const partner = requirePartner(res);
+      await idempotency.run(req, res, callerScope(res), async () => {
+        const id = relationshipIdSchema.parse(req.params.id);
+        const completion = provisioningCompletionSchema.parse(req.body ?? {});
+        return { status: 200, body: await relationships.completeRequest(partner, id, what, completion) };
+      });
     });
-  });
+  }
 
   return router;
 }

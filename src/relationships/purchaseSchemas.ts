@@ -44,8 +44,8 @@ export const provisioningDeadlineSchemaFor = (allowShortDurations: boolean) => {
   });
 };
 
-/** The partner's system's answer to `subscription.requested`. */
-export const subscriptionCompletionSchema = z.discriminatedUnion('status', [
+/** The partner's system's answer to `subscription.requested` or `trial.requested`. */
+export const provisioningCompletionSchema = z.discriminatedUnion('status', [
   z
     .object({
       status: z.literal('active'),
@@ -54,7 +54,7 @@ export const subscriptionCompletionSchema = z.discriminatedUnion('status', [
         .min(externalRefLength.min, 'must not be empty')
         .max(externalRefLength.max, `must be at most ${externalRefLength.max} characters`)
         .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
-        .meta({ description: "The subscription's id in the partner's system." }),
+        .meta({ description: "The subscription's or trial's id in the partner's system." }),
     })
     .strict(),
   z
@@ -65,4 +65,4 @@ export const subscriptionCompletionSchema = z.discriminatedUnion('status', [
     .strict(),
 ]);
 
-export type SubscriptionCompletionRequest = z.infer<typeof subscriptionCompletionSchema>;
+export type ProvisioningCompletionRequest = z.infer<typeof provisioningCompletionSchema>;

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import {
   acceptUpdate,
   completeSubscriptionUpdate,
+  completeTrialUpdate,
   declineUpdate,
   removeUpdate,
   resendUpdate,
@@ -25,7 +26,7 @@ import { refuseOffersWhilePaused } from '../partners/partnerPause.js';
 import type { PendingInvitationCap } from './pendingInvitationCap.js';
 import { relationshipAfterStep, relationshipFromRow, relationshipInclude } from './relationshipView.js';
 import { createRelationshipSchemaFor, type CreateRelationshipRequest, type ListRelationshipsQuery } from './relationshipSchemas.js';
-import type { SubscriptionCompletionRequest } from './purchaseSchemas.js';
+import type { ProvisioningCompletionRequest } from './purchaseSchemas.js';
 import { toStepError } from './temporalErrors.js';
 
 export interface RelationshipServiceDeps {
@@ -87,7 +88,7 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
   }
 
   /**
-   * Who provisions the purchase, fixed into the offer now: the workflow never reads the partner's
+   * Who provisions the purchase and the trial, fixed into the offer now: the workflow never reads the partner's
    * setting later (it stays deterministic), and a change of setting leaves running offers alone.
    */
   async function provisioningOf(partnerId: string, body: CreateRelationshipRequest): Promise<OfferProvisioning> {
@@ -109,7 +110,7 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
     const workflowId = relationshipWorkflowId(id);
 
     const { tenantDomain, adminEmail: contactEmail, name: contactName } = body.customer;
-    const provisioning = body.purchase ? await provisioningOf(partner.partnerId, body) : undefined;
+    const provisioning = body.purchase || body.trial ? await provisioningOf(partner.partnerId, body) : undefined;
     // The tenant directory is never read or written here: the answer is the same whether or not
     // the tenant is registered and whoever its admins are, so an offer reveals nothing about them.
     await deps.pendingInvitations.withinCap(partner.partnerId, async () => {
@@ -171,7 +172,8 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
       ...(body.terms ? { terms: body.terms } : {}),
       autoExtend: body.autoExtend,
       ...(body.trial ? { trial: body.trial } : {}),
-      ...(body.purchase && provisioning ? { purchase: body.purchase, provisioning } : {}),
+      ...(body.purchase ? { purchase: body.purchase } : {}),
+      ...(provisioning ? { provisioning } : {}),
       policy,
     };
     try {
@@ -236,29 +238,32 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
   }
 
   /**
-   * The partner's system completes (or fails) the subscription it was asked for. Refused with
-   * `noSubscriptionRequest` (409) when nothing waits for it: a duplicate, a late one, a withdrawn request.
+   * The partner's system completes (or fails) the subscription or trial it was asked for.
+   * Refused with `noSubscriptionRequest` / `noTrialRequest` (409) when nothing waits for it: a
+   * duplicate, a late one, a withdrawn request, or none ever sent.
    */
-  async function completeSubscription(partner: PartnerPrincipal, id: string, completion: SubscriptionCompletionRequest) {
+  async function completeRequest(partner: PartnerPrincipal, id: string, what: 'subscription' | 'trial', completion: ProvisioningCompletionRequest) {
     const row = await findVisible(partner, id);
     const before = fromRow(partner, row);
-    const state = await temporal.workflow
-      .getHandle(row.workflowId)
-      .executeUpdate(completeSubscriptionUpdate, { args: [{ actor: { type: 'partner', id: partner.partnerId }, completion }] })
-      .catch((err: unknown) => {
-        // An ended relationship's workflow has completed: the refusal says what became of its subscription.
-        if (err instanceof WorkflowNotFoundError && before.subscription) {
-          throw new AppError('stepRefused', `No subscription request is pending: the relationship has ended (${row.status}) and its subscription is ${before.subscription.status}.`, {
-            reason: 'noSubscriptionRequest',
-            currentStatus: row.status,
-          });
-        }
-        throw toStepError(err, row.status);
-      });
-    log.info(
-      { event: 'subscription.completed', relationshipId: id, workflowId: row.workflowId, partnerId: partner.partnerId, status: state.subscription?.status },
-      'partner completed subscription',
-    );
+    const actor = { type: 'partner' as const, id: partner.partnerId };
+    const handle = temporal.workflow.getHandle(row.workflowId);
+    const reason = what === 'subscription' ? 'noSubscriptionRequest' : 'noTrialRequest';
+    const state = await (what === 'subscription'
+      ? handle.executeUpdate(completeSubscriptionUpdate, { args: [{ actor, completion }] })
+      : handle.executeUpdate(completeTrialUpdate, { args: [{ actor, completion }] })
+    ).catch((err: unknown) => {
+      // An ended relationship's workflow has completed: the refusal says what became of the request.
+      if (err instanceof WorkflowNotFoundError) {
+        const became = what === 'subscription' ? before.subscription?.status : before.trial?.status;
+        throw new AppError('stepRefused', `No ${what} request is pending: the relationship has ended (${row.status})${became ? ` and its ${what} is ${became}` : ` and had no ${what} to complete`}.`, {
+          reason,
+          currentStatus: row.status,
+        });
+      }
+      throw toStepError(err, row.status);
+    });
+    const completed = what === 'subscription' ? state.subscription?.status : state.trial?.status;
+    log.info({ event: `${what}.completed`, relationshipId: id, workflowId: row.workflowId, partnerId: partner.partnerId, status: completed }, `partner completed ${what}`);
     return relationshipAfterStep(before, state, { showCustomerIdentity: false });
   }
 
@@ -307,7 +312,7 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
     log.warn({ event: 'readmodel.lagging', relationshipId: id, status }, 'read model did not catch up in time');
   }
 
-  return { parseOfferRequest, createOffer, list, get, runPartnerStep, completeSubscription, answerInvitation, removeByCustomer };
+  return { parseOfferRequest, createOffer, list, get, runPartnerStep, completeRequest, answerInvitation, removeByCustomer };
 }
 
 export type RelationshipService = ReturnType<typeof createRelationshipService>;

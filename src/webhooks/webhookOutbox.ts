@@ -8,6 +8,7 @@ import type { SweptOutbox } from '../infra/outboxSweeper.js';
 import { transitionEvent } from './webhookEvent.js';
 import type { PartnerWebhookEvent } from './partnerWebhookEvent.js';
 import type { SubscriptionWebhookEvent } from './subscriptionWebhookEvent.js';
+import type { TrialWebhookEvent } from './trialWebhookEvent.js';
 import type { WebhookJob, WebhookQueue } from './webhookQueue.js';
 
 type Tx = Prisma.TransactionClient;
@@ -36,8 +37,8 @@ export interface WebhookOutbox {
   handOver(staged: StagedWebhook): Promise<boolean>;
   /** An event about the partner itself (paused, resumed), keyed by its id; nothing when the partner has no URL. */
   enqueuePartnerEvent(event: PartnerWebhookEvent): Promise<void>;
-  /** An event about a relationship's subscription (docs/commerce.md), keyed by its id; nothing when the partner has no URL. */
-  enqueueSubscriptionEvent(event: SubscriptionWebhookEvent): Promise<void>;
+  /** An event about a relationship's subscription or partner-provisioned trial (docs/commerce.md), keyed by its id; nothing when the partner has no URL. */
+  enqueueProvisioningEvent(event: SubscriptionWebhookEvent | TrialWebhookEvent): Promise<void>;
   /** For the outbox sweeper: rows that still wait for delivery. */
   swept: SweptOutbox;
   /** Deliveries that failed for good, for the operator. */
@@ -98,7 +99,7 @@ export function createWebhookOutbox(db: Database, queue: WebhookQueue, retry: We
       const row = { jobId: event.id, partnerId, relationshipId: null, url, event: event.type, payload: event, status: 'queued' };
       await outbox.enqueue({ ...entryOf(row), row });
     },
-    async enqueueSubscriptionEvent(event) {
+    async enqueueProvisioningEvent(event) {
       const { partnerId, relationshipId } = event.data;
       const url = (await db.partner.findUnique({ where: { id: partnerId }, select: { webhookUrl: true } }))?.webhookUrl;
       if (!url) return;

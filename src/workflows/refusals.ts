@@ -82,3 +82,26 @@ export function requireSubscriptionRequest(state: RelationshipState, nowMs: numb
   if (!s.requestedAt || !s.deadlineAt) refuseWith('No request was sent yet: the subscription is requested once the relationship is active.');
   if (nowMs >= Date.parse(s.deadlineAt)) refuseWith(`Too late: the deadline for completing this request passed at ${s.deadlineAt}.`);
 }
+
+/** As for the subscription: a trial completion is taken once, for a request that was sent, before its deadline, while the relationship lives. */
+export function requireTrialRequest(state: RelationshipState, nowMs: number): void {
+  const t = state.trial;
+  const refuseWith: (message: string) => never = (message) => refuse(state, 'noTrialRequest', message);
+  if (!t) refuseWith('This relationship has no trial: there is nothing to complete.');
+  switch (t.status) {
+    case 'pending':
+      return refuseWith('No trial request was sent: the trial is requested once the relationship is active, and only from a partner whose system provisions.');
+    case 'skipped':
+      return refuseWith('The customer did not take the trial: no trial was requested.');
+    case 'active':
+      return refuseWith(`The trial was already completed (active, ${t.externalRef ?? 'no reference'}); a second completion changes nothing.`);
+    case 'failed':
+      return refuseWith(`The trial was already marked failed (${t.failureReason ?? 'no reason'}); a later completion changes nothing.`);
+    case 'cancelled':
+      return refuseWith('The request was withdrawn: the relationship ended before it was completed. Do not create the trial.');
+    case 'requested':
+      break;
+  }
+  if (isEnded(state.status)) refuseWith(`The request was withdrawn: the relationship has ended (${state.status}).`);
+  if (t.deadlineAt && nowMs >= Date.parse(t.deadlineAt)) refuseWith(`Too late: the deadline for completing this request passed at ${t.deadlineAt}.`);
+}

@@ -14,11 +14,12 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { NotificationEvent } from '../activities/index.js';
-import type { SubscriptionStep } from '../activities/subscriptions.js';
 import {
   acceptUpdate,
   completeSubscriptionUpdate,
+  completeTrialUpdate,
   type CompleteSubscriptionInput,
+  type CompleteTrialInput,
   declineUpdate,
   type AcceptInput,
   type DeclineInput,
@@ -32,14 +33,21 @@ import {
 } from '../contract/messages.js';
 import { CANCELLED_REASON, cancellingOperator } from '../contract/endReasons.js';
 import { addDuration, policyProblem, type PolicyProblem } from '../contract/policy.js';
-import type { SubscriptionCompletion } from '../contract/purchase.js';
 import type { Actor, RelationshipState, RelationshipWorkflowInput } from '../contract/relationship.js';
 import { snapshotOf, systemActor } from '../contract/relationship.js';
 import { RelationshipStatusKey } from '../contract/searchAttributes.js';
 import { isEnded, liveAfterAcceptance, type RelationshipStatus } from '../contract/statuses.js';
 import { relationshipActivities } from './activityOptions.js';
-import { requireAutoExtendChangeAllowed, requireOpenInvitation, requireResendAllowed, requireStatus, requireSubscriptionRequest } from './refusals.js';
-import { answerPurchase, applyCompletion, initialState, summaryOf } from './relationshipState.js';
+import { createPartnerRequests } from './partnerRequests.js';
+import {
+  requireAutoExtendChangeAllowed,
+  requireOpenInvitation,
+  requireResendAllowed,
+  requireStatus,
+  requireSubscriptionRequest,
+  requireTrialRequest,
+} from './refusals.js';
+import { answerPurchase, initialState, summaryOf } from './relationshipState.js';
 
 /**
  * Patches (docs/workflow.md, "Versioning"). A run started before them replays
@@ -54,12 +62,6 @@ const CANCELLATION_ENDS_RELATIONSHIP = 'cancellation-ends-relationship';
 const TRIAL_UNDONE_WHEN_ENDED = 'trial-undone-when-ended';
 /** A run waiting (invited or active) continues as new once its history is long (a signal flood). */
 const LONG_WAIT_CONTINUES_AS_NEW = 'long-wait-continues-as-new';
-/**
- * Purchase offers (docs/commerce.md): the customer's answer recorded, the subscription provisioned
- * once active, the partner's completion or its deadline, withdrawal at the end. Asked only by runs
- * whose offer has a purchase, so a run an older worker started without these steps replays unchanged.
- */
-const PURCHASE_OFFERS = 'purchase-offers';
 
 /**
  * One partner relationship from offer to its end. Handlers change state at once
@@ -106,6 +108,8 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
       if (isCancellation(err) || !(err instanceof ActivityFailure)) throw err;
       log.warn('notification given up', { event: 'notification.givenUp', notification: event, key, cause: err.cause?.message ?? err.message });
     });
+
+  const requests = createPartnerRequests({ state, offer, ids, readModel, notify });
 
   async function issueInvitation(purpose: 'invitation' | 'reminder' | 'resend'): Promise<void> {
     const step = ++state.invitation.issued;
@@ -221,105 +225,25 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
     },
   );
 
-  // The partner's system answering a `subscription.requested`. The validator refuses a duplicate,
-  // a late one and one for a withdrawn request before anything reaches history.
+  // The partner's system answering a `subscription.requested` or `trial.requested`. The validators
+  // refuse a duplicate, a late one and one for a withdrawn request before anything reaches history.
   setHandler(
     completeSubscriptionUpdate,
     async ({ actor, completion }) => {
-      const s = state.subscription;
-      if (!s) return state;
-      applyCompletion(s, completion, new Date().toISOString());
-      await recordSubscription(s.status === 'active' ? 'active' : 'failed', actor, true);
-      await notify(s.status === 'active' ? 'subscriptionActive' : 'subscriptionFailed', `subscription-${s.status}`, failureOf(s));
+      await requests.completeSubscription(completion, actor);
       return state;
     },
     { validator: (_input: CompleteSubscriptionInput) => requireSubscriptionRequest(state, Date.now()) },
   );
 
-  // --- the purchase offered with the relationship (docs/commerce.md) ---
-
-  /** Whether this run takes the purchase steps: it has a purchase, and was not started by a worker without them. */
-  function purchaseSteps(): boolean {
-    return state.subscription !== undefined && patched(PURCHASE_OFFERS);
-  }
-
-  const failureOf = (s: { failureReason?: string }) => (s.failureReason ? { reason: s.failureReason } : {});
-
-  /** Writes the subscription's step to the read model and audit (and the partner's webhook), and names it in the Web UI. */
-  async function recordSubscription(step: SubscriptionStep, actor: Actor, tellPartner: boolean): Promise<void> {
-    const { subscription } = state;
-    if (!subscription) return;
-    await readModel.recordSubscription({ ...ids, step, subscription, actor, at: new Date().toISOString(), tellPartner });
-    setCurrentDetails(summaryOf(offer, state));
-  }
-
-  /** Right after the acceptance: the customer's answer to the purchase, recorded; a No is told to the partner. */
-  async function recordPurchaseAnswer(): Promise<void> {
-    const s = state.subscription;
-    if (!s || (s.status !== 'requested' && s.status !== 'declined') || !purchaseSteps()) return;
-    const accepted = state.transitions.find((t) => t.to === 'accepted');
-    const customer: Actor = accepted?.actor ?? systemActor;
-    if (s.status === 'declined') {
-      await recordSubscription('declined', customer, true);
-      await notify('subscriptionDeclined', 'subscription-declined');
-    } else {
-      await recordSubscription('agreed', customer, false);
-    }
-  }
-
-  /**
-   * Once the relationship is active, an agreed subscription is created: at once by the local
-   * provisioner, or by asking the partner's system, whose completion (or deadline) the live
-   * relationship then waits for alongside its own timers.
-   */
-  async function provisionSubscription(): Promise<void> {
-    const s = state.subscription;
-    if (!s || s.status !== 'requested' || s.requestedAt || state.status !== 'active' || !purchaseSteps()) return;
-    s.requestedAt = new Date().toISOString();
-    const provisioning = offer.provisioning;
-    if (provisioning?.by === 'partner') {
-      s.deadlineAt = new Date(Date.now() + provisioning.deadlineSeconds * 1000).toISOString();
-      await recordSubscription('requested', systemActor, true);
-      return;
-    }
-    const { externalRef } = await readModel.provisionLocalSubscription(ids);
-    settleSubscription({ status: 'active', externalRef });
-    await recordSubscription('active', systemActor, true);
-    await notify('subscriptionActive', 'subscription-active');
-  }
-
-  function settleSubscription(completion: SubscriptionCompletion): void {
-    if (state.subscription) applyCompletion(state.subscription, completion, new Date().toISOString());
-  }
-
-  /** When the partner's system must have answered by (ms), while a sent request waits for it. */
-  function subscriptionDeadline(): number | undefined {
-    const s = state.subscription;
-    if (s?.status !== 'requested' || !s.deadlineAt || !purchaseSteps()) return undefined;
-    return Date.parse(s.deadlineAt);
-  }
-
-  async function failForDeadline(): Promise<void> {
-    const s = state.subscription;
-    if (s?.status !== 'requested') return;
-    settleSubscription({ status: 'failed', reason: `The partner's system did not complete the request by its deadline (${s.deadlineAt ?? 'unknown'}).` });
-    await recordSubscription('failed', systemActor, true);
-    await notify('subscriptionFailed', 'subscription-failed', failureOf(s));
-  }
-
-  /**
-   * The relationship ended: a purchase still unanswered, or agreed and not yet completed, is
-   * cancelled; a request the partner's system was sent is withdrawn with a signed webhook.
-   */
-  async function cancelOpenSubscription(): Promise<void> {
-    const s = state.subscription;
-    if (!s || (s.status !== 'offered' && s.status !== 'requested') || !purchaseSteps()) return;
-    const wasSent = s.requestedAt !== undefined;
-    s.status = 'cancelled';
-    s.failureReason = `The relationship ended (${state.status}) before the subscription was ${s.agreedAt ? 'created' : 'agreed'}.`;
-    const ended = state.transitions.at(-1);
-    await recordSubscription('cancelled', ended?.actor ?? systemActor, wasSent);
-  }
+  setHandler(
+    completeTrialUpdate,
+    async ({ actor, completion }) => {
+      await requests.completeTrial(completion, actor);
+      return state;
+    },
+    { validator: (_input: CompleteTrialInput) => requireTrialRequest(state, Date.now()) },
+  );
 
   async function awaitInvitationAnswer(): Promise<void> {
     while (state.status === 'invited') {
@@ -380,6 +304,8 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
     const trial = state.trial;
     // Removed or terminated while still `accepted`: an ended relationship never comes back to life.
     if (!trial || trial.status !== 'pending' || state.status !== 'accepted') return;
+    // The partner's own system makes it once the relationship is active (requestTrial).
+    if (requests.trialIsPartners()) return;
     transition('provisioning', systemActor);
     await flush();
     // A removal or terminate while the provider works cancels the attempt: the relationship's
@@ -435,14 +361,14 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
         .filter((before) => !state.warningsSent.includes(before))
         .sort((a, b) => b - a)[0];
       const wakeAt = warning === undefined ? endsAt : endsAt - warning;
-      // A sent subscription request waits here too: its deadline is one more timer (re-armed from state after a continue-as-new).
-      const deadline = subscriptionDeadline();
+      // A request sent to the partner's system waits here too: its deadline is one more timer (re-armed from state after a continue-as-new).
+      const deadline = requests.nextDeadline();
       const wake = deadline === undefined ? wakeAt : Math.min(wakeAt, deadline);
       const changed = await condition(() => state.status !== 'active' || historyIsLong(), Math.max(wake - Date.now(), 1));
       if (changed && state.status === 'active') await continueAsNewWithState();
       if (changed) return;
       if (deadline !== undefined && deadline <= Date.now()) {
-        await failForDeadline();
+        await requests.failOverdue();
         continue;
       }
       if (warning !== undefined) {
@@ -503,7 +429,7 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
     if (!isEnded(state.status)) transition(state.status === 'invited' ? 'withdrawn' : 'terminated', cancellingOperator, CANCELLED_REASON);
     await flush();
     if (wasProvisioning) await undoTrial();
-    await cancelOpenSubscription();
+    await requests.withdrawOpen();
     if (!endNotified) await notifyEnd();
   }
 
@@ -527,7 +453,7 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
     if (state.status === 'accepted') {
       await flush();
       await notify('accepted', 'accepted');
-      await recordPurchaseAnswer();
+      await requests.recordPurchaseAnswer();
       await provisionTrial();
       if (!isEnded(state.status)) {
         if (addDuration(Date.now(), policy.durationMs) === undefined && patched(POLICY_DATES_CHECKED)) {
@@ -537,14 +463,15 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
           state.endsAt = new Date(Date.now() + policy.durationMs).toISOString();
           transition('active', systemActor);
           await flush();
-          await provisionSubscription();
+          await requests.provisionSubscription();
+          await requests.requestTrial();
         }
       }
     }
     await liveUntilEnd();
 
     await flush();
-    await cancelOpenSubscription();
+    await requests.withdrawOpen();
     await notifyEnd();
     endNotified = true;
     await condition(allHandlersFinished);
