@@ -280,7 +280,7 @@ describe('partner API', () => {
       expect(field(first, 'apiKey')).toMatch(/^pf_/);
       const again = await api.post('/api/v1/admin/partners').set(auth(operator)).set('Idempotency-Key', 'partner-1').send(body);
       expect(again.status).toBe(201);
-      expect(again.body).toEqual({ id: field(first, 'id'), name: 'Northwind', contactEmail: 'ops@northwind.example' });
+      expect(again.body).toEqual({ id: field(first, 'id'), name: 'Northwind', contactEmail: 'ops@northwind.example', provisioner: 'local' });
       expect(await system.db.partner.count({ where: { name: 'Northwind' } })).toBe(1);
     });
   });
