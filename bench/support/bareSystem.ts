@@ -33,6 +33,7 @@ export const noOpActivities: Activities = {
   recordTrialStep: done,
   provisionLocalSubscription: ({ workflowId }) => Promise.resolve({ externalRef: `subscription-${workflowId}` }),
   reconcileGrantsPage: () => Promise.resolve({ checked: 0, revoked: [] }),
+  withdrawOrphanedInvitationsPage: () => Promise.resolve({ checked: 0, withdrawn: [] }),
 };
 
 export interface BareSystemSettings {

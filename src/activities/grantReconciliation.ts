@@ -1,7 +1,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { appendAuditEvent } from '../audit/auditLog.js';
-import { RECONCILED_REVOKE_ACTION, reconciledReason } from '../contract/endReasons.js';
-import type { GrantReconcilePage, GrantReconcilePageInput } from '../contract/grantReconciler.js';
+import { orphanedInvitationReason, RECONCILED_REVOKE_ACTION, reconciledReason } from '../contract/endReasons.js';
+import type { GrantReconcilePage, GrantReconcilePageInput, OrphanedInvitationsPage, OrphanedInvitationsPageInput } from '../contract/grantReconciler.js';
 import { isEnded, type RelationshipStatus } from '../contract/statuses.js';
 import type { Database } from '../infra/database.js';
 
@@ -74,5 +74,54 @@ export function createGrantReconciliationActivities(db: Database, temporal: Clie
     return { checked: holders.length, revoked, ...(holders.length === input.pageSize && last ? { next: last } : {}) };
   }
 
-  return { reconcileGrantsPage };
+  /** Withdraws one invitation whose workflow is not running, unless something moved it meanwhile. */
+  async function withdrawOrphanedInvitation(relationshipId: string, closedAs: string): Promise<boolean> {
+    return db.$transaction(async (tx) => {
+      const now = new Date();
+      const reason = orphanedInvitationReason(closedAs);
+      const moved = await tx.relationship.updateMany({
+        where: { id: relationshipId, status: 'invited' },
+        data: { status: 'withdrawn', statusReason: reason, endedAt: now, liveKey: null, version: { increment: 1 } },
+      });
+      if (moved.count === 0) return false;
+      await tx.invitation.updateMany({ where: { relationshipId, usedAt: null, revokedAt: null }, data: { revokedAt: now } });
+      await tx.subscription.updateMany({ where: { relationshipId, status: 'offered' }, data: { status: 'cancelled', failureReason: reason } });
+      await appendAuditEvent(tx, {
+        idempotencyKey: `reconcile-invitation-${relationshipId}`,
+        relationshipId,
+        actorType: 'system',
+        action: 'relationship.withdrawn',
+        fromStatus: 'invited',
+        toStatus: 'withdrawn',
+        reason,
+        data: { workflowStatus: closedAs },
+        createdAt: now,
+      });
+      return true;
+    });
+  }
+
+  async function withdrawOrphanedInvitationsPage(input: OrphanedInvitationsPageInput): Promise<OrphanedInvitationsPage> {
+    const invited = await db.relationship.findMany({
+      where: {
+        status: 'invited',
+        createdAt: { lt: new Date(input.createdBefore) },
+        ...(input.partnerId ? { partnerId: input.partnerId } : {}),
+        ...(input.after ? { id: { gt: input.after } } : {}),
+      },
+      orderBy: { id: 'asc' },
+      take: input.pageSize,
+      select: { id: true, workflowId: true },
+    });
+    const withdrawn: string[] = [];
+    for (const { id, workflowId } of invited) {
+      const closedAs = await workflowStatus(temporal, workflowId);
+      if (closedAs === 'RUNNING') continue;
+      if (await withdrawOrphanedInvitation(id, closedAs)) withdrawn.push(id);
+    }
+    const last = invited.at(-1)?.id;
+    return { checked: invited.length, withdrawn, ...(invited.length === input.pageSize && last ? { next: last } : {}) };
+  }
+
+  return { reconcileGrantsPage, withdrawOrphanedInvitationsPage };
 }

@@ -14,3 +14,7 @@ export const reconciledReason = (workflowStatus: string) =>
 
 /** The audit action of a grant revoked by the reconciler rather than by the workflow. */
 export const RECONCILED_REVOKE_ACTION = 'grant.reconciledRevoke';
+
+/** The reconciler's reason for an invitation whose workflow no longer runs (or never started: the API stopped between saving the offer and starting it). */
+export const orphanedInvitationReason = (workflowStatus: string) =>
+  `reconciled: the invitation's workflow is ${workflowStatus}, so nobody could answer it; withdrawn by the system`;

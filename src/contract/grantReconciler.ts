@@ -1,5 +1,6 @@
 // The grant reconciler: a workflow run on a Temporal Schedule that revokes grants
-// whose relationship workflow no longer runs (src/workflows/grantReconcilerWorkflow.ts).
+// whose relationship workflow no longer runs, and withdraws invitations whose
+// workflow no longer runs or never started (src/workflows/grantReconcilerWorkflow.ts).
 
 export const GRANT_RECONCILER_WORKFLOW = 'grantReconcilerWorkflow';
 
@@ -13,7 +14,12 @@ export interface GrantReconcilerInput {
   partnerId?: string;
   /** Where a run that continued as new resumes. */
   after?: string;
+  /** Invitations younger than this (ms) are left alone: their workflow may be starting right now. Default 5 minutes. */
+  invitationGraceMs?: number;
 }
+
+/** An offer saved a moment ago may still be starting its workflow; older than this, a missing one will not come. */
+export const DEFAULT_INVITATION_GRACE_MS = 300_000;
 
 export interface GrantReconcilePageInput {
   pageSize: number;
@@ -33,4 +39,20 @@ export interface GrantReconcilePage {
 export interface GrantReconcilerResult {
   checked: number;
   revoked: string[];
+  /** Invitations withdrawn because their workflow no longer runs or never started (absent in runs before that pass existed). */
+  withdrawn?: string[];
+}
+
+export interface OrphanedInvitationsPageInput {
+  pageSize: number;
+  partnerId?: string;
+  after?: string;
+  /** Only invitations created before this instant (ISO 8601). */
+  createdBefore: string;
+}
+
+export interface OrphanedInvitationsPage {
+  checked: number;
+  withdrawn: string[];
+  next?: string;
 }

@@ -190,8 +190,9 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
         staticSummary: `${partner.partnerName} → ${tenantDomain}`,
       });
     } catch (err) {
-      // Without a workflow the row would be an offer nobody can act on.
-      await db.relationship.delete({ where: { id } });
+      // Without a workflow the row would be an offer nobody can act on (and its liveKey would block a
+      // new one). Its purchase goes with it. If this process dies first, the reconciler withdraws it.
+      await db.$transaction([db.subscription.deleteMany({ where: { relationshipId: id } }), db.relationship.delete({ where: { id } })]);
       log.error({ event: 'offer.start_failed', relationshipId: id, workflowId, err }, 'could not start workflow');
       throw new AppError('unavailable', 'Could not start the relationship workflow; try again.');
     }

@@ -1,16 +1,22 @@
-import { continueAsNew, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { continueAsNew, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { permanentActivityFailureTypes } from '../contract/activityFailures.js';
-import type { GrantReconcilerInput, GrantReconcilerResult } from '../contract/grantReconciler.js';
+import { DEFAULT_INVITATION_GRACE_MS, type GrantReconcilerInput, type GrantReconcilerResult } from '../contract/grantReconciler.js';
 
-const { reconcileGrantsPage } = proxyActivities<Activities>({
+const { reconcileGrantsPage, withdrawOrphanedInvitationsPage } = proxyActivities<Activities>({
   startToCloseTimeout: '5m',
   // A pass that cannot finish (Temporal or the database down) gives up; the schedule starts the next.
   scheduleToCloseTimeout: '30m',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', nonRetryableErrorTypes: permanentActivityFailureTypes },
 });
 
-/** One pass over every relationship that holds grants, a page per activity. */
+/**
+ * An invitation whose workflow is gone, closed, or never started (the API stopped between saving
+ * the offer and starting it) is withdrawn: nobody could answer it, and it blocked a new offer.
+ */
+const ORPHANED_INVITATIONS_WITHDRAWN = 'orphaned-invitations-withdrawn';
+
+/** One pass over every relationship that holds grants, then every invitation, a page per activity. */
 export async function grantReconcilerWorkflow(input: GrantReconcilerInput): Promise<GrantReconcilerResult> {
   const result: GrantReconcilerResult = { checked: 0, revoked: [] };
   let after = input.after;
@@ -22,5 +28,14 @@ export async function grantReconcilerWorkflow(input: GrantReconcilerInput): Prom
     // A pass over very many relationships keeps a bounded history.
     if (after && workflowInfo().continueAsNewSuggested) return continueAsNew<typeof grantReconcilerWorkflow>({ ...input, after });
   } while (after);
-  return result;
+  if (!patched(ORPHANED_INVITATIONS_WITHDRAWN)) return result;
+  const withdrawn: string[] = [];
+  const createdBefore = new Date(Date.now() - (input.invitationGraceMs ?? DEFAULT_INVITATION_GRACE_MS)).toISOString();
+  let cursor: string | undefined;
+  do {
+    const page = await withdrawOrphanedInvitationsPage({ pageSize: input.pageSize, createdBefore, ...(input.partnerId ? { partnerId: input.partnerId } : {}), ...(cursor ? { after: cursor } : {}) });
+    withdrawn.push(...page.withdrawn);
+    cursor = page.next;
+  } while (cursor);
+  return { ...result, withdrawn };
 }

@@ -61,8 +61,8 @@ describe.concurrent('fault paths of the relationship workflow', () => {
   const system = useTestSystem('fault-paths', { trialProvisioner: provisioner });
 
   /** One pass of the grant reconciler, as its schedule starts it, limited to one partner's grants. */
-  function reconcilerPass(partnerId: string, pageSize = 1, workflowId = `grant-reconciler-test-${randomUUID()}`) {
-    const input: GrantReconcilerInput = { pageSize, partnerId };
+  function reconcilerPass(partnerId: string, pageSize = 1, workflowId = `grant-reconciler-test-${randomUUID()}`, extra: Partial<GrantReconcilerInput> = {}) {
+    const input: GrantReconcilerInput = { pageSize, partnerId, ...extra };
     return system.temporal.workflow.execute<typeof grantReconcilerWorkflow>('grantReconcilerWorkflow', {
       taskQueue: system.config.TEMPORAL_TASK_QUEUE,
       workflowId,
@@ -109,7 +109,7 @@ describe.concurrent('fault paths of the relationship workflow', () => {
     await left.handle.terminate('operator pressed Terminate in the Web UI');
     const passId = `grant-reconciler-test-${randomUUID()}`;
     const pass = await reconcilerPass(partner.id, 1, passId);
-    expect(pass).toEqual({ checked: 2, revoked: [left.id] });
+    expect(pass).toEqual({ checked: 2, revoked: [left.id], withdrawn: [] });
     await recordHistory(system.temporal, 'grant-reconciler-pass-over-two-pages', passId);
 
     expect(await access(partner, left.to)).toEqual({ allowed: false });
@@ -122,8 +122,65 @@ describe.concurrent('fault paths of the relationship workflow', () => {
     expect(audit[0]?.reason).toMatch(/TERMINATED/);
 
     // A second pass finds nothing more to do.
-    expect(await reconcilerPass(partner.id, 10)).toEqual({ checked: 1, revoked: [] });
+    expect(await reconcilerPass(partner.id, 10)).toEqual({ checked: 1, revoked: [], withdrawn: [] });
     await kept.partner.api.post(`/api/v1/relationships/${kept.id}/terminate`, {});
+  });
+
+  // Before: an offer saved by an API that died before starting its workflow (or an invitation whose
+  // workflow was terminated from the Web UI) stayed `invited` for good, and its live key refused every new offer.
+  it('invitations whose workflow never started or was terminated are withdrawn by the reconciler; running ones are left alone', async () => {
+    const partner = await newPartner(system, 'orphaninvite');
+    const to = customer('orphaninvite');
+    const roles = ['user-administrator', 'license-administrator'];
+    // What the API leaves when it dies between saving the offer and starting its workflow.
+    const orphanId = randomUUID();
+    await system.db.relationship.create({
+      data: {
+        id: orphanId,
+        workflowId: relationshipWorkflowId(orphanId),
+        partnerId: partner.id,
+        tenantDomain: to.tenantDomain,
+        contactEmail: to.adminEmail,
+        status: 'invited',
+        roles,
+        autoExtend: false,
+        policy: { ...defaultPolicy },
+        liveKey: `${partner.id}|${to.tenantDomain}|${[...roles].sort().join(',')}`,
+        invitationExpiresAt: new Date(Date.now() + 86_400_000),
+        createdAt: new Date(Date.now() - 60_000),
+      },
+    });
+    const blocked = await partner.api.post('/api/v1/relationships', { customer: to, roles });
+    expect(blocked.status, blocked.text).toBe(409);
+    const terminated = await deliveredOffer(system, { partner, to: customer('orphanterm') });
+    await terminated.handle.terminate('operator pressed Terminate in the Web UI');
+    const running = await deliveredOffer(system, { partner, to: customer('orphanrun') });
+
+    const passId = `grant-reconciler-test-${randomUUID()}`;
+    const pass = await reconcilerPass(partner.id, 1, passId, { invitationGraceMs: 0 });
+    await recordHistory(system.temporal, 'reconciler-withdraws-orphaned-invitations', passId);
+    expect(pass.revoked).toEqual([]);
+    expect([...(pass.withdrawn ?? [])].sort()).toEqual([orphanId, terminated.id].sort());
+    expect((await readModel(partner, orphanId)).status).toBe('withdrawn');
+    expect((await readModel(partner, terminated.id)).status).toBe('withdrawn');
+    expect((await readModel(partner, running.id)).status).toBe('invited');
+    expect((await answer(terminated.link, { yes: true })).status).toBe(410);
+    const audit = await system.db.auditEvent.findMany({ where: { relationshipId: orphanId } });
+    expect(audit).toHaveLength(1);
+    expect(audit[0]).toMatchObject({ actorType: 'system', action: 'relationship.withdrawn', fromStatus: 'invited', toStatus: 'withdrawn' });
+    expect(audit[0]?.reason).toMatch(/MISSING/);
+
+    // The live key is free again, and a second pass changes nothing.
+    const again = await partner.api.post('/api/v1/relationships', { customer: to, roles });
+    expect(again.status, again.text).toBe(201);
+    expect((await reconcilerPass(partner.id, 10, undefined, { invitationGraceMs: 0 })).withdrawn).toEqual([]);
+    // The default grace leaves a just-saved offer alone, whatever its workflow.
+    await system.db.relationship.update({ where: { id: orphanId }, data: { status: 'invited', liveKey: null } });
+    await system.db.relationship.update({ where: { id: orphanId }, data: { createdAt: new Date() } });
+    expect((await reconcilerPass(partner.id, 10)).withdrawn).toEqual([]);
+    await system.db.relationship.update({ where: { id: orphanId }, data: { status: 'withdrawn' } });
+    await running.handle.terminate('test cleanup');
+    await system.temporal.workflow.getHandle(relationshipWorkflowId(String(again.json.id))).terminate('test cleanup');
   });
 
   it('the reconciler schedule is created once and brought up to date on every worker start', async () => {
