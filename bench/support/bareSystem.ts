@@ -47,7 +47,7 @@ export interface BareSystemSettings {
  * no-op activities, driven straight through the Temporal client: start, query
  * until the invitation id is known, accept by update, query until active.
  */
-export async function startBareSystem(env: BenchEnvironment, cleanup: Cleanup, settings: BareSystemSettings): Promise<OnboardingSystem> {
+export async function startBareSystem(env: BenchEnvironment, cleanup: Cleanup, settings: BareSystemSettings): Promise<OnboardingSystem & { client: Client }> {
   const taskQueue = `bench-bare-${env.runId}`;
   const workerConnection = await NativeConnection.connect({ address: env.temporalAddress });
   cleanup.defer('close the bare worker connection', () => workerConnection.close());
@@ -70,6 +70,7 @@ export async function startBareSystem(env: BenchEnvironment, cleanup: Cleanup, s
 
   return {
     name: 'bare workflow',
+    client,
     async onboard(index) {
       const tenantDomain = `b${index}-${env.runId}.bench.example.com`;
       const partnerId = randomUUID();
@@ -113,7 +114,7 @@ export async function startBareSystem(env: BenchEnvironment, cleanup: Cleanup, s
         (await handle.query(getStateQuery)).status === 'active' ? true : undefined,
       );
       const activeSeen = timer.lap('→ query shows active');
-      return { acceptToActiveMs: activeSeen - acceptSent, legs: timer.legs };
+      return { acceptToActiveMs: activeSeen - acceptSent, legs: timer.legs, workflowId: handle.workflowId };
     },
   };
 }

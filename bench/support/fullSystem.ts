@@ -3,14 +3,17 @@ import type { AddressInfo } from 'node:net';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { buildApp } from '../../src/system/httpApp.js';
 import { createMetricsRegistry } from '../../src/operator/healthRoutes.js';
+import type { Client } from '@temporalio/client';
 import type { Config } from '../../src/config/config.js';
 import { createProcessLogger, openApiParts } from '../../src/system/system.js';
 import { createWorkerRuntime } from '../../src/system/workerRuntime.js';
 import { apiClient, getPage, postForm } from '../../test/support/http.js';
 import { testConfig } from '../../test/support/testConfig.js';
+import { relationshipWorkflowId } from '../../src/contract/relationship.js';
 import type { BenchEnvironment } from './benchEnvironment.js';
 import type { Cleanup } from './cleanup.js';
 import { legTimer, type OnboardingSystem } from './onboardingSystem.js';
+import { startProcessTopology, type ProcessTopology } from './processTopology.js';
 import { startSmtpInbox } from './smtpInbox.js';
 import { pollUntil } from './stats.js';
 
@@ -22,6 +25,10 @@ export interface FullSystemSettings {
   partners: number;
   pollMs: number;
   stepTimeoutMs: number;
+  /** in-process: API and worker runtime in this process (as the tests); processes: the compiled API and `workers` compiled workers. */
+  topology: 'in-process' | 'processes';
+  workers: number;
+  progress: (line: string) => void;
 }
 
 /**
@@ -31,8 +38,15 @@ export interface FullSystemSettings {
  * SMTP server, all in this process. A relationship is driven the way people
  * drive it: the partner posts the offer, the customer opens the emailed link
  * and answers Yes, the partner reads the relationship until it is active.
+ * With topology `processes` the API and the workers are compiled child
+ * processes instead (bench/support/processTopology.ts); this process then
+ * only drives them, prepares tenants and reads histories.
  */
-export async function startFullSystem(env: BenchEnvironment, cleanup: Cleanup, settings: FullSystemSettings): Promise<OnboardingSystem & { config: Config; mailReceived(): number }> {
+export async function startFullSystem(
+  env: BenchEnvironment,
+  cleanup: Cleanup,
+  settings: FullSystemSettings,
+): Promise<OnboardingSystem & { config: Config; mailReceived(): number; temporal: Client; processes?: ProcessTopology }> {
   const inbox = await startSmtpInbox();
   cleanup.defer('close the SMTP server', () => inbox.close());
 
@@ -42,7 +56,7 @@ export async function startFullSystem(env: BenchEnvironment, cleanup: Cleanup, s
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
-  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const inProcessUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   const config = testConfig({
     LOG_LEVEL: settings.logLevel,
@@ -52,7 +66,7 @@ export async function startFullSystem(env: BenchEnvironment, cleanup: Cleanup, s
     TEMPORAL_TASK_QUEUE: `bench-full-${env.runId}`,
     QUEUE_PREFIX: env.queuePrefix,
     SMTP_URL: inbox.url,
-    PUBLIC_BASE_URL: baseUrl,
+    PUBLIC_BASE_URL: inProcessUrl,
     // A bench is one sender making thousands of offers: the abuse quotas would measure themselves.
     PARTNER_MAIL_PER_HOUR: '1000000',
     RECIPIENT_MAIL_PER_HOUR: '1000000',
@@ -68,14 +82,21 @@ export async function startFullSystem(env: BenchEnvironment, cleanup: Cleanup, s
     await api.close();
   });
   const db = api.db;
-  server.on('request', buildApp({ ...api, registry: createMetricsRegistry() }));
-
-  const worker = await createWorkerRuntime(config, log, { workflowBundle: settings.workflowBundle });
-  const running = worker.run();
-  cleanup.defer('shut the worker runtime down', async () => {
-    await worker.shutdown();
-    await running;
-  });
+  let baseUrl = inProcessUrl;
+  let processes: ProcessTopology | undefined;
+  if (settings.topology === 'in-process') {
+    server.on('request', buildApp({ ...api, registry: createMetricsRegistry() }));
+    const worker = await createWorkerRuntime(config, log, { workflowBundle: settings.workflowBundle });
+    const running = worker.run();
+    cleanup.defer('shut the worker runtime down', async () => {
+      await worker.shutdown();
+      await running;
+    });
+  } else {
+    // This process keeps its API parts only for the database (tenants) and the Temporal client (histories).
+    processes = await startProcessTopology(config, api.temporal, cleanup, settings.workers, settings.progress);
+    baseUrl = processes.baseUrl;
+  }
 
   const operator = apiClient(baseUrl, config.OPERATOR_TOKEN);
   const partnerKeys: string[] = [];
@@ -94,6 +115,8 @@ export async function startFullSystem(env: BenchEnvironment, cleanup: Cleanup, s
   return {
     name: 'full system',
     config,
+    temporal: api.temporal,
+    processes,
     mailReceived: () => inbox.received,
     // Only a verified admin's Yes counts: the customers exist in the tenant directory before their offers.
     async prepare(first, count) {
@@ -131,7 +154,7 @@ export async function startFullSystem(env: BenchEnvironment, cleanup: Cleanup, s
         return res.json.status === 'active' ? true : undefined;
       });
       const activeSeen = timer.lap('→ API shows active');
-      return { acceptToActiveMs: activeSeen - acceptSent, legs: timer.legs };
+      return { acceptToActiveMs: activeSeen - acceptSent, legs: timer.legs, workflowId: relationshipWorkflowId(id) };
     },
   };
 }

@@ -3,6 +3,8 @@ export interface OnboardingTimes {
   acceptToActiveMs: number;
   /** Every leg in order, named; the legs add up to the relationship's whole time. */
   legs: [name: string, ms: number][];
+  /** Its Temporal workflow, for the history profile read after the run. */
+  workflowId?: string;
 }
 
 /** One side of the comparison: something that takes a relationship from offer to active. */
