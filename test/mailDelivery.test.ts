@@ -48,6 +48,26 @@ describe('mail delivery', () => {
     expect(system.smtp.messages.filter((m) => m.to.includes(to))).toHaveLength(1);
   });
 
+  // Before: the render error escaped the retry path; after the last attempt the row stayed `queued`
+  // behind a failed job, seen by no operator and swept by nobody.
+  it('an email whose data cannot be rendered fails at once as a dead letter with the reason, never retried', async () => {
+    const to = `${unique('unrenderable')}@contoso.example`;
+    const jobId = `relationship-${unique('wf')}-unrenderable`;
+    // A job from an older or broken producer: the template's data misses its required fields.
+    const job = { template: 'partnerResumed', to, data: { partnerName: 'Broken' } } as unknown as MailJob;
+    await system.mail.enqueue(jobId, job);
+    const row = await waitFor(async () => {
+      const found = await emailRow(jobId);
+      return found?.status === 'failed' ? found : undefined;
+    }, { what: 'the unrenderable email marked failed' });
+    expect(row).toMatchObject({ attempts: 1 });
+    expect(row.error).toMatch(/invalid data for email "partnerResumed"/);
+    expect(await jobState(jobId)).toBe('failed');
+    expect((await system.mailQueue.getJob(jobId))?.attemptsMade).toBe(1);
+    expect((await system.mail.deadLetters.list(500)).map((d) => d.jobId)).toContain(jobId);
+    expect(system.smtp.messages.filter((m) => m.to.includes(to))).toHaveLength(0);
+  });
+
   it('SMTP down, then up: the invitation arrives exactly once', async () => {
     const partner = await newPartner(system, 'outage');
     const to = customer('outage');

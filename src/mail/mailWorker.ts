@@ -6,7 +6,7 @@ import type { Database } from '../infra/database.js';
 import { traceJob } from '../infra/jobTracing.js';
 import { LinkSecretMismatchError } from '../infra/linkTokens.js';
 import type { Logger } from '../infra/logger.js';
-import type { EmailTemplates } from './emailTemplates.js';
+import type { EmailTemplates, RenderedEmail } from './emailTemplates.js';
 import type { MailJob } from './mailJob.js';
 import { createRecipientQuota } from './recipientQuota.js';
 import { renderableData } from './renderLink.js';
@@ -72,8 +72,19 @@ export function createMailWorker(options: MailWorkerOptions): Worker<MailJob> {
       await db.emailMessage.update({ where: { jobId }, data: { status: 'failed', error: err.message } });
       throw new UnrecoverableError(err.message);
     }
-    const { subject, html, text } = templates.renderUntyped(job.data.template, data);
     const attempts = job.attemptsMade + 1;
+    let rendered: RenderedEmail;
+    try {
+      rendered = templates.renderUntyped(job.data.template, data);
+    } catch (err) {
+      // The same data renders the same way every time: retrying cannot help. A dead letter the
+      // operator sees (with the reason), not a row left queued behind a job that failed.
+      const reason = (err instanceof Error ? err.message : String(err)).slice(0, 2000);
+      log.error({ event: 'mail.renderFailed', jobId, template: job.data.template, relationshipId: job.data.relationshipId, workflowId: job.data.workflowId, reason }, 'email cannot be rendered');
+      await db.emailMessage.update({ where: { jobId }, data: { status: 'failed', attempts, error: reason } });
+      throw new UnrecoverableError(reason);
+    }
+    const { subject, html, text } = rendered;
     try {
       const info = await transport.sendMail({
         from: options.from,
