@@ -56,52 +56,69 @@ export function requireAutoExtendChangeAllowed(state: RelationshipState, policy:
   }
 }
 
+/** What the partner's system was asked to create (a subscription, a trial), as the workflow holds it. */
+interface PartnerRequest {
+  status: string;
+  requestedAt?: string;
+  deadlineAt?: string;
+  externalRef?: string;
+  failureReason?: string;
+}
+
+interface RequestRefusals {
+  reason: 'noSubscriptionRequest' | 'noTrialRequest';
+  what: 'subscription' | 'trial';
+  /** Why nothing was asked, for the states in which the partner's system never is. */
+  notAsked: Partial<Record<string, string>>;
+  /** Why nothing was asked yet (or ever) when no request went out. */
+  notSent: string;
+}
+
 /**
  * A completion is taken once, for a request that was sent, before its deadline, while the
  * relationship lives. Anything else changes nothing and says why (docs/commerce.md).
  */
-export function requireSubscriptionRequest(state: RelationshipState, nowMs: number): void {
-  const s = state.subscription;
-  const refuseWith: (message: string) => never = (message) => refuse(state, 'noSubscriptionRequest', message);
-  if (!s) refuseWith('This relationship has no purchase offer: there is no subscription to complete.');
-  switch (s.status) {
-    case 'offered':
-      return refuseWith('The customer has not answered the purchase offer yet: no subscription was requested.');
-    case 'declined':
-      return refuseWith('The customer continued without the purchase: no subscription was requested.');
-    case 'active':
-      return refuseWith(`The subscription was already completed (active, ${s.externalRef ?? 'no reference'}); a second completion changes nothing.`);
-    case 'failed':
-      return refuseWith(`The subscription was already marked failed (${s.failureReason ?? 'no reason'}); a later completion changes nothing.`);
-    case 'cancelled':
-      return refuseWith('The request was withdrawn: the relationship ended before it was completed. Do not create the subscription.');
-    case 'requested':
-      break;
-  }
+function requirePendingRequest(state: RelationshipState, request: PartnerRequest | undefined, refusals: RequestRefusals, nowMs: number): void {
+  const { what } = refusals;
+  const refuseWith: (message: string) => never = (message) => refuse(state, refusals.reason, message);
+  if (!request) refuseWith(`This relationship has no ${what === 'subscription' ? 'purchase offer' : 'trial'}: there is no ${what} to complete.`);
+  const notAsked = refusals.notAsked[request.status];
+  if (notAsked) refuseWith(notAsked);
+  if (!request.requestedAt) refuseWith(refusals.notSent);
+  if (request.status === 'active') refuseWith(`The ${what} was already completed (active, ${request.externalRef ?? 'no reference'}); a second completion changes nothing.`);
+  if (request.status === 'failed') refuseWith(`The ${what} was already marked failed (${request.failureReason ?? 'no reason'}); a later completion changes nothing.`);
+  if (request.status === 'cancelled') refuseWith(`The request was withdrawn: the relationship ended before it was completed. Do not create the ${what}.`);
   if (isEnded(state.status)) refuseWith(`The request was withdrawn: the relationship has ended (${state.status}).`);
-  if (!s.requestedAt || !s.deadlineAt) refuseWith('No request was sent yet: the subscription is requested once the relationship is active.');
-  if (nowMs >= Date.parse(s.deadlineAt)) refuseWith(`Too late: the deadline for completing this request passed at ${s.deadlineAt}.`);
+  if (request.deadlineAt && nowMs >= Date.parse(request.deadlineAt)) refuseWith(`Too late: the deadline for completing this request passed at ${request.deadlineAt}.`);
 }
 
-/** As for the subscription: a trial completion is taken once, for a request that was sent, before its deadline, while the relationship lives. */
+export function requireSubscriptionRequest(state: RelationshipState, nowMs: number): void {
+  requirePendingRequest(
+    state,
+    state.subscription,
+    {
+      reason: 'noSubscriptionRequest',
+      what: 'subscription',
+      notAsked: {
+        offered: 'The customer has not answered the purchase offer yet: no subscription was requested.',
+        declined: 'The customer continued without the purchase: no subscription was requested.',
+      },
+      notSent: 'No request was sent yet: the subscription is requested once the relationship is active.',
+    },
+    nowMs,
+  );
+}
+
 export function requireTrialRequest(state: RelationshipState, nowMs: number): void {
-  const t = state.trial;
-  const refuseWith: (message: string) => never = (message) => refuse(state, 'noTrialRequest', message);
-  if (!t) refuseWith('This relationship has no trial: there is nothing to complete.');
-  switch (t.status) {
-    case 'pending':
-      return refuseWith('No trial request was sent: the trial is requested once the relationship is active, and only from a partner whose system provisions.');
-    case 'skipped':
-      return refuseWith('The customer did not take the trial: no trial was requested.');
-    case 'active':
-      return refuseWith(`The trial was already completed (active, ${t.externalRef ?? 'no reference'}); a second completion changes nothing.`);
-    case 'failed':
-      return refuseWith(`The trial was already marked failed (${t.failureReason ?? 'no reason'}); a later completion changes nothing.`);
-    case 'cancelled':
-      return refuseWith('The request was withdrawn: the relationship ended before it was completed. Do not create the trial.');
-    case 'requested':
-      break;
-  }
-  if (isEnded(state.status)) refuseWith(`The request was withdrawn: the relationship has ended (${state.status}).`);
-  if (t.deadlineAt && nowMs >= Date.parse(t.deadlineAt)) refuseWith(`Too late: the deadline for completing this request passed at ${t.deadlineAt}.`);
+  requirePendingRequest(
+    state,
+    state.trial,
+    {
+      reason: 'noTrialRequest',
+      what: 'trial',
+      notAsked: { skipped: 'The customer did not take the trial: no trial was requested.' },
+      notSent: "No trial request was sent to your system: a trial is requested once the relationship is active, and only from a partner whose own system provisions (otherwise the deployment's provider makes it).",
+    },
+    nowMs,
+  );
 }

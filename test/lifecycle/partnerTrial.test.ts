@@ -15,14 +15,12 @@ import {
   postForm,
   stateOf,
   subjects,
-  unique,
-  waitFor,
   waitForStatus,
   type Partner,
 } from '../support/relationshipDriver.js';
 import { signIn } from '../support/tenantDriver.js';
 import { useTestSystem } from '../support/useTestSystem.js';
-import { useWebhookReceiver, type ReceivedWebhook } from '../support/webhookReceiver.js';
+import { newProvisioningPartner, useWebhookReceiver } from '../support/webhookReceiver.js';
 
 // A trial provisioned by the partner's own system (issue 17, docs/commerce.md):
 // once the relationship is active the partner gets a signed `trial.requested`
@@ -31,23 +29,11 @@ import { useWebhookReceiver, type ReceivedWebhook } from '../support/webhookRece
 
 const trial = { offer: 'Business Premium', seats: 10, days: 30 };
 
-interface Hook {
-  hook: ReceivedWebhook;
-  event: TrialWebhookEvent;
-}
-
 describe.concurrent('trials the partner provisions', () => {
   const receiver = useWebhookReceiver();
   const system = useTestSystem('partner-trial', { env: { WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' } });
 
-  async function provisioningPartner(label: string) {
-    const path = `/${unique(label)}`;
-    const partner = await newPartner(system, label, { webhookUrl: receiver.endpoint(path, () => 204), provisioner: 'partner' });
-    receiver.setSecret(path, partner.webhookSecret ?? '');
-    const events = () => receiver.at(path).map((hook) => ({ hook, event: JSON.parse(hook.body) as TrialWebhookEvent }));
-    const waitForEvent = (type: string) => waitFor<Hook>(() => events().find((e) => e.event.type === type), { what: `a ${type} webhook` });
-    return { partner, events, waitForEvent };
-  }
+  const provisioningPartner = (label: string) => newProvisioningPartner(system, receiver, label);
 
   /** Offers with a trial (and `extra`), the customer takes the trial, the relationship goes active. */
   async function takenTrial(partner: Partner, label: string, extra: Record<string, unknown> = {}) {
@@ -64,13 +50,13 @@ describe.concurrent('trials the partner provisions', () => {
   const trialView = async (partner: Partner, id: string) => (await partner.api.get(`/api/v1/relationships/${id}`)).json.trial as Record<string, unknown>;
 
   it('active at once, a signed trial.requested, completed through the API → trial ready for the customer; a second or foreign completion refused', async () => {
-    const { partner, events, waitForEvent } = await provisioningPartner('ptrial');
+    const { partner, types, waitForEvent } = await provisioningPartner('ptrial');
     const { to, id, workflowId, handle } = await takenTrial(partner, 'ptrial', { provisioningDeadlineSeconds: 600 });
     // The relationship never waits on the partner's system: no `provisioning` step, access at once.
     expect((await stateOf(handle)).transitions.map((t) => t.to)).toEqual(['invited', 'accepted', 'active']);
     expect(await access(partner, to)).toEqual({ allowed: true, relationshipId: id });
 
-    const { hook, event } = await waitForEvent('trial.requested');
+    const { hook, event } = await waitForEvent<TrialWebhookEvent>('trial.requested');
     expect(hook.check).toMatchObject({ ok: true });
     expect(event.data).toMatchObject({ relationshipId: id, tenantDomain: to.tenantDomain, trial: { status: 'requested', offer: 'Business Premium', seats: 10, days: 30 } });
     expect(event.data.completeUrl).toBe(`${system.baseUrl}/api/v1/relationships/${id}/trial`);
@@ -87,7 +73,7 @@ describe.concurrent('trials the partner provisions', () => {
     expect(again.text).toMatch(/already completed/);
 
     await mailTo(system, to.adminEmail, subjects.trialReady);
-    await waitForEvent('trial.active');
+    await waitForEvent<TrialWebhookEvent>('trial.active');
     const row = await system.db.trialSubscription.findUniqueOrThrow({ where: { relationshipId: id } });
     expect(row).toMatchObject({ status: 'active', externalRef: 'TRIAL-42' });
     expect(row.endsAt && row.startsAt ? row.endsAt.getTime() - row.startsAt.getTime() : 0).toBe(30 * 86_400_000);
@@ -96,7 +82,7 @@ describe.concurrent('trials the partner provisions', () => {
       ['trial.requested', 'system'],
       ['trial.active', 'partner'],
     ]);
-    expect(events().map((e) => e.event.type).filter((t) => t.startsWith('trial.'))).toEqual(['trial.requested', 'trial.active']);
+    expect(types().filter((t) => t.startsWith('trial.'))).toEqual(['trial.requested', 'trial.active']);
 
     await partner.api.post(`/api/v1/relationships/${id}/terminate`, {});
     await handle.result();
@@ -112,11 +98,11 @@ describe.concurrent('trials the partner provisions', () => {
     expect((await postForm(link, { choice: 'yes', trial: 'start' })).status).toBe(200);
     expect((await postForm(link, { choice: 'yes', trial: 'start', purchase: 'confirm', agree: 'yes' })).status).toBe(200);
     await waitForStatus(partner, id, 'active');
-    await waitForEvent('trial.requested');
+    await waitForEvent<TrialWebhookEvent>('trial.requested');
     await waitForEvent('subscription.requested');
     expect((await partner.api.post(`/api/v1/relationships/${id}/subscription`, { status: 'active', externalRef: 'SUB-1' })).status).toBe(200);
 
-    const { event } = await waitForEvent('trial.failed');
+    const { event } = await waitForEvent<TrialWebhookEvent>('trial.failed');
     expect(event.data.trial.failureReason).toMatch(/did not complete the trial request by its deadline/);
     const failedMail = await mailTo(system, partner.contactEmail, subjects.trialFailed);
     expect(failedMail.parsed.text).toMatch(/did not complete the trial request by its deadline/);
@@ -134,7 +120,7 @@ describe.concurrent('trials the partner provisions', () => {
   it("the partner's system fails it: trial failed with its reason, the partner's email says why", async () => {
     const { partner, waitForEvent } = await provisioningPartner('ptrialfail');
     const { id, handle } = await takenTrial(partner, 'ptrialfail');
-    await waitForEvent('trial.requested');
+    await waitForEvent<TrialWebhookEvent>('trial.requested');
     expect((await complete(partner, id, { status: 'failed', reason: 'No capacity in that region' })).status).toBe(200);
     expect(await trialView(partner, id)).toMatchObject({ status: 'failed', failureReason: 'No capacity in that region' });
     const mail = await mailTo(system, partner.contactEmail, subjects.trialFailed);
@@ -146,13 +132,13 @@ describe.concurrent('trials the partner provisions', () => {
   it('the customer removes the partner while the trial is requested: trial.cancelled, a late completion refused', async () => {
     const { partner, waitForEvent } = await provisioningPartner('ptrialrm');
     const { to, id, workflowId, handle } = await takenTrial(partner, 'ptrialrm');
-    await waitForEvent('trial.requested');
+    await waitForEvent<TrialWebhookEvent>('trial.requested');
     const jar = await signIn(system, to.tenantDomain, to.adminEmail);
     const list = await getPage(`${system.baseUrl}/partner-relationships`, jar);
     const confirm = await postForm(`${system.baseUrl}/partner-relationships/${id}/delete`, { csrf: csrfIn(list.text) }, jar);
     expect((await postForm(`${system.baseUrl}/partner-relationships/${id}/delete/confirm`, { csrf: csrfIn(confirm.text) }, jar)).status).toBe(200);
     expect(await handle.result()).toMatchObject({ status: 'terminated', trial: { status: 'cancelled' } });
-    const { hook } = await waitForEvent('trial.cancelled');
+    const { hook } = await waitForEvent<TrialWebhookEvent>('trial.cancelled');
     expect(hook.check).toMatchObject({ ok: true });
     const late = await complete(partner, id, { status: 'active', externalRef: 'TRIAL-AFTER' });
     expect(late.status, late.text).toBe(409);

@@ -15,11 +15,10 @@ import {
   waitForStatus,
   type Customer,
   type Partner,
-  unique,
 } from '../support/relationshipDriver.js';
 import { signIn } from '../support/tenantDriver.js';
 import { useTestSystem } from '../support/useTestSystem.js';
-import { useWebhookReceiver, type ReceivedWebhook } from '../support/webhookReceiver.js';
+import { newProvisioningPartner, useWebhookReceiver } from '../support/webhookReceiver.js';
 import type { TestSystem } from '../support/testSystem.js';
 
 // Purchase offers on the real stack (issue 17, docs/commerce.md): the customer
@@ -56,18 +55,6 @@ function waitForSubscription(partner: Partner, id: string, status: string) {
   );
 }
 
-const events = (hooks: ReceivedWebhook[]) => hooks.map((h) => JSON.parse(h.body) as { type: string }).map((e) => e.type);
-
-function waitForEvent(hooks: () => ReceivedWebhook[], type: string) {
-  return waitFor(
-    () => {
-      const hook = hooks().find((h) => (JSON.parse(h.body) as { type: string }).type === type);
-      return hook ? { hook, event: JSON.parse(hook.body) as SubscriptionWebhookEvent } : undefined;
-    },
-    { what: `a ${type} webhook` },
-  );
-}
-
 async function subscriptionAudit(system: TestSystem, id: string) {
   const rows = await system.db.auditEvent.findMany({ where: { relationshipId: id, action: { startsWith: 'subscription.' } }, orderBy: { id: 'asc' } });
   return rows;
@@ -77,13 +64,7 @@ describe.concurrent('purchase offers', () => {
   const receiver = useWebhookReceiver();
   const system = useTestSystem('purchase', { env: { WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' } });
 
-  /** A partner whose own system provisions (the operator said so at registration): its webhook goes to `path` on the receiver. */
-  async function provisioningPartner(label: string) {
-    const path = `/${unique(label)}`;
-    const partner = await newPartner(system, label, { webhookUrl: receiver.endpoint(path, () => 204), provisioner: 'partner' });
-    receiver.setSecret(path, partner.webhookSecret ?? '');
-    return { partner, hooks: () => receiver.at(path) };
-  }
+  const provisioningPartner = (label: string) => newProvisioningPartner(system, receiver, label);
 
   it('local provisioner: agreed → active at once, with who agreed to what in the audit log and the Web UI summary', async () => {
     const partner = await newPartner(system, 'buylocal');
@@ -109,10 +90,10 @@ describe.concurrent('purchase offers', () => {
   });
 
   it("partner's system: a signed subscription.requested, completed through the API → active everywhere; a second completion and another partner's are refused", async () => {
-    const { partner, hooks } = await provisioningPartner('buyremote');
+    const { partner, waitForEvent, types } = await provisioningPartner('buyremote');
     const to = customer('buyremote');
     const { id, workflowId, handle } = await boughtOrSkipped(system, partner, to, 'confirm', { provisioningDeadlineSeconds: 600 });
-    const { hook, event } = await waitForEvent(hooks, 'subscription.requested');
+    const { hook, event } = await waitForEvent<SubscriptionWebhookEvent>('subscription.requested');
     expect(hook.check).toMatchObject({ ok: true });
     expect(event.data).toMatchObject({ relationshipId: id, tenantDomain: to.tenantDomain, subscription: { status: 'requested', seats: 12, total: { amount: '264.00', currency: 'EUR' } } });
     expect(event.data.completeUrl).toBe(`${system.baseUrl}/api/v1/relationships/${id}/subscription`);
@@ -132,27 +113,27 @@ describe.concurrent('purchase offers', () => {
     expect(again.status, again.text).toBe(409);
     expect(again.json).toMatchObject({ reason: 'noSubscriptionRequest' });
     expect(again.text).toMatch(/already completed/);
-    await waitForEvent(hooks, 'subscription.active');
+    await waitForEvent<SubscriptionWebhookEvent>('subscription.active');
     expect((await stateOf(handle)).subscription).toMatchObject({ status: 'active', externalRef: 'SUB-4711' });
     expect((await subscriptionAudit(system, id)).map((a) => a.action)).toEqual(['subscription.agreed', 'subscription.requested', 'subscription.active']);
 
     await partner.api.post(`/api/v1/relationships/${id}/terminate`, {});
     await handle.result();
     // Active subscriptions are the partner's to end in its own billing: the end of the relationship withdraws nothing.
-    expect(events(hooks()).filter((t) => t.startsWith('subscription.'))).toEqual(['subscription.requested', 'subscription.active']);
+    expect(types().filter((t) => t.startsWith('subscription.'))).toEqual(['subscription.requested', 'subscription.active']);
     await recordHistory(system.temporal, 'purchase-partner-completes-then-terminated', workflowId);
   });
 
   it("partner's system fails it: the relationship stays active, the subscription is failed with the reason", async () => {
-    const { partner, hooks } = await provisioningPartner('buyfail');
+    const { partner, waitForEvent } = await provisioningPartner('buyfail');
     const to = customer('buyfail');
     const { id, handle } = await boughtOrSkipped(system, partner, to, 'confirm');
-    await waitForEvent(hooks, 'subscription.requested');
+    await waitForEvent<SubscriptionWebhookEvent>('subscription.requested');
     const failed = await partner.api.post(`/api/v1/relationships/${id}/subscription`, { status: 'failed', reason: 'Card declined' });
     expect(failed.status, failed.text).toBe(200);
     const sub = await waitForSubscription(partner, id, 'failed');
     expect(sub.failureReason).toBe('Card declined');
-    const { event } = await waitForEvent(hooks, 'subscription.failed');
+    const { event } = await waitForEvent<SubscriptionWebhookEvent>('subscription.failed');
     expect(event.data.subscription.failureReason).toBe('Card declined');
     expect((await stateOf(handle)).status).toBe('active');
     expect(await access(partner, to)).toEqual({ allowed: true, relationshipId: id });
@@ -160,13 +141,13 @@ describe.concurrent('purchase offers', () => {
   });
 
   it("partner's system never answers: failed at the deadline, relationship still active, a late completion refused", async () => {
-    const { partner, hooks } = await provisioningPartner('buylate');
+    const { partner, waitForEvent } = await provisioningPartner('buylate');
     const to = customer('buylate');
     const { id, workflowId, handle } = await boughtOrSkipped(system, partner, to, 'confirm', { provisioningDeadlineSeconds: 3 });
-    await waitForEvent(hooks, 'subscription.requested');
+    await waitForEvent<SubscriptionWebhookEvent>('subscription.requested');
     const sub = await waitForSubscription(partner, id, 'failed');
     expect(String(sub.failureReason)).toMatch(/did not complete the request by its deadline/);
-    await waitForEvent(hooks, 'subscription.failed');
+    await waitForEvent<SubscriptionWebhookEvent>('subscription.failed');
     const late = await partner.api.post(`/api/v1/relationships/${id}/subscription`, { status: 'active', externalRef: 'SUB-LATE' });
     expect(late.status, late.text).toBe(409);
     expect(late.json).toMatchObject({ reason: 'noSubscriptionRequest' });
@@ -177,11 +158,11 @@ describe.concurrent('purchase offers', () => {
   });
 
   it('the customer continues without the purchase: authorized, subscription declined, the partner told; a completion is refused', async () => {
-    const { partner, hooks } = await provisioningPartner('buyskip');
+    const { partner, waitForEvent } = await provisioningPartner('buyskip');
     const to = customer('buyskip');
     const { id, workflowId, handle } = await boughtOrSkipped(system, partner, to, 'skip');
     await waitForSubscription(partner, id, 'declined');
-    const { hook } = await waitForEvent(hooks, 'subscription.declined');
+    const { hook } = await waitForEvent<SubscriptionWebhookEvent>('subscription.declined');
     expect(hook.check).toMatchObject({ ok: true });
     expect(await access(partner, to)).toEqual({ allowed: true, relationshipId: id });
     const completion = await partner.api.post(`/api/v1/relationships/${id}/subscription`, { status: 'active', externalRef: 'SUB-X' });
@@ -194,10 +175,10 @@ describe.concurrent('purchase offers', () => {
   });
 
   it('the customer removes the partner while the request is pending: subscription.cancelled, and a late completion refused', async () => {
-    const { partner, hooks } = await provisioningPartner('buyremove');
+    const { partner, waitForEvent } = await provisioningPartner('buyremove');
     const to = customer('buyremove');
     const { id, workflowId, handle } = await boughtOrSkipped(system, partner, to, 'confirm');
-    await waitForEvent(hooks, 'subscription.requested');
+    await waitForEvent<SubscriptionWebhookEvent>('subscription.requested');
 
     const jar = await signIn(system, to.tenantDomain, to.adminEmail);
     const list = await getPage(`${system.baseUrl}/partner-relationships`, jar);
@@ -209,7 +190,7 @@ describe.concurrent('purchase offers', () => {
     expect(final).toMatchObject({ status: 'terminated', subscription: { status: 'cancelled' } });
     expect(final.transitions.at(-1)?.actor.type).toBe('customer');
 
-    const { hook, event } = await waitForEvent(hooks, 'subscription.cancelled');
+    const { hook, event } = await waitForEvent<SubscriptionWebhookEvent>('subscription.cancelled');
     expect(hook.check).toMatchObject({ ok: true });
     expect(event.data.subscription.status).toBe('cancelled');
     const late = await partner.api.post(`/api/v1/relationships/${id}/subscription`, { status: 'active', externalRef: 'SUB-AFTER' });

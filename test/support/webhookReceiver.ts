@@ -1,9 +1,10 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SIGNATURE_HEADER, verifyWebhook, type SignatureCheck } from '../../src/webhooks/webhookSignature.js';
-import { newPartner } from './relationshipDriver.js';
+import { newPartner, unique } from './relationshipDriver.js';
 import { useSuiteResource } from './suiteResource.js';
 import type { TestSystem } from './testSystem.js';
+import { waitFor } from './waitFor.js';
 
 export interface ReceivedWebhook {
   path: string;
@@ -75,4 +76,29 @@ export async function newPartnerWithWebhook(system: TestSystem, receiver: Webhoo
   const webhookSecret = partner.webhookSecret ?? '';
   receiver.setSecret(path, webhookSecret);
   return { ...partner, webhookSecret };
+}
+
+/**
+ * A partner whose own system provisions its subscriptions and trials (provisioner `partner`,
+ * docs/commerce.md), its webhooks received at a path of its own. `waitForEvent` finds the first
+ * event of a type, as the receiver parsed it.
+ */
+export async function newProvisioningPartner(system: TestSystem, receiver: WebhookReceiver, label: string) {
+  const path = `/${unique(label)}`;
+  const partner = await newPartner(system, label, { webhookUrl: receiver.endpoint(path, () => 204), provisioner: 'partner' });
+  receiver.setSecret(path, partner.webhookSecret ?? '');
+  const events = () => receiver.at(path).map((hook) => ({ hook, event: JSON.parse(hook.body) as { type: string } }));
+  return {
+    partner,
+    /** The types received so far, in order. */
+    types: () => events().map((e) => e.event.type),
+    waitForEvent: <Event extends { type: string }>(type: Event['type']) =>
+      waitFor(
+        () => {
+          const found = events().find((e) => e.event.type === type);
+          return found ? { hook: found.hook, event: found.event as Event } : undefined;
+        },
+        { what: `a ${type} webhook at ${path}` },
+      ),
+  };
 }
