@@ -139,6 +139,7 @@ describe('chaos', () => {
         partner: partners[index % partnerCount] as DrivenPartner,
         tenantDomain: `c${index}-s${seed}.chaos.example`,
         adminEmail: `admin@c${index}-s${seed}.chaos.example`,
+        lostAnswers: [],
       }));
       const renewalsOf = (id: string) => parts.db.auditEvent.count({ where: { relationshipId: id, action: 'relationship.renewed' } });
 
@@ -257,6 +258,8 @@ describe('chaos', () => {
         emails: { expected: emails.expected, arrivedAtSmtp: emails.arrived, outboxRows: rows.length, lost: emails.lost.length, doubled: emails.doubled.length, resentSameMessageId: emails.resent.length, unexpected: emails.unexpected.length, stray: emails.stray.length, unsent: unsentEmails.length },
         webhooks: { expected: webhooks.expected, receivedDistinct: webhooks.distinct, redelivered: webhooks.redelivered, lost: webhooks.lost.length, doubled: webhooks.doubled.length, unexpected: webhooks.unexpected.length, undelivered: undeliveredWebhooks.length, badSignatures },
         renewals: [...renewals.values()].reduce((a, b) => a + b, 0),
+        // Steps whose answer a killed API lost (TODO in chaosDriver.ts partnerStep).
+        stepsWithLostAnswer: driven.flatMap((d) => d.lostAnswers.map((note) => `${d.index} ${d.scenario} ${d.id ?? ''}: ${note}`)),
         stuck,
         wrongState: wrongState.length,
         deadLetters: report.deadLetters.length,
@@ -268,6 +271,8 @@ describe('chaos', () => {
       log(`summary (artifacts/chaos-summary.json):\n${JSON.stringify(summary, null, 2)}`);
       const findings = {
         wrongState,
+        // A step that failed for good is a finding even when the relationship ended where expected.
+        stepFailures: driven.filter((d) => d.failure).map((d) => `${d.index} ${d.scenario} ${d.id ?? '(never created)'}: ${d.failure}`),
         checker: violations,
         deadLetters: report.deadLetters.map((d) => `${d.kind} ${d.jobId} ${d.what}: ${d.error ?? ''}`),
         lostEmails: emails.lost,

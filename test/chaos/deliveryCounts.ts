@@ -97,8 +97,10 @@ export function countEmails(relationships: DrivenRelationship[], arrivals: Email
       // TODO(chaos: mail resent after Postgres outage, docs/reliability.md): src/mail/mailWorker.ts
       // records 'sent' inside the try around sendMail, so when Postgres fails right after the SMTP
       // server accepted a message, the job fails, is retried and sends the message again (same
-      // Message-ID; seed 12345 shows it). Listed here, not failed; once the worker records a
-      // send durably, fail on a resend too (only a kill -9 in that instant could still cause one).
+      // Message-ID; seed 12345 shows it). Listed here, not failed: a worker killed between the
+      // SMTP server's 250 and that record resends too, and nothing can prevent that one (a
+      // receiver drops it by Message-ID). Once the worker records a send durably, fail on a
+      // resend the worker's log does not explain by a kill.
       if (ids.length > n) resent.push(`${r.label} ${r.id}: ${e.template} to the ${e.recipient}: ${ids.length} arrivals of ${n} message(s) (${ids.join(' ')})`);
     }
   }
