@@ -42,6 +42,11 @@ const lastActor = (state: RelationshipState): Actor => state.transitions.at(-1)?
 export function createPartnerRequests({ state, offer, ids, readModel, notify }: Deps) {
   const partnerProvisions = offer.provisioning?.by === 'partner';
 
+  // A completion that arrives while its request is still being recorded (a partner guessing ahead
+  // of the webhook) waits for that write, so the row and the webhooks never go back to `requested`.
+  let subscriptionRequestRecorded: Promise<void> = Promise.resolve();
+  let trialRequestRecorded: Promise<void> = Promise.resolve();
+
   /** Whether this run takes the purchase steps: it has a purchase, and was not started by a worker without them. */
   const purchaseSteps = () => state.subscription !== undefined && patched(PURCHASE_OFFERS);
 
@@ -63,6 +68,7 @@ export function createPartnerRequests({ state, offer, ids, readModel, notify }: 
     const s = state.subscription;
     if (!s) return;
     applyCompletion(s, completion, new Date().toISOString());
+    await subscriptionRequestRecorded;
     await recordSubscription(s.status === 'active' ? 'active' : 'failed', actor, true);
     await notify(s.status === 'active' ? 'subscriptionActive' : 'subscriptionFailed', `subscription-${s.status}`, failureOf(s));
   }
@@ -73,6 +79,7 @@ export function createPartnerRequests({ state, offer, ids, readModel, notify }: 
     t.status = completion.status;
     if (completion.status === 'active') t.externalRef = completion.externalRef;
     else t.failureReason = completion.reason;
+    await trialRequestRecorded;
     await recordTrial(completion.status, actor);
     if (completion.status === 'active') await notify('trialReady', 'trial-ready');
     else await notify('trialFailed', 'trial-failed', failureOf(t));
@@ -118,7 +125,8 @@ export function createPartnerRequests({ state, offer, ids, readModel, notify }: 
       const provisioning = offer.provisioning;
       if (provisioning?.by === 'partner') {
         s.deadlineAt = new Date(Date.now() + provisioning.deadlineSeconds * 1000).toISOString();
-        await recordSubscription('requested', systemActor, true);
+        subscriptionRequestRecorded = recordSubscription('requested', systemActor, true);
+        await subscriptionRequestRecorded;
         return;
       }
       const { externalRef } = await readModel.provisionLocalSubscription(ids);
@@ -135,7 +143,8 @@ export function createPartnerRequests({ state, offer, ids, readModel, notify }: 
       t.status = 'requested';
       t.requestedAt = new Date().toISOString();
       t.deadlineAt = new Date(Date.now() + provisioning.deadlineSeconds * 1000).toISOString();
-      await recordTrial('requested', systemActor);
+      trialRequestRecorded = recordTrial('requested', systemActor);
+      await trialRequestRecorded;
     },
 
     completeSubscription: settleSubscription,
