@@ -206,6 +206,19 @@ async function main(cleanup: Cleanup): Promise<void> {
     out(`concurrency 1: full ${fmt(rateOf(fullC1), 2)}/s, shape ${fmt(rateOf(shapeC1), 2)}/s`);
   }
 
+  // What one partner read costs, alone: the driver polls with them, so the SQL and Redis counts hold them.
+  let perRead: { sql: number; redis: number } | undefined;
+  const readSamples = 20;
+  try {
+    const before = await fullCounters();
+    for (let i = 0; i < readSamples; i += 1) await full.readOnce();
+    const after = await fullCounters();
+    perRead = { sql: (after.sql - before.sql) / readSamples, redis: (after.redis - before.redis) / readSamples };
+    out(`one partner read of a relationship: ${fmt(perRead.sql, 1)} SQL statements, ${fmt(perRead.redis, 1)} Redis commands (${readSamples} alone, after the rounds)`);
+  } catch (err) {
+    out(`  measuring a read failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
+
   out('reading workflow histories for the profile ...');
   const profiles: { side: string; profile: HistoryProfile }[] = [];
   for (const [system, client] of [
@@ -248,6 +261,7 @@ async function main(cleanup: Cleanup): Promise<void> {
     shape1: c1[1],
     fullProfile: profiles.find((x) => x.side === full.name)?.profile,
     shapeProfile: profiles.find((x) => x.side === ceiling.shape.name)?.profile,
+    perRead,
     // Over the rotating rounds only: the samples after warm-up and after each round.
     heapKbPerOnboarding: heapSlopeKb(memory.filter((m) => m.label !== 'after the open loop')),
   });

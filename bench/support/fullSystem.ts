@@ -46,7 +46,7 @@ export async function startFullSystem(
   env: BenchEnvironment,
   cleanup: Cleanup,
   settings: FullSystemSettings,
-): Promise<OnboardingSystem & { config: Config; mailReceived(): number; temporal: Client; processes?: ProcessTopology }> {
+): Promise<OnboardingSystem & { config: Config; mailReceived(): number; readOnce(): Promise<void>; temporal: Client; processes?: ProcessTopology }> {
   const inbox = await startSmtpInbox();
   cleanup.defer('close the SMTP server', () => inbox.close());
 
@@ -106,6 +106,7 @@ export async function startFullSystem(
     partnerKeys.push(String(created.json.apiKey));
   }
   const partners = partnerKeys.map((key) => apiClient(baseUrl, key));
+  let lastRead: { partner: ReturnType<typeof apiClient>; id: string } | undefined;
 
   const tenantOf = (index: number) => {
     const tenantDomain = `c${index}-${env.runId}.bench.example.com`;
@@ -118,6 +119,12 @@ export async function startFullSystem(
     temporal: api.temporal,
     processes,
     mailReceived: () => inbox.received,
+    // One partner read of the last onboarded relationship: the bench polls with these, so it measures what one costs.
+    async readOnce() {
+      if (!lastRead) throw new Error('nothing onboarded yet');
+      const res = await lastRead.partner.get(`/api/v1/relationships/${lastRead.id}`);
+      if (res.status !== 200) throw new Error(`reading the relationship answered ${res.status}`);
+    },
     // Only a verified admin's Yes counts: the customers exist in the tenant directory before their offers.
     async prepare(first, count) {
       const indexes = Array.from({ length: count }, (_, i) => first + i);
@@ -148,13 +155,16 @@ export async function startFullSystem(
       const answered = await postForm(link, { choice: 'yes' });
       if (answered.status !== 200) throw new Error(`accepting answered ${answered.status} (${titleOf(answered.text)})`);
       timer.lap('POST accept (update)');
+      let reads = 0;
       await pollUntil('status active in the read model', settings.pollMs, settings.stepTimeoutMs, async () => {
+        reads += 1;
         const res = await partner.get(`/api/v1/relationships/${id}`);
         if (res.status !== 200) throw new Error(`reading the relationship answered ${res.status}: ${res.text.slice(0, 200)}`);
         return res.json.status === 'active' ? true : undefined;
       });
       const activeSeen = timer.lap('→ API shows active');
-      return { acceptToActiveMs: activeSeen - acceptSent, legs: timer.legs, workflowId: relationshipWorkflowId(id) };
+      lastRead = { partner, id };
+      return { acceptToActiveMs: activeSeen - acceptSent, legs: timer.legs, workflowId: relationshipWorkflowId(id), reads };
     },
   };
 }

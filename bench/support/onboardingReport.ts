@@ -67,6 +67,7 @@ export function profileRows(full: Tally, profile: HistoryProfile | undefined, sm
     `| SQL statements (all processes) | ${f(per(full.sql), 1)} | ${f(full.sqlTime.percentile(50), 2)} | ${f(full.sqlTime.percentile(95), 2)} | ${f(per(full.sqlTime.sumMs))} |`,
     `| Redis commands (all processes) | ${f(per(full.redis), 1)} | ${f(full.redisTime.percentile(50), 2)} | ${f(full.redisTime.percentile(95), 2)} | ${f(per(full.redisTime.sumMs))} |`,
     `| SMTP messages received | ${f(smtpPerOnboarding, 1)} | | | (in "→ email received") |`,
+    `| client: GET relationship, polling every poll interval until active (in the SQL/Redis counts) | ${f(per(full.reads), 1)} | | | (in "→ API shows active") |`,
   ];
   if (profile) {
     rows.push(
@@ -106,17 +107,26 @@ export function memoryRows(memory: MemoryRow[]): string[] {
   ];
 }
 
-/** Least-squares slope of the summed heap against full onboardings, in KB per onboarding. */
-export function heapSlopeKb(memory: MemoryRow[]): { kb: number; onboardings: number } | undefined {
-  const points = memory.map((m) => [m.onboarded, m.processes.reduce((sum, x) => sum + x.heapUsedMb, 0) * 1024] as const);
-  if (points.length < 2) return undefined;
+/** Least-squares slope of y against x. */
+function slope(points: (readonly [number, number])[]): number {
   const n = points.length;
-  const mx = points.reduce((s, [x]) => s + x, 0) / n;
-  const my = points.reduce((s, [, y]) => s + y, 0) / n;
-  const sxx = points.reduce((s, [x]) => s + (x - mx) ** 2, 0);
-  if (sxx === 0) return undefined;
-  const sxy = points.reduce((s, [x, y]) => s + (x - mx) * (y - my), 0);
-  return { kb: sxy / sxx, onboardings: (points.at(-1)?.[0] ?? 0) - (points[0]?.[0] ?? 0) };
+  const mx = points.reduce((sum, [x]) => sum + x, 0) / n;
+  const my = points.reduce((sum, [, y]) => sum + y, 0) / n;
+  const sxx = points.reduce((sum, [x]) => sum + (x - mx) ** 2, 0);
+  return sxx === 0 ? Number.NaN : points.reduce((sum, [x, y]) => sum + (x - mx) * (y - my), 0) / sxx;
+}
+
+/** Heap after GC against full onboardings, in KB per onboarding: summed over the processes, and each. */
+export function heapSlopeKb(memory: MemoryRow[]): { kb: number; onboardings: number; perProcess: { name: string; kb: number }[] } | undefined {
+  if (memory.length < 2) return undefined;
+  const names = memory[0]?.processes.map((x) => x.name) ?? [];
+  const kb = slope(memory.map((m) => [m.onboarded, m.processes.reduce((sum, x) => sum + x.heapUsedMb, 0) * 1024] as const));
+  if (!Number.isFinite(kb)) return undefined;
+  return {
+    kb,
+    onboardings: (memory.at(-1)?.onboarded ?? 0) - (memory[0]?.onboarded ?? 0),
+    perProcess: names.map((name) => ({ name, kb: slope(memory.map((m) => [m.onboarded, (m.processes.find((x) => x.name === name)?.heapUsedMb ?? 0) * 1024] as const)) })),
+  };
 }
 
 export function markdown(r: RunReport): string {

@@ -30,6 +30,8 @@ export interface Tally {
   loopMaxMs: number;
   /** A few workflow ids of the measured onboardings, for the history profile. */
   workflowIds: string[];
+  /** Polling reads the driver made (full system). */
+  reads: number;
 }
 
 export const newTally = (side: string, concurrency: number): Tally => ({
@@ -51,6 +53,7 @@ export const newTally = (side: string, concurrency: number): Tally => ({
   loopP99Ms: 0,
   loopMaxMs: 0,
   workflowIds: [],
+  reads: 0,
 });
 
 export const rateOf = (t: Tally) => t.done / (t.elapsedMs / 1000);
@@ -134,6 +137,7 @@ export async function runRound(system: OnboardingSystem, first: number, count: n
       tally.legs.set(leg, times);
     }
     if (r.workflowId && tally.workflowIds.length < 200) tally.workflowIds.push(r.workflowId);
+    tally.reads += r.reads ?? 0;
   }
   tally.roundRates.push(results.length / (elapsedMs / 1000));
   tally.errors.push(...errors);

@@ -5,6 +5,8 @@ export interface OnboardingTimes {
   legs: [name: string, ms: number][];
   /** Its Temporal workflow, for the history profile read after the run. */
   workflowId?: string;
+  /** API reads the driver made polling for active (full system): their SQL and Redis are in the counts. */
+  reads?: number;
 }
 
 /** One side of the comparison: something that takes a relationship from offer to active. */

@@ -24,8 +24,10 @@ export interface TargetInputs {
   shape1?: Tally;
   fullProfile?: HistoryProfile;
   shapeProfile?: HistoryProfile;
+  /** SQL statements and Redis commands one partner read of a relationship costs (measured alone after the rounds). */
+  perRead?: { sql: number; redis: number };
   /** Heap after GC growth per full onboarding (KB), and over how many. */
-  heapKbPerOnboarding?: { kb: number; onboardings: number };
+  heapKbPerOnboarding?: { kb: number; onboardings: number; perProcess: { name: string; kb: number }[] };
 }
 
 const leg = (t: Tally | undefined, name: string, p = 50) => percentile(t?.legs.get(name) ?? [], p);
@@ -84,7 +86,7 @@ export function targetRows(i: TargetInputs): TargetRow[] {
       ratio,
       limit: '≤ 2',
       pass: ratio <= 2,
-      bound: `${acceptPathBound(i.fullProfile, i.shapeProfile)}; the customer's POST itself ${f(leg(full, 'POST accept (update)'))} ms, then the API showing active ${f(leg(full, '→ API shows active'))} ms`,
+      bound: `${acceptPathBound(i.fullProfile, i.shapeProfile)} (histories of the concurrency-10 rounds); the customer's POST itself ${f(leg(full, 'POST accept (update)'))} ms, then the API showing active ${f(leg(full, '→ API shows active'))} ms`,
     });
   }
   const offer = leg(i.full10, 'POST offer');
@@ -98,24 +100,32 @@ export function targetRows(i: TargetInputs): TargetRow[] {
     pass: offer / start <= 2,
     bound: `the API's work around the start: ${f(offer - start)} ms beyond a bare start (validation, rate limits, offer rows in SQL, outbox, under the worker's concurrent load on the same cores)`,
   });
+  // The driver polls GET /relationships/{id} until active; one read is what any client needs, the rest is the bench's polling.
+  const extraReads = Math.max(0, i.full10.reads / i.full10.done - 1);
+  const polling = (per: number | undefined) => (i.perRead ? extraReads * (per ?? 0) : 0);
+  const sqlNet = sqlPer - polling(i.perRead?.sql);
+  const pollNote = i.perRead
+    ? ` (total ${f(sqlPer, 1)} less the bench's ${f(extraReads, 1)} extra polling reads × ${f(i.perRead.sql, 1)})`
+    : ' (includes the bench\'s polling reads: not measured)';
   const topSql = [...i.full10.statements].sort((a, b) => b[1] - a[1]).slice(0, 3);
   rows.push({
     target: 'SQL statements per onboarding',
-    measured: f(sqlPer, 1),
+    measured: `${f(sqlNet, 1)}${pollNote}`,
     reference: 'absolute',
-    ratio: sqlPer,
+    ratio: sqlNet,
     limit: '≤ 20',
-    pass: sqlPer <= 20,
-    bound: `statements (most frequent: ${topSql.map(([text, n]) => `${f(n / i.full10.done, 1)}× "${text.slice(0, 50)}"`).join('; ')})`,
+    pass: sqlNet <= 20,
+    bound: `statements (most frequent, polling included: ${topSql.map(([text, n]) => `${f(n / i.full10.done, 1)}× "${text.slice(0, 50)}"`).join('; ')})`,
   });
   const redisPer = i.full10.redis / i.full10.done;
+  const redisNet = redisPer - polling(i.perRead?.redis);
   rows.push({
     target: 'Redis commands per onboarding',
-    measured: f(redisPer, 1),
+    measured: i.perRead ? `${f(redisNet, 1)} (total ${f(redisPer, 1)} less polling × ${f(i.perRead.redis, 1)})` : f(redisPer, 1),
     reference: 'absolute',
-    ratio: redisPer,
+    ratio: redisNet,
     limit: '≤ 10',
-    pass: redisPer <= 10,
+    pass: redisNet <= 10,
     bound: `commands (most frequent: ${[...i.full10.commands]
       .sort((a, b) => b[1] - a[1])
       .slice(0, 5)
@@ -123,7 +133,11 @@ export function targetRows(i: TargetInputs): TargetRow[] {
       .join(', ')}; ${f(i.full10.redisTime.sumMs / i.full10.done)} ms summed per onboarding, blocking pops not timed)`,
   });
   if (i.heapKbPerOnboarding) {
-    const { kb, onboardings } = i.heapKbPerOnboarding;
+    const { kb, onboardings, perProcess } = i.heapKbPerOnboarding;
+    const each = perProcess.map((x) => `${x.name} ${f(x.kb, 2)} KB`).join(', ');
+    // Onboarded workflows stay open (active relationships wait on their timers), so a worker's
+    // sticky workflow cache grows with them until it is full: growth before that is not a leak.
+    const why = `${each}; a worker keeps each open workflow in its sticky cache until the cache is full, so only the growth after that is a leak`;
     rows.push({
       target: `heap after GC growth per onboarding (over ${onboardings})`,
       measured: `${f(kb, 2)} KB`,
@@ -131,7 +145,7 @@ export function targetRows(i: TargetInputs): TargetRow[] {
       ratio: kb,
       limit: '≤ 1 KB',
       pass: kb <= 1,
-      bound: onboardings < 5000 ? 'too few onboardings to tell a leak from warm-up: run BENCH_COUNT=10000' : 'retained per onboarding: take a heap snapshot',
+      bound: onboardings < 5000 ? `${why}; too few onboardings to tell: run BENCH_COUNT=10000` : `${why}; take a heap snapshot of the growing process`,
     });
   }
   return rows;
