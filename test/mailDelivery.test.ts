@@ -149,6 +149,64 @@ describe('mail delivery', () => {
     }
   });
 
+  // Before: the `sent` write shared the SMTP call's catch, so Postgres failing just after the SMTP
+  // server took the message failed the job, and its retry sent the message again (found by the chaos suite).
+  it('Postgres failing right after the SMTP server took a message: the retry records it and sends nothing again', async () => {
+    const prefix = `${system.config.QUEUE_PREFIX}-sentfail`;
+    const config = { ...system.config, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent' as const };
+    const log = createProcessLogger(config, 'mail-sent-fail-test');
+    const parts = await openWorkerParts(config, log);
+    const { redis, mailQueue: queue } = parts;
+    // The real database, except that recording the first `sent` fails, as if Postgres went away at that instant.
+    let sentWritesFailed = 0;
+    const emailMessage = new Proxy(system.db.emailMessage, {
+      get(target, property, receiver) {
+        if (property !== 'update') return Reflect.get(target, property, receiver) as unknown;
+        return (args: Parameters<typeof target.update>[0]) => {
+          if (args.data.status === 'sent' && sentWritesFailed === 0) {
+            sentWritesFailed++;
+            return Promise.reject(new Error('Connection terminated unexpectedly'));
+          }
+          return target.update(args);
+        };
+      },
+    });
+    const db = new Proxy(system.db, { get: (target, property, receiver) => (property === 'emailMessage' ? emailMessage : (Reflect.get(target, property, receiver) as unknown)) });
+    const worker = createMailWorker({
+      connection: redis,
+      prefix,
+      db,
+      templates: parts.templates,
+      transport: parts.transport,
+      from: system.config.MAIL_FROM,
+      ratePerSecond: 10,
+      log,
+      linkSecret: system.config.LINK_SECRET,
+      publicBaseUrl: system.baseUrl,
+      redis,
+      recipientPerHour: 100,
+    });
+    try {
+      const to = `${unique('sentfail')}@contoso.example`;
+      const jobId = `relationship-${unique('wf')}-sign-in-1`;
+      await parts.mail.enqueue(jobId, {
+        template: 'signIn',
+        to,
+        link: linkFor(system.config.LINK_SECRET, 'signIn').ref,
+        data: { customerName: 'Contoso', tenantDomain: 'contoso.example', expiresAt: new Date(Date.now() + 600_000) },
+      });
+      await waitFor(async () => (await (await queue.getJob(jobId))?.getState()) === 'completed', { what: 'the job to complete on its retry' });
+      expect(sentWritesFailed).toBe(1);
+      expect((await queue.getJob(jobId))?.attemptsMade).toBe(2);
+      expect(await emailRow(jobId)).toMatchObject({ status: 'sent', attempts: 1, smtpMessageId: `<${jobId}@partnerflow>` });
+      expect(system.smtp.messages.filter((m) => m.to.includes(to))).toHaveLength(1);
+    } finally {
+      await worker.close();
+      await queue.obliterate({ force: true });
+      await parts.close();
+    }
+  });
+
   it('an address refused with 550 is not retried; the workflow is told and the partner gets one email', async () => {
     const partner = await newPartner(system, 'refused');
     const to = { ...customer('refused'), adminEmail: '' };

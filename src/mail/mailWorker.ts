@@ -1,6 +1,7 @@
 import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Transporter } from 'nodemailer';
+import { z } from 'zod';
 import { MAIL_QUEUE } from './mailQueue.js';
 import type { Database } from '../infra/database.js';
 import { traceJob } from '../infra/jobTracing.js';
@@ -35,6 +36,12 @@ export interface MailWorkerOptions {
   onUndeliverable?: (job: MailJob, reason: string, jobId: string) => Promise<void>;
 }
 
+/** How long the worker remembers, outside Postgres, that it sent an email it could not record: longer than any retry. */
+const SENT_MARK_SECONDS = 7 * 86_400;
+
+const sentMailSchema = z.object({ messageId: z.string(), subject: z.string(), attempts: z.number().int(), sentAt: z.iso.datetime() });
+type SentMail = z.infer<typeof sentMailSchema>;
+
 export function createMailWorker(options: MailWorkerOptions): Worker<MailJob> {
   const { db, templates, transport, log } = options;
 
@@ -46,6 +53,12 @@ export function createMailWorker(options: MailWorkerOptions): Worker<MailJob> {
     const row = await db.emailMessage.findUnique({ where: { jobId } });
     // A job retried after the message went out (worker died before completing it) must not send again.
     if (row?.status === 'sent') return { skipped: true };
+    // Sent, but Postgres failed before it was recorded (recordSent): record it now, send nothing.
+    const sentEarlier = job.attemptsMade > 0 ? sentMailSchema.safeParse(JSON.parse((await options.redis.get(sentKey(jobId))) ?? 'null')) : undefined;
+    if (sentEarlier?.success) {
+      await recordSent(job, sentEarlier.data);
+      return { messageId: sentEarlier.data.messageId };
+    }
     if (row?.status === 'failed' && row.attempts < maxAttempts) {
       // Transient failures only end as 'failed' on the last attempt, so an earlier one was a refusal
       // whose report to the workflow failed: retry only the report, never the refused address.
@@ -85,6 +98,7 @@ export function createMailWorker(options: MailWorkerOptions): Worker<MailJob> {
       throw new UnrecoverableError(reason);
     }
     const { subject, html, text } = rendered;
+    let messageId: string;
     try {
       const info = await transport.sendMail({
         from: options.from,
@@ -95,13 +109,7 @@ export function createMailWorker(options: MailWorkerOptions): Worker<MailJob> {
         // Stable across retries, so a receiving server can drop a duplicate.
         messageId: `<${jobId}@partnerflow>`,
       });
-      const messageId = String(info.messageId);
-      await db.emailMessage.update({
-        where: { jobId },
-        data: { status: 'sent', smtpMessageId: messageId, subject, attempts, sentAt: new Date(), error: null },
-      });
-      log.info({ event: 'mail.sent', jobId, template: job.data.template, relationshipId: job.data.relationshipId, workflowId: job.data.workflowId, messageId }, 'email sent');
-      return { messageId };
+      messageId = String(info.messageId);
     } catch (err) {
       const reason = (err instanceof Error ? err.message : String(err)).slice(0, 2000);
       const permanent = isPermanentSmtpFailure(err);
@@ -117,7 +125,33 @@ export function createMailWorker(options: MailWorkerOptions): Worker<MailJob> {
       }
       throw err;
     }
+    await recordSent(job, { messageId, subject, attempts, sentAt: new Date().toISOString() });
+    return { messageId };
   }
+
+  /**
+   * The SMTP server has the message: record it. If Postgres fails now, the fact is kept in Redis
+   * and the job fails, so its retry records it without sending the message a second time.
+   */
+  async function recordSent(job: Job<MailJob>, sent: SentMail): Promise<void> {
+    const jobId = job.id ?? '';
+    try {
+      await db.emailMessage.update({
+        where: { jobId },
+        data: { status: 'sent', smtpMessageId: sent.messageId, subject: sent.subject, attempts: sent.attempts, sentAt: new Date(sent.sentAt), error: null },
+      });
+    } catch (err) {
+      const kept = await options.redis
+        .set(sentKey(jobId), JSON.stringify(sent), 'EX', SENT_MARK_SECONDS)
+        .then(() => true)
+        .catch(() => false);
+      log.error({ event: 'mail.sentUnrecorded', jobId, template: job.data.template, relationshipId: job.data.relationshipId, kept, err }, kept ? 'email sent but not recorded: the retry records it without sending again' : 'email sent but recorded nowhere: a retry may send it again');
+      throw err;
+    }
+    log.info({ event: 'mail.sent', jobId, template: job.data.template, relationshipId: job.data.relationshipId, workflowId: job.data.workflowId, messageId: sent.messageId }, 'email sent');
+  }
+
+  const sentKey = (jobId: string) => `${options.prefix}:mail:sent:${jobId}`;
 
   async function reportUndeliverable(job: Job<MailJob>, reason: string): Promise<void> {
     if (!options.onUndeliverable) return;
