@@ -258,7 +258,7 @@ describe('chaos', () => {
         emails: { expected: emails.expected, arrivedAtSmtp: emails.arrived, outboxRows: rows.length, lost: emails.lost.length, doubled: emails.doubled.length, resentSameMessageId: emails.resent.length, unexpected: emails.unexpected.length, stray: emails.stray.length, unsent: unsentEmails.length },
         webhooks: { expected: webhooks.expected, receivedDistinct: webhooks.distinct, redelivered: webhooks.redelivered, lost: webhooks.lost.length, doubled: webhooks.doubled.length, unexpected: webhooks.unexpected.length, undelivered: undeliveredWebhooks.length, badSignatures },
         renewals: [...renewals.values()].reduce((a, b) => a + b, 0),
-        // Steps whose answer a killed API lost (TODO in chaosDriver.ts partnerStep).
+        // Offers and steps whose answer a killed API lost (the TODOs in chaosDriver.ts).
         stepsWithLostAnswer: driven.flatMap((d) => d.lostAnswers.map((note) => `${d.index} ${d.scenario} ${d.id ?? ''}: ${note}`)),
         stuck,
         wrongState: wrongState.length,
