@@ -65,10 +65,15 @@ export function createIdempotency({ redis, keyPrefix, ttlSeconds }: IdempotencyO
   /**
    * Runs `handler` at most once per (caller, Idempotency-Key) and answers with its
    * result, or with the stored result of the first run. Without the header it just runs.
+   *
+   * The handler is given the operation's id (caller, key and request, hashed): the stored answer
+   * is lost if the process dies between the change and keeping it, so a change that must not
+   * happen twice derives its own identity from this id (the new relationship's id, a workflow
+   * Update's id) and a retry finds the first one instead of making a second.
    */
-  async function run(req: Request, res: Response, callerId: string, handler: () => Promise<ApiResult>): Promise<void> {
+  async function run(req: Request, res: Response, callerId: string, handler: (operationId: string | undefined) => Promise<ApiResult>): Promise<void> {
     const header = req.get('idempotency-key');
-    if (header === undefined) return sendResult(res, await handler());
+    if (header === undefined) return sendResult(res, await handler(undefined));
     const parsedKey = idempotencyKeySchema.safeParse(header);
     if (!parsedKey.success) throw new AppError('validation', 'The Idempotency-Key header must be 1-200 visible ASCII characters.');
 
@@ -103,7 +108,7 @@ export function createIdempotency({ redis, keyPrefix, ttlSeconds }: IdempotencyO
     const release = () => withRedis('release the Idempotency-Key', () => redis.del(redisKey)).catch(() => undefined);
     let result: ApiResult;
     try {
-      result = await handler();
+      result = await handler(createHash('sha256').update(`${callerId}\n${parsedKey.data}\n${fingerprint}`).digest('hex'));
     } catch (err) {
       await release();
       throw err;

@@ -28,9 +28,9 @@ export function partnerRoutes(deps: PartnerRoutesDeps): Router {
 
   router.post('/relationships', async (req, res) => {
     const partner = requirePartner(res);
-    await idempotency.run(req, res, callerScope(res), async () => {
+    await idempotency.run(req, res, callerScope(res), async (operationId) => {
       const body = relationships.parseOfferRequest(req.body ?? {});
-      const relationship = await relationships.createOffer(partner, body);
+      const relationship = await relationships.createOffer(partner, body, operationId);
       return { status: 201, headers: { Location: `/api/v1/relationships/${relationship.id}` }, body: relationship };
     });
   });
@@ -52,11 +52,11 @@ export function partnerRoutes(deps: PartnerRoutesDeps): Router {
   for (const step of ['resend', 'withdraw', 'terminate'] as const) {
     router.post(`/relationships/:id/${step}`, async (req, res) => {
       const partner = requirePartner(res);
-      await idempotency.run(req, res, callerScope(res), async () => {
+      await idempotency.run(req, res, callerScope(res), async (operationId) => {
         const id = relationshipIdSchema.parse(req.params.id);
         const { reason } = reasonBodySchema.parse(req.body ?? {});
         const ifMatch = req.get('if-match');
-        const body = await relationships.runPartnerStep(partner, id, step, { ...(reason ? { reason } : {}), ...(ifMatch ? { ifMatch } : {}) });
+        const body = await relationships.runPartnerStep(partner, id, step, { ...(reason ? { reason } : {}), ...(ifMatch ? { ifMatch } : {}), ...(operationId ? { operationId } : {}) });
         return { status: 200, body };
       });
     });
@@ -66,10 +66,10 @@ export function partnerRoutes(deps: PartnerRoutesDeps): Router {
   for (const what of ['subscription', 'trial'] as const) {
     router.post(`/relationships/:id/${what}`, async (req, res) => {
       const partner = requirePartner(res);
-      await idempotency.run(req, res, callerScope(res), async () => {
+      await idempotency.run(req, res, callerScope(res), async (operationId) => {
         const id = relationshipIdSchema.parse(req.params.id);
         const completion = provisioningCompletionSchema.parse(req.body ?? {});
-        return { status: 200, body: await relationships.completeRequest(partner, id, what, completion) };
+        return { status: 200, body: await relationships.completeRequest(partner, id, what, completion, operationId) };
       });
     });
   }

@@ -56,7 +56,7 @@ export type PartnerMailQuota = ReturnType<typeof createPartnerMailQuota>;
 export function withPartnerMailQuota(service: RelationshipService, quota: PartnerMailQuota): RelationshipService {
   return {
     ...service,
-    createOffer: (partner, body) => quota.within(partner.partnerId, () => service.createOffer(partner, body)),
+    createOffer: (partner, body, operationId) => quota.within(partner.partnerId, () => service.createOffer(partner, body, operationId)),
     runPartnerStep: (partner, id, step, options) =>
       step === 'resend' ? quota.within(partner.partnerId, () => service.runPartnerStep(partner, id, step, options)) : service.runPartnerStep(partner, id, step, options),
   };

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { WorkflowIdReusePolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { v5 as uuidv5 } from 'uuid';
 import { z } from 'zod';
 import {
   acceptUpdate,
@@ -28,6 +29,9 @@ import { relationshipAfterStep, relationshipFromRow, relationshipInclude } from 
 import { createRelationshipSchemaFor, type CreateRelationshipRequest, type ListRelationshipsQuery } from './relationshipSchemas.js';
 import type { ProvisioningCompletionRequest } from './purchaseSchemas.js';
 import { toStepError } from './temporalErrors.js';
+
+/** The UUID v5 namespace of offer ids derived from an Idempotency-Key operation (fixed: changing it changes every such id). */
+const OFFER_ID_NAMESPACE = '2541fdda-7224-563f-a469-9c8cbf751f37';
 
 export interface RelationshipServiceDeps {
   db: Database;
@@ -99,10 +103,19 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
     };
   }
 
-  async function createOffer(partner: PartnerPrincipal, body: CreateRelationshipRequest) {
+  /**
+   * A step sent under an Idempotency-Key carries an Update id from it: Temporal answers a repeat
+   * of the same id with the first outcome, so a retry after the API died (its answer not kept)
+   * is not run a second time (a terminate refused as already ended, a third invitation).
+   */
+  const updateIdFor = (step: string, operationId: string | undefined) => (operationId ? { updateId: `${step}-${operationId}` } : {});
+
+  async function createOffer(partner: PartnerPrincipal, body: CreateRelationshipRequest, operationId?: string) {
     // An offer that races a pause becomes an invitation nobody can accept until the resume.
     await refuseOffersWhilePaused(db, partner.partnerId);
-    const id = randomUUID();
+    // Under an Idempotency-Key the id comes from it: a retry after the API died between saving the
+    // offer and keeping its answer finds this same offer (below) instead of being refused as a duplicate.
+    const id = operationId ? uuidv5(operationId, OFFER_ID_NAMESPACE) : randomUUID();
     // Shown in the order the partner asked; compared as a set.
     const roles = body.roles;
     const liveKey = `${partner.partnerId}|${body.customer.tenantDomain}|${[...roles].sort().join(',')}`;
@@ -113,7 +126,9 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
     const provisioning = body.purchase || body.trial ? await provisioningOf(partner.partnerId, body) : undefined;
     // The tenant directory is never read or written here: the answer is the same whether or not
     // the tenant is registered and whoever its admins are, so an offer reveals nothing about them.
-    await deps.pendingInvitations.withinCap(partner.partnerId, async () => {
+    // The same operation again (its answer was lost with the API that made it): it is this offer.
+    const earlier = operationId ? await db.relationship.findFirst({ where: { id, partnerId: partner.partnerId } }) : null;
+    if (!earlier) await deps.pendingInvitations.withinCap(partner.partnerId, async () => {
       try {
         await db.relationship.create({
           data: {
@@ -176,6 +191,17 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
       ...(provisioning ? { provisioning } : {}),
       policy,
     };
+    // Not written by its workflow yet: the earlier attempt may have died before starting it.
+    const mayNeedStart = !earlier || (earlier.status === 'invited' && earlier.version === 0);
+    if (mayNeedStart) await startWorkflow(offer, earlier !== null);
+    log.info({ event: earlier ? 'offer.replayed' : 'offer.created', relationshipId: id, workflowId, partnerId: partner.partnerId, tenant: tenantDomain }, earlier ? 'offer found for a repeated operation' : 'offer created');
+    return fromRow(partner, await findVisible(partner, id));
+  }
+
+  async function startWorkflow(offer: RelationshipOffer, repeated: boolean): Promise<void> {
+    const id = offer.relationshipId;
+    const workflowId = relationshipWorkflowId(id);
+    const { partnerId, partnerName, tenantDomain } = offer;
     try {
       await temporal.workflow.start('relationshipWorkflow', {
         taskQueue: deps.taskQueue,
@@ -184,20 +210,20 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         typedSearchAttributes: [
           { key: RelationshipStatusKey, value: 'invited' },
-          { key: PartnerIdKey, value: partner.partnerId },
+          { key: PartnerIdKey, value: partnerId },
           { key: TenantDomainKey, value: tenantDomain },
         ],
-        staticSummary: `${partner.partnerName} → ${tenantDomain}`,
+        staticSummary: `${partnerName} → ${tenantDomain}`,
       });
     } catch (err) {
+      // The earlier attempt did start it.
+      if (repeated && err instanceof WorkflowExecutionAlreadyStartedError) return;
       // Without a workflow the row would be an offer nobody can act on (and its liveKey would block a
       // new one). Its purchase goes with it. If this process dies first, the reconciler withdraws it.
       await db.$transaction([db.subscription.deleteMany({ where: { relationshipId: id } }), db.relationship.delete({ where: { id } })]);
       log.error({ event: 'offer.start_failed', relationshipId: id, workflowId, err }, 'could not start workflow');
       throw new AppError('unavailable', 'Could not start the relationship workflow; try again.');
     }
-    log.info({ event: 'offer.created', relationshipId: id, workflowId, partnerId: partner.partnerId, tenant: tenantDomain }, 'offer created');
-    return fromRow(partner, await findVisible(partner, id));
   }
 
   async function list(principal: PartnerOrOperator, filters: ListRelationshipsQuery) {
@@ -223,14 +249,14 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
   }
 
   /** A partner's step on its relationship; `ifMatch` (the client's ETag) must still be current. */
-  async function runPartnerStep(partner: PartnerPrincipal, id: string, step: PartnerStep, options: { reason?: string; ifMatch?: string }) {
+  async function runPartnerStep(partner: PartnerPrincipal, id: string, step: PartnerStep, options: { reason?: string; ifMatch?: string; operationId?: string }) {
     const row = await findVisible(partner, id);
     const before = fromRow(partner, row);
     requireIfMatch(options.ifMatch, etagOf(before));
     const input: ActorInput = { actor: { type: 'partner', id: partner.partnerId }, ...(options.reason ? { reason: options.reason } : {}) };
     const state = await temporal.workflow
       .getHandle(row.workflowId)
-      .executeUpdate(partnerSteps[step], { args: [input] })
+      .executeUpdate(partnerSteps[step], { args: [input], ...updateIdFor(step, options.operationId) })
       .catch((err: unknown) => {
         throw toStepError(err, row.status);
       });
@@ -243,15 +269,15 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
    * Refused with `noSubscriptionRequest` / `noTrialRequest` (409) when nothing waits for it: a
    * duplicate, a late one, a withdrawn request, or none ever sent.
    */
-  async function completeRequest(partner: PartnerPrincipal, id: string, what: 'subscription' | 'trial', completion: ProvisioningCompletionRequest) {
+  async function completeRequest(partner: PartnerPrincipal, id: string, what: 'subscription' | 'trial', completion: ProvisioningCompletionRequest, operationId?: string) {
     const row = await findVisible(partner, id);
     const before = fromRow(partner, row);
     const actor = { type: 'partner' as const, id: partner.partnerId };
     const handle = temporal.workflow.getHandle(row.workflowId);
     const reason = what === 'subscription' ? 'noSubscriptionRequest' : 'noTrialRequest';
     const state = await (what === 'subscription'
-      ? handle.executeUpdate(completeSubscriptionUpdate, { args: [{ actor, completion }] })
-      : handle.executeUpdate(completeTrialUpdate, { args: [{ actor, completion }] })
+      ? handle.executeUpdate(completeSubscriptionUpdate, { args: [{ actor, completion }], ...updateIdFor(what, operationId) })
+      : handle.executeUpdate(completeTrialUpdate, { args: [{ actor, completion }], ...updateIdFor(what, operationId) })
     ).catch((err: unknown) => {
       // An ended relationship's workflow has completed: the refusal says what became of the request.
       if (err instanceof WorkflowNotFoundError) {
