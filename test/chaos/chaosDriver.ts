@@ -1,5 +1,5 @@
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { getStateQuery, removeUpdate, setAutoExtendUpdate } from '../../src/contract/messages.js';
+import { removeUpdate, setAutoExtendUpdate } from '../../src/contract/messages.js';
 import { relationshipWorkflowId } from '../../src/contract/relationship.js';
 import { apiClient, postForm } from '../support/http.js';
 import type { SmtpCatcher } from '../support/smtpCatcher.js';
@@ -37,8 +37,6 @@ export interface Driven {
   id?: string;
   /** The last step that failed for good, if one did. */
   failure?: string;
-  /** Steps that took effect although their answer was lost with a killed API (see partnerStep). */
-  lostAnswers: string[];
 }
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -123,33 +121,13 @@ async function until(env: ChaosEnvironment, d: Driven, wanted: string): Promise<
   await retry(env, `${d.id} to become ${wanted}`, async () => ((await status(env, d)).status === wanted ? true : undefined));
 }
 
-const endOf = { withdraw: 'withdrawn', terminate: 'terminated' } as const;
-
-// TODO(chaos: partner steps not idempotent across an API crash, docs/reliability.md): the API
-// sends resend, withdraw and terminate to the workflow as updates without an update id, and
-// keeps a request's answer under its Idempotency-Key only after the update returned. An API
-// killed in between loses the answer, and the client's retry under the same key runs the step
-// again: a terminate or withdraw is refused as already ended (seed 705103712, relationship 105),
-// a resend would send a third invitation. Until the update id comes from the key, the driver
-// accepts that refusal when the relationship ended as the step asked, and asks the workflow
-// whether a resend took effect before retrying it; each such step is counted in the summary.
+// Under one Idempotency-Key the step is one Temporal update id, so a retry after an API killed
+// before it kept the answer gets the first outcome: a refusal here (already ended, a third
+// invitation) would be the chaos suite's finding.
 async function partnerStep(env: ChaosEnvironment, d: Driven, step: 'resend' | 'withdraw' | 'terminate'): Promise<void> {
-  let attempts = 0;
-  const res = await retry(env, `${step} ${d.id}`, async () => {
-    if (step === 'resend' && attempts++ > 0) {
-      const state = await env.temporal.workflow.getHandle(relationshipWorkflowId(d.id ?? '')).query(getStateQuery);
-      if (state.invitation.round >= 1) return 'tookEffect' as const;
-    }
-    return definite(await d.partner.api.post(`/api/v1/relationships/${d.id}/${step}`, { reason: `chaos ${step}` }, { 'Idempotency-Key': `chaos-${step}-${d.id}` }));
-  });
-  if (res === 'tookEffect') {
-    d.lostAnswers.push(`${step}: its answer was lost, the workflow had taken it`);
-    return;
-  }
-  if (step !== 'resend' && res.status === 409 && res.text.includes(`already ended (${endOf[step]})`)) {
-    d.lostAnswers.push(`${step}: retried under its Idempotency-Key, refused as already ${endOf[step]}`);
-    return;
-  }
+  const res = await retry(env, `${step} ${d.id}`, async () =>
+    definite(await d.partner.api.post(`/api/v1/relationships/${d.id}/${step}`, { reason: `chaos ${step}` }, { 'Idempotency-Key': `chaos-${step}-${d.id}` })),
+  );
   if (res.status !== 200) throw new Error(`${step} ${d.id}: ${res.status} ${res.text.slice(0, 300)}`);
 }
 
@@ -182,19 +160,10 @@ export async function drive(env: ChaosEnvironment, d: Driven, renewalsOf: (id: s
     if (!register) return undefined;
     return definite(await d.partner.api.post('/api/v1/relationships', offerBody(d), { 'Idempotency-Key': `chaos-offer-${d.index}` }));
   });
-  // TODO(chaos: partner steps not idempotent across an API crash, docs/reliability.md): the same
-  // defect as partnerStep's, for the offer: an API killed after the relationship was created but
-  // before the answer was kept under the Idempotency-Key makes the retry a 409 duplicateOffer
-  // (seed 785046101, relationship 104). The tenant is this relationship's alone, so the live offer
-  // the refusal names is the one this request made: taken, and counted in the summary.
-  if (created.status === 409 && created.json.reason === 'duplicateOffer' && typeof created.json.relationshipId === 'string') {
-    d.lostAnswers.push('offer: retried under its Idempotency-Key, refused as a duplicate of the offer it had made');
-    d.id = created.json.relationshipId;
-  } else if (created.status !== 201) {
-    throw new Error(`offer ${d.index}: ${created.status} ${created.text.slice(0, 300)}`);
-  } else {
-    d.id = String(created.json.id);
-  }
+  // A retry after an API killed before it kept the answer finds the same offer (its id comes from
+  // the Idempotency-Key): anything but 201 is a finding.
+  if (created.status !== 201) throw new Error(`offer ${d.index}: ${created.status} ${created.text.slice(0, 300)}`);
+  d.id = String(created.json.id);
 
   switch (d.scenario) {
     case 'invitationExpires':

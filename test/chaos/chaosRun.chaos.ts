@@ -139,7 +139,6 @@ describe('chaos', () => {
         partner: partners[index % partnerCount] as DrivenPartner,
         tenantDomain: `c${index}-s${seed}.chaos.example`,
         adminEmail: `admin@c${index}-s${seed}.chaos.example`,
-        lostAnswers: [],
       }));
       const renewalsOf = (id: string) => parts.db.auditEvent.count({ where: { relationshipId: id, action: 'relationship.renewed' } });
 
@@ -258,8 +257,6 @@ describe('chaos', () => {
         emails: { expected: emails.expected, arrivedAtSmtp: emails.arrived, outboxRows: rows.length, lost: emails.lost.length, doubled: emails.doubled.length, resentSameMessageId: emails.resent.length, unexpected: emails.unexpected.length, stray: emails.stray.length, unsent: unsentEmails.length },
         webhooks: { expected: webhooks.expected, receivedDistinct: webhooks.distinct, redelivered: webhooks.redelivered, lost: webhooks.lost.length, doubled: webhooks.doubled.length, unexpected: webhooks.unexpected.length, undelivered: undeliveredWebhooks.length, badSignatures },
         renewals: [...renewals.values()].reduce((a, b) => a + b, 0),
-        // Offers and steps whose answer a killed API lost (the TODOs in chaosDriver.ts).
-        stepsWithLostAnswer: driven.flatMap((d) => d.lostAnswers.map((note) => `${d.index} ${d.scenario} ${d.id ?? ''}: ${note}`)),
         stuck,
         wrongState: wrongState.length,
         deadLetters: report.deadLetters.length,
