@@ -21,6 +21,7 @@ const done = (): Promise<void> => Promise.resolve();
  */
 export const noOpActivities: Activities = {
   recordTransition: done,
+  recordTransitions: done,
   recordRenewal: done,
   recordAutoExtend: done,
   recordTrialFailure: done,

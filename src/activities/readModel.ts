@@ -1,8 +1,9 @@
 import { appendAuditEvent, writeAuditEvent } from '../audit/auditLog.js';
-import type { Actor, RecordTransitionInput } from '../contract/relationship.js';
+import type { Actor, RecordTransitionInput, RecordTransitionsInput } from '../contract/relationship.js';
 import { isEnded } from '../contract/statuses.js';
 import type { Database } from '../infra/database.js';
-import type { WebhookOutbox } from '../webhooks/webhookOutbox.js';
+import type { Prisma } from '../generated/prisma/client.js';
+import type { StagedWebhook, WebhookOutbox } from '../webhooks/webhookOutbox.js';
 
 // Read-model and audit writes. Each is idempotent: audit rows carry a key
 // derived from the workflow ID and step, and relationship rows only move
@@ -19,59 +20,78 @@ export function createReadModelActivities(db: Database, webhooks: WebhookOutbox)
     if (staged) await webhooks.handOver(staged);
   }
 
-  async function writeTransition(input: RecordTransitionInput) {
+  /**
+   * Several transitions in one database transaction, oldest first, so the read model never shows
+   * the last one's status without what the others wrote (an `active` without its grants). A retry
+   * skips what is already written: the seq guards each.
+   */
+  async function recordTransitions({ transitions, ...input }: RecordTransitionsInput) {
+    const staged = await db.$transaction(async (tx) => {
+      const handOvers: StagedWebhook[] = [];
+      for (const transition of transitions) {
+        const one = await writeTransitionIn(tx, { ...input, transition });
+        if (one) handOvers.push(one);
+      }
+      return handOvers;
+    });
+    for (const one of staged) await webhooks.handOver(one);
+  }
+
+  function writeTransition(input: RecordTransitionInput) {
+    return db.$transaction((tx) => writeTransitionIn(tx, input));
+  }
+
+  async function writeTransitionIn(tx: Prisma.TransactionClient, input: RecordTransitionInput): Promise<StagedWebhook | null> {
     const { workflowId, relationshipId, transition, snapshot } = input;
     const ended = isEnded(transition.to);
-    return db.$transaction(async (tx) => {
-      const moved = await tx.relationship.updateMany({
-        where: { id: relationshipId, version: { lt: transition.seq } },
-        data: {
-          status: snapshot.status,
-          version: transition.seq,
-          statusReason: transition.reason ?? null,
-          invitationExpiresAt: date(snapshot.invitationExpiresAt),
-          acceptedAt: date(snapshot.acceptedAt),
-          activatedAt: date(snapshot.activatedAt),
-          endsAt: date(snapshot.endsAt),
-          endedAt: date(snapshot.endedAt),
-          autoExtend: snapshot.autoExtend,
-          ...(ended ? { liveKey: null } : {}),
-        },
-      });
-      await appendAuditEvent(tx, {
-        idempotencyKey: `${workflowId}-transition-${transition.seq}`,
-        relationshipId,
-        actorType: transition.actor.type,
-        actorId: transition.actor.id ?? null,
-        action: `relationship.${transition.to}`,
-        fromStatus: transition.from,
-        toStatus: transition.to,
-        reason: transition.reason ?? null,
-        createdAt: new Date(transition.at),
-      });
-      // The webhook's row commits with the change it tells of, so neither exists without the other.
-      const staged = await webhooks.stageTransition(tx, input);
-      if (moved.count === 0) return staged;
-      if (transition.from === 'invited') {
-        // Every outstanding link dies with the answer (or the expiry).
-        await tx.invitation.updateMany({
-          where: { relationshipId, usedAt: null, revokedAt: null },
-          data: transition.to === 'accepted' || transition.to === 'declined' ? { usedAt: new Date(transition.at) } : { revokedAt: new Date(transition.at) },
-        });
-      }
-      if (transition.to === 'active') {
-        const rel = await tx.relationship.findUniqueOrThrow({ where: { id: relationshipId } });
-        await tx.roleGrant.createMany({
-          data: rel.roles.map((role) => ({ relationshipId, partnerId: rel.partnerId, tenantDomain: rel.tenantDomain, role })),
-          skipDuplicates: true,
-        });
-      }
-      if (ended) {
-        // Revoked in the same transaction as the end state: the access check answers no at once.
-        await tx.roleGrant.updateMany({ where: { relationshipId, revokedAt: null }, data: { revokedAt: new Date(transition.at) } });
-      }
-      return staged;
+    const moved = await tx.relationship.updateMany({
+      where: { id: relationshipId, version: { lt: transition.seq } },
+      data: {
+        status: snapshot.status,
+        version: transition.seq,
+        statusReason: transition.reason ?? null,
+        invitationExpiresAt: date(snapshot.invitationExpiresAt),
+        acceptedAt: date(snapshot.acceptedAt),
+        activatedAt: date(snapshot.activatedAt),
+        endsAt: date(snapshot.endsAt),
+        endedAt: date(snapshot.endedAt),
+        autoExtend: snapshot.autoExtend,
+        ...(ended ? { liveKey: null } : {}),
+      },
     });
+    await appendAuditEvent(tx, {
+      idempotencyKey: `${workflowId}-transition-${transition.seq}`,
+      relationshipId,
+      actorType: transition.actor.type,
+      actorId: transition.actor.id ?? null,
+      action: `relationship.${transition.to}`,
+      fromStatus: transition.from,
+      toStatus: transition.to,
+      reason: transition.reason ?? null,
+      createdAt: new Date(transition.at),
+    });
+    // The webhook's row commits with the change it tells of, so neither exists without the other.
+    const staged = await webhooks.stageTransition(tx, input);
+    if (moved.count === 0) return staged;
+    if (transition.from === 'invited') {
+      // Every outstanding link dies with the answer (or the expiry).
+      await tx.invitation.updateMany({
+        where: { relationshipId, usedAt: null, revokedAt: null },
+        data: transition.to === 'accepted' || transition.to === 'declined' ? { usedAt: new Date(transition.at) } : { revokedAt: new Date(transition.at) },
+      });
+    }
+    if (transition.to === 'active') {
+      const rel = await tx.relationship.findUniqueOrThrow({ where: { id: relationshipId } });
+      await tx.roleGrant.createMany({
+        data: rel.roles.map((role) => ({ relationshipId, partnerId: rel.partnerId, tenantDomain: rel.tenantDomain, role })),
+        skipDuplicates: true,
+      });
+    }
+    if (ended) {
+      // Revoked in the same transaction as the end state: the access check answers no at once.
+      await tx.roleGrant.updateMany({ where: { relationshipId, revokedAt: null }, data: { revokedAt: new Date(transition.at) } });
+    }
+    return staged;
   }
 
   async function recordRenewal(input: { workflowId: string; relationshipId: string; renewal: number; endsAt: string }) {
@@ -137,5 +157,5 @@ export function createReadModelActivities(db: Database, webhooks: WebhookOutbox)
     });
   }
 
-  return { recordTransition, recordRenewal, recordAutoExtend, recordTrialFailure, recordInvitationUndeliverable };
+  return { recordTransition, recordTransitions, recordRenewal, recordAutoExtend, recordTrialFailure, recordInvitationUndeliverable };
 }

@@ -139,6 +139,14 @@ export interface RecordTransitionInput {
   snapshot: RelationshipSnapshot;
 }
 
+/** Several transitions written in one activity, oldest first (activity `recordTransitions`): one workflow round trip instead of one each. */
+export interface RecordTransitionsInput {
+  workflowId: string;
+  relationshipId: string;
+  transitions: Transition[];
+  snapshot: RelationshipSnapshot;
+}
+
 /** The snapshot of a relationship's state (pure: the workflow calls it on every transition). */
 export function snapshotOf(state: RelationshipState): RelationshipSnapshot {
   return {

@@ -60,6 +60,10 @@ const POLICY_DATES_CHECKED = 'policy-dates-checked';
 const CANCELLATION_ENDS_RELATIONSHIP = 'cancellation-ends-relationship';
 /** A relationship that ends while its trial is provisioned cancels that activity and undoes the trial. */
 const TRIAL_UNDONE_WHEN_ENDED = 'trial-undone-when-ended';
+/** Two or more transitions waiting to be written go in one activity (one workflow round trip). */
+const TRANSITIONS_WRITTEN_TOGETHER = 'transitions-written-together';
+/** A Yes with nothing to provision first becomes `active` at once, written with the acceptance. */
+const ACTIVE_WITH_ACCEPTANCE = 'active-with-acceptance';
 /** A run waiting (invited or active) continues as new once its history is long (a signal flood). */
 const LONG_WAIT_CONTINUES_AS_NEW = 'long-wait-continues-as-new';
 
@@ -92,6 +96,12 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
   let flushing: Promise<void> = Promise.resolve();
   function flush(): Promise<void> {
     flushing = flushing.catch(() => undefined).then(async () => {
+      const unwritten = state.transitions.filter((tr) => tr.seq > state.writtenSeq);
+      const last = unwritten.at(-1);
+      if (last && unwritten.length > 1 && patched(TRANSITIONS_WRITTEN_TOGETHER)) {
+        await readModel.recordTransitions({ ...ids, transitions: unwritten, snapshot: snapshotOf(state) });
+        state.writtenSeq = last.seq;
+      }
       for (const t of state.transitions.filter((tr) => tr.seq > state.writtenSeq)) {
         await readModel.recordTransition({ ...ids, transition: t, snapshot: snapshotOf(state) });
         state.writtenSeq = t.seq;
@@ -450,6 +460,16 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
       if (state.status === 'invited') await awaitInvitationAnswer();
     }
 
+    // Active in the same write as the acceptance when nothing has to happen in between (no trial
+    // for the deployment's provider to make): the customer's Yes reaches `active` in one activity.
+    if (state.status === 'accepted' && patched(ACTIVE_WITH_ACCEPTANCE) && !trialForProvider() && addDuration(Date.now(), policy.durationMs) !== undefined) {
+      activate();
+      await flush();
+      await notify('accepted', 'accepted');
+      await requests.recordPurchaseAnswer();
+      await requests.provisionSubscription();
+      await requests.requestTrial();
+    }
     if (state.status === 'accepted') {
       await flush();
       await notify('accepted', 'accepted');
@@ -459,9 +479,7 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
         if (addDuration(Date.now(), policy.durationMs) === undefined && patched(POLICY_DATES_CHECKED)) {
           endForInvalidPolicy({ field: 'durationMs', message: 'gives an end date that cannot be represented' });
         } else {
-          state.activatedAt = new Date().toISOString();
-          state.endsAt = new Date(Date.now() + policy.durationMs).toISOString();
-          transition('active', systemActor);
+          activate();
           await flush();
           await requests.provisionSubscription();
           await requests.requestTrial();
@@ -475,6 +493,17 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
     await notifyEnd();
     endNotified = true;
     await condition(allHandlersFinished);
+  }
+
+  function activate(): void {
+    state.activatedAt = new Date().toISOString();
+    state.endsAt = new Date(Date.now() + policy.durationMs).toISOString();
+    transition('active', systemActor);
+  }
+
+  /** A trial the customer took that the deployment's provider makes while `provisioning` (not the partner's system). */
+  function trialForProvider(): boolean {
+    return state.trial?.status === 'pending' && !requests.trialIsPartners();
   }
 
   async function notifyEnd(): Promise<void> {

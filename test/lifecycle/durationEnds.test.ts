@@ -51,7 +51,7 @@ describe.concurrent('the end of a relationship’s duration', () => {
 
     const trail = await expectAuditPath(system, id, ['invited', 'accepted', 'active', 'expired']);
     expect(trail[3]?.actor).toBe('system');
-    expect(await statusSearchAttributeValues(handle)).toEqual(['invited', 'accepted', 'active', 'expired']);
+    expect(await statusSearchAttributeValues(handle)).toEqual(['invited', 'active', 'expired']);
     await recordHistory(system.temporal, 'duration-ends-after-warnings', workflowId);
   });
 

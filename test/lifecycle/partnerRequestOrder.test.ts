@@ -24,6 +24,7 @@ describe('a completion racing its own request', () => {
   const done = () => Promise.resolve();
   const activities = {
     recordTransition: done,
+    recordTransitions: done,
     notify: done,
     issueInvitation: done,
     async recordSubscription({ step }: RecordSubscriptionInput) {
