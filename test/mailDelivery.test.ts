@@ -21,6 +21,38 @@ describe('mail delivery', () => {
   const emailRow = (jobId: string) => system.db.emailMessage.findUnique({ where: { jobId } });
   const jobState = async (jobId: string) => (await system.mailQueue.getJob(jobId))?.getState();
 
+  /** A mail worker of its own (own queue prefix), on this system's database, SMTP server and templates. */
+  async function ownMailWorker(name: string, overrides: Partial<Parameters<typeof createMailWorker>[0]>) {
+    const prefix = `${system.config.QUEUE_PREFIX}-${name}`;
+    const config = { ...system.config, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent' as const };
+    const log = createProcessLogger(config, `mail-${name}-test`);
+    const parts = await openWorkerParts(config, log);
+    const worker = createMailWorker({
+      connection: parts.redis,
+      prefix,
+      db: system.db,
+      templates: parts.templates,
+      transport: parts.transport,
+      from: system.config.MAIL_FROM,
+      ratePerSecond: 10,
+      log,
+      linkSecret: system.config.LINK_SECRET,
+      publicBaseUrl: system.baseUrl,
+      redis: parts.redis,
+      recipientPerHour: 100,
+      ...overrides,
+    });
+    return {
+      queue: parts.mailQueue,
+      mail: parts.mail,
+      async close() {
+        await worker.close();
+        await parts.mailQueue.obliterate({ force: true });
+        await parts.close();
+      },
+    };
+  }
+
   it('sends one email for a step enqueued twice, at once and again later', async () => {
     const outbox = system.mail;
     const to = `${unique('twice')}@contoso.example`;
@@ -100,35 +132,19 @@ describe('mail delivery', () => {
   });
 
   it('when telling the workflow of a refused address fails, retries only the telling, not the address', async () => {
-    // A mail worker of its own (own queue prefix) whose report fails once, as if Temporal were briefly away.
-    const prefix = `${system.config.QUEUE_PREFIX}-report`;
-    const config = { ...system.config, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent' as const };
-    const log = createProcessLogger(config, 'mail-report-test');
-    const parts = await openWorkerParts(config, log);
-    const { redis, mailQueue: queue } = parts;
+    // A mail worker of its own whose report fails once, as if Temporal were briefly away.
     const reports: string[] = [];
-    const worker = createMailWorker({
-      connection: redis,
-      prefix,
-      db: system.db,
-      templates: parts.templates,
-      transport: parts.transport,
-      from: system.config.MAIL_FROM,
-      ratePerSecond: 10,
-      log,
-      linkSecret: system.config.LINK_SECRET,
-      publicBaseUrl: system.baseUrl,
-      redis,
-      recipientPerHour: 100,
+    const own = await ownMailWorker('report', {
       onUndeliverable: (_job, reason) => {
         reports.push(reason);
         return reports.length === 1 ? Promise.reject(new Error('temporal unavailable')) : Promise.resolve();
       },
     });
+    const { queue } = own;
     try {
       const to = `nobody@${unique('report')}.example`;
       const jobId = `relationship-${unique('wf')}-sign-in-1`;
-      await parts.mail.enqueue(jobId, {
+      await own.mail.enqueue(jobId, {
         template: 'signIn',
         to,
         link: linkFor(system.config.LINK_SECRET, 'signIn').ref,
@@ -143,20 +159,13 @@ describe('mail delivery', () => {
       expect(system.smtp.rejected.filter((address) => address === to)).toHaveLength(1);
       expect(await emailRow(jobId)).toMatchObject({ status: 'failed', attempts: 1 });
     } finally {
-      await worker.close();
-      await queue.obliterate({ force: true });
-      await parts.close();
+      await own.close();
     }
   });
 
   // Before: the `sent` write shared the SMTP call's catch, so Postgres failing just after the SMTP
   // server took the message failed the job, and its retry sent the message again (found by the chaos suite).
   it('Postgres failing right after the SMTP server took a message: the retry records it and sends nothing again', async () => {
-    const prefix = `${system.config.QUEUE_PREFIX}-sentfail`;
-    const config = { ...system.config, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent' as const };
-    const log = createProcessLogger(config, 'mail-sent-fail-test');
-    const parts = await openWorkerParts(config, log);
-    const { redis, mailQueue: queue } = parts;
     // The real database, except that recording the first `sent` fails, as if Postgres went away at that instant.
     let sentWritesFailed = 0;
     const emailMessage = new Proxy(system.db.emailMessage, {
@@ -172,24 +181,12 @@ describe('mail delivery', () => {
       },
     });
     const db = new Proxy(system.db, { get: (target, property, receiver) => (property === 'emailMessage' ? emailMessage : (Reflect.get(target, property, receiver) as unknown)) });
-    const worker = createMailWorker({
-      connection: redis,
-      prefix,
-      db,
-      templates: parts.templates,
-      transport: parts.transport,
-      from: system.config.MAIL_FROM,
-      ratePerSecond: 10,
-      log,
-      linkSecret: system.config.LINK_SECRET,
-      publicBaseUrl: system.baseUrl,
-      redis,
-      recipientPerHour: 100,
-    });
+    const own = await ownMailWorker('sentfail', { db });
+    const { queue } = own;
     try {
       const to = `${unique('sentfail')}@contoso.example`;
       const jobId = `relationship-${unique('wf')}-sign-in-1`;
-      await parts.mail.enqueue(jobId, {
+      await own.mail.enqueue(jobId, {
         template: 'signIn',
         to,
         link: linkFor(system.config.LINK_SECRET, 'signIn').ref,
@@ -201,9 +198,7 @@ describe('mail delivery', () => {
       expect(await emailRow(jobId)).toMatchObject({ status: 'sent', attempts: 1, smtpMessageId: `<${jobId}@partnerflow>` });
       expect(system.smtp.messages.filter((m) => m.to.includes(to))).toHaveLength(1);
     } finally {
-      await worker.close();
-      await queue.obliterate({ force: true });
-      await parts.close();
+      await own.close();
     }
   });
 
