@@ -283,7 +283,7 @@ describe('chaos', () => {
         undeliveredWebhooks,
       };
       const problems = Object.entries(findings).flatMap(([kind, list]) => list.map((line) => `${kind}: ${line}`));
-      // Listed, not failed: see the TODO in deliveryCounts.ts.
+      // Listed, not failed: see countEmails in deliveryCounts.ts.
       if (emails.resent.length > 0) log(`resent under the same Message-ID (seed ${seed}):\n${emails.resent.join('\n')}`);
       const exits = [...worker.unplannedExits.map((e) => `worker exited unasked: ${e}`), ...api.unplannedExits.map((e) => `api exited unasked: ${e}`)];
       if (problems.length + exits.length > 0) log(`problems (seed ${seed}):\n${[...problems.slice(0, 200), ...exits].join('\n')}\n${worker.output()}\n${api.output()}`);
