@@ -1,7 +1,7 @@
 import type { Database } from '../infra/database.js';
 import type { MailOutbox } from '../mail/mailOutbox.js';
 import { customerRecipients, loadRelationshipContext, recipientKey } from '../relationships/relationshipContext.js';
-import { storedPolicy } from '../relationships/storedOffer.js';
+import { storedPolicy, storedTrialOffer } from '../relationships/storedOffer.js';
 import { sendSubscriptionMail } from './subscriptionMail.js';
 
 export type NotificationEvent =
@@ -45,7 +45,8 @@ export function createNotifyActivities(db: Database, mail: MailOutbox) {
     const customers = (await customerRecipients(db, rel.tenantDomain, rel.contactEmail)).map((to) => ({ to, key: `customer-${recipientKey(to)}` }));
     const now = new Date().toISOString();
     const reason = input.reason ?? null;
-    const trial = rel.trial ? { offer: rel.trial.offer, seats: rel.trial.seats, days: rel.trial.days } : null;
+    // The offer's trial when no trial row was written (provisioning failed before it could write one).
+    const trial = rel.trial ? { offer: rel.trial.offer, seats: rel.trial.seats, days: rel.trial.days } : storedTrialOffer(rel.trialOffer);
 
     const ctx = { rel, roles, parties };
     switch (input.event) {

@@ -1,6 +1,7 @@
 import { appendAuditEvent, writeAuditEvent } from '../audit/auditLog.js';
 import type { Actor, RecordTransitionInput, RecordTransitionsInput } from '../contract/relationship.js';
 import { isEnded } from '../contract/statuses.js';
+import { storedTrialOffer } from '../relationships/storedOffer.js';
 import type { Database } from '../infra/database.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import type { StagedWebhook, WebhookOutbox } from '../webhooks/webhookOutbox.js';
@@ -123,10 +124,15 @@ export function createReadModelActivities(db: Database, webhooks: WebhookOutbox)
 
   async function recordTrialFailure(input: { workflowId: string; relationshipId: string; reason: string }) {
     await db.$transaction(async (tx) => {
-      await tx.trialSubscription.updateMany({
+      const moved = await tx.trialSubscription.updateMany({
         where: { relationshipId: input.relationshipId, status: { not: 'active' } },
         data: { status: 'failed', failureReason: input.reason },
       });
+      // Provisioning failed before it wrote the trial's row: the failure is recorded from the offer.
+      const offered = moved.count === 0 ? storedTrialOffer((await tx.relationship.findUnique({ where: { id: input.relationshipId }, select: { trialOffer: true } }))?.trialOffer) : null;
+      if (offered) {
+        await tx.trialSubscription.createMany({ data: [{ relationshipId: input.relationshipId, ...offered, status: 'failed', failureReason: input.reason }], skipDuplicates: true });
+      }
       await appendAuditEvent(tx, {
         idempotencyKey: `${input.workflowId}-trial-failed`,
         relationshipId: input.relationshipId,

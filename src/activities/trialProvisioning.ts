@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { activityInfo, ApplicationFailure, log } from '@temporalio/activity';
 import { writeAuditEvent } from '../audit/auditLog.js';
 import { permanentActivityFailures } from '../contract/activityFailures.js';
+import { defaultPolicy } from '../contract/policy.js';
 import type { Database } from '../infra/database.js';
 
 /**
@@ -43,6 +44,8 @@ export interface ProvisionTrialInput {
   offer: string;
   seats: number;
   days: number;
+  /** How often the provider may fail before the trial is marked failed (absent in runs started before: the default policy's). */
+  providerAttempts?: number;
 }
 
 export function createTrialActivities(db: Database, provisioner: TrialProvisioner) {
@@ -97,8 +100,11 @@ export function createTrialActivities(db: Database, provisioner: TrialProvisione
       action: 'trial.providerError',
       data: { attempt, detail },
     });
-    // Retryable, as before: the workflow's retry policy decides how often; its message is all that travels on.
-    return ApplicationFailure.create({ type: TRIAL_PROVISIONING_FAILED.code, message: TRIAL_PROVISIONING_FAILED.message });
+    // Only the provider's failures count (a database outage retried meanwhile does not): the last
+    // one allowed is final. Its message is all that travels on.
+    const failures = await db.auditEvent.count({ where: { relationshipId: input.relationshipId, action: 'trial.providerError' } });
+    const allowed = input.providerAttempts ?? defaultPolicy.trialProvisioningAttempts;
+    return ApplicationFailure.create({ type: TRIAL_PROVISIONING_FAILED.code, message: TRIAL_PROVISIONING_FAILED.message, nonRetryable: failures >= allowed });
   }
 
   return { provisionTrial };

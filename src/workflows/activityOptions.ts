@@ -1,7 +1,6 @@
 import { proxyActivities, type ActivityOptions, type RetryPolicy } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { permanentActivityFailureTypes } from '../contract/activityFailures.js';
-import type { RelationshipPolicy } from '../contract/policy.js';
 
 // Each group of activities has its own budget. When a budget runs out (or an
 // activity fails with a permanent type), the failure reaches the workflow:
@@ -19,16 +18,20 @@ const messages: ActivityOptions = { startToCloseTimeout: '30s', scheduleToCloseT
 /** Undoing a trial must outlast a provider outage: it is retried for a week. */
 const compensation: ActivityOptions = { startToCloseTimeout: '1m', scheduleToCloseTimeout: '7d', retry };
 
-export function relationshipActivities(policy: RelationshipPolicy) {
+export function relationshipActivities() {
   return {
     readModel: proxyActivities<Activities>(readModel),
     messages: proxyActivities<Activities>(messages),
     compensation: proxyActivities<Activities>(compensation),
-    /** A failing provider is tried `trialProvisioningAttempts` times, then the trial is marked failed. */
+    /**
+     * A failing provider is tried `trialProvisioningAttempts` times, then the trial is marked failed:
+     * the activity counts the provider's failures itself (provisionTrial's `providerAttempts`), so a
+     * database outage retried within the hour does not use them up.
+     */
     trial: proxyActivities<Activities>({
       startToCloseTimeout: '1m',
       scheduleToCloseTimeout: '1h',
-      retry: { ...retry, initialInterval: '1s', maximumAttempts: policy.trialProvisioningAttempts },
+      retry: { ...retry, initialInterval: '1s' },
     }),
   };
 }

@@ -78,7 +78,7 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
   const state = carried ?? initialState(offer, new Date());
   const ids = { workflowId, relationshipId: offer.relationshipId };
 
-  const { readModel, messages, compensation, trial: trialActivities } = relationshipActivities(policy);
+  const { readModel, messages, compensation, trial: trialActivities } = relationshipActivities();
 
   function transition(to: RelationshipStatus, actor: Actor, reason?: string): void {
     const at = new Date().toISOString();
@@ -329,7 +329,7 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
       })
       .catch(() => undefined);
     try {
-      const result = await attempt.run(() => trialActivities.provisionTrial({ ...ids, offer: trial.offer, seats: trial.seats, days: trial.days }));
+      const result = await attempt.run(() => trialActivities.provisionTrial({ ...ids, offer: trial.offer, seats: trial.seats, days: trial.days, providerAttempts: policy.trialProvisioningAttempts }));
       if (isEnded(state.status) && patched(TRIAL_UNDONE_WHEN_ENDED)) return await undoTrial();
       trial.status = 'active';
       trial.externalRef = result.externalRef;

@@ -92,12 +92,8 @@ function offerBody(d: Driven): Record<string, unknown> {
     case 'autoExtendExpires':
       return { ...base, duration: '10s', autoExtend: true, policy: { warningsBeforeEnd: [], autoExtendBy: '10s' } };
     case 'acceptTrialTerminated':
-      // TODO(chaos: a trial failed by a Postgres outage tells nobody, docs/reliability.md): with the
-      // default 5 provisioning attempts (about 15 s) a 20-30 s Postgres outage fails the local
-      // trial, and no trialFailed email reaches the partner either (seed 705103712 at 0a97adb:
-      // relationship 1, provisionTrial ×5 and recordTrialFailure failed, then active, no email row).
-      // The maximum of 20 attempts outlasts the outage, which scopes that path out until it is fixed.
-      return { ...base, trial: { offer: 'Chaos Suite', seats: 5, days: 30 }, policy: { warningsBeforeEnd: [], trialProvisioningAttempts: 20 } };
+      // The default 5 provider attempts: a Postgres outage retried meanwhile does not use them up.
+      return { ...base, trial: { offer: 'Chaos Suite', seats: 5, days: 30 }, policy: { warningsBeforeEnd: [] } };
     default:
       return base;
   }
