@@ -23,16 +23,18 @@ export interface RecordTrialStepInput {
 
 export function createPartnerTrialActivities(db: Database, webhooks: WebhookOutbox, publicBaseUrl: string) {
   /**
-   * Writes the step to the trial's row and the audit log in one transaction, then, after the
-   * commit, queues the signed `trial.<step>` webhook: a partner never hears of a step the read
-   * model does not show yet. An active trial runs `days` from its completion.
+   * Writes the step to the trial's row, the audit log and the signed `trial.<step>` webhook's
+   * outbox row in one transaction, then hands the webhook to Redis: a partner never hears of a
+   * step the read model does not show, and a crash after the commit loses nothing. An active
+   * trial runs `days` from its completion.
    */
   async function recordTrialStep(input: RecordTrialStepInput): Promise<void> {
     const { relationshipId, trial: t } = input;
     const at = new Date(input.at);
     const live = input.step === 'active' ? { startsAt: at, endsAt: new Date(at.getTime() + t.days * 86_400_000) } : {};
     const fields = { status: input.step, externalRef: t.externalRef ?? null, failureReason: t.failureReason ?? null, ...live };
-    const rel = await db.$transaction(async (tx) => {
+    // The webhook's row commits with the step it tells of; its job goes to Redis after the commit.
+    const staged = await db.$transaction(async (tx) => {
       await tx.trialSubscription.upsert({
         where: { relationshipId },
         create: { relationshipId, offer: t.offer, seats: t.seats, days: t.days, ...fields },
@@ -55,32 +57,37 @@ export function createPartnerTrialActivities(db: Database, webhooks: WebhookOutb
         },
         createdAt: at,
       });
-      return tx.relationship.findUniqueOrThrow({ where: { id: relationshipId }, select: { partnerId: true, tenantDomain: true } });
+      const rel = await tx.relationship.findUniqueOrThrow({ where: { id: relationshipId }, select: { partnerId: true, tenantDomain: true } });
+      return webhooks.stageProvisioningEvent(tx, trialEvent(input, rel, publicBaseUrl));
     });
-    const type: TrialEventType = `trial.${input.step}`;
-    const event: TrialWebhookEvent = {
-      id: `${input.workflowId}-${type.replace('.', '-')}`,
-      type,
-      createdAt: input.at,
-      data: {
-        relationshipId,
-        partnerId: rel.partnerId,
-        tenantDomain: rel.tenantDomain,
-        trial: {
-          status: t.status,
-          offer: t.offer,
-          seats: t.seats,
-          days: t.days,
-          requestedAt: t.requestedAt ?? null,
-          deadlineAt: t.deadlineAt ?? null,
-          externalRef: t.externalRef ?? null,
-          failureReason: t.failureReason ?? null,
-        },
-        completeUrl: input.step === 'requested' ? new URL(`/api/v1/relationships/${relationshipId}/trial`, publicBaseUrl).toString() : null,
-      },
-    };
-    await webhooks.enqueueProvisioningEvent(event);
+    if (staged) await webhooks.handOver(staged);
   }
 
   return { recordTrialStep };
+}
+
+function trialEvent(input: RecordTrialStepInput, rel: { partnerId: string; tenantDomain: string }, publicBaseUrl: string): TrialWebhookEvent {
+  const { relationshipId, trial: t } = input;
+  const type: TrialEventType = `trial.${input.step}`;
+  return {
+    id: `${input.workflowId}-${type.replace('.', '-')}`,
+    type,
+    createdAt: input.at,
+    data: {
+      relationshipId,
+      partnerId: rel.partnerId,
+      tenantDomain: rel.tenantDomain,
+      trial: {
+        status: t.status,
+        offer: t.offer,
+        seats: t.seats,
+        days: t.days,
+        requestedAt: t.requestedAt ?? null,
+        deadlineAt: t.deadlineAt ?? null,
+        externalRef: t.externalRef ?? null,
+        failureReason: t.failureReason ?? null,
+      },
+      completeUrl: input.step === 'requested' ? new URL(`/api/v1/relationships/${relationshipId}/trial`, publicBaseUrl).toString() : null,
+    },
+  };
 }

@@ -31,9 +31,10 @@ const date = (iso: string | undefined) => (iso ? new Date(iso) : null);
 
 export function createSubscriptionActivities(db: Database, webhooks: WebhookOutbox, publicBaseUrl: string) {
   /**
-   * Writes the step to the subscriptions row and the audit log in one transaction (who agreed to
-   * what and when: product, seats, term, price, total), then, after the commit, queues the signed
-   * webhook: a partner never hears of a step the read model does not show yet.
+   * Writes the step to the subscriptions row, the audit log (who agreed to what and when:
+   * product, seats, term, price, total) and the signed webhook's outbox row in one transaction,
+   * then hands the webhook to Redis: a partner never hears of a step the read model does not
+   * show, and a crash after the commit leaves a row the outbox sweeper delivers.
    */
   async function recordSubscription(input: RecordSubscriptionInput): Promise<void> {
     const { relationshipId, subscription: s } = input;
@@ -47,7 +48,8 @@ export function createSubscriptionActivities(db: Database, webhooks: WebhookOutb
       externalRef: s.externalRef ?? null,
       failureReason: s.failureReason ?? null,
     };
-    const rel = await db.$transaction(async (tx) => {
+    // The webhook's row commits with the step it tells of; its job goes to Redis after the commit.
+    const staged = await db.$transaction(async (tx) => {
       await tx.subscription.upsert({
         where: { relationshipId },
         create: {
@@ -82,12 +84,12 @@ export function createSubscriptionActivities(db: Database, webhooks: WebhookOutb
         },
         createdAt: new Date(input.at),
       });
-      return tx.relationship.findUniqueOrThrow({ where: { id: relationshipId }, select: { partnerId: true, tenantDomain: true } });
-    });
-    if (!input.tellPartner || input.step === 'agreed') return;
-    const type: SubscriptionEventType = `subscription.${input.step}`;
-    await webhooks.enqueueProvisioningEvent(
-      subscriptionEvent({
+      if (!input.tellPartner || input.step === 'agreed') return null;
+      const rel = await tx.relationship.findUniqueOrThrow({ where: { id: relationshipId }, select: { partnerId: true, tenantDomain: true } });
+      const type: SubscriptionEventType = `subscription.${input.step}`;
+      return webhooks.stageProvisioningEvent(
+        tx,
+        subscriptionEvent({
         workflowId: input.workflowId,
         type,
         at: input.at,
@@ -95,9 +97,11 @@ export function createSubscriptionActivities(db: Database, webhooks: WebhookOutb
         partnerId: rel.partnerId,
         tenantDomain: rel.tenantDomain,
         subscription: s,
-        completeUrl: input.step === 'requested' ? new URL(`/api/v1/relationships/${relationshipId}/subscription`, publicBaseUrl).toString() : null,
-      }),
-    );
+          completeUrl: input.step === 'requested' ? new URL(`/api/v1/relationships/${relationshipId}/subscription`, publicBaseUrl).toString() : null,
+        }),
+      );
+    });
+    if (staged) await webhooks.handOver(staged);
   }
 
   /**

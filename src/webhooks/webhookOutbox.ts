@@ -37,8 +37,12 @@ export interface WebhookOutbox {
   handOver(staged: StagedWebhook): Promise<boolean>;
   /** An event about the partner itself (paused, resumed), keyed by its id; nothing when the partner has no URL. */
   enqueuePartnerEvent(event: PartnerWebhookEvent): Promise<void>;
-  /** An event about a relationship's subscription or partner-provisioned trial (docs/commerce.md), keyed by its id; nothing when the partner has no URL. */
-  enqueueProvisioningEvent(event: SubscriptionWebhookEvent | TrialWebhookEvent): Promise<void>;
+  /**
+   * An event about a relationship's subscription or partner-provisioned trial (docs/commerce.md),
+   * keyed by its id: its row is written in `tx`, with the change it tells of; hand it over after
+   * the commit. Null when the partner has no URL.
+   */
+  stageProvisioningEvent(tx: Tx, event: SubscriptionWebhookEvent | TrialWebhookEvent): Promise<StagedWebhook | null>;
   /** For the outbox sweeper: rows that still wait for delivery. */
   swept: SweptOutbox;
   /** Deliveries that failed for good, for the operator. */
@@ -99,12 +103,13 @@ export function createWebhookOutbox(db: Database, queue: WebhookQueue, retry: We
       const row = { jobId: event.id, partnerId, relationshipId: null, url, event: event.type, payload: event, status: 'queued' };
       await outbox.enqueue({ ...entryOf(row), row });
     },
-    async enqueueProvisioningEvent(event) {
+    async stageProvisioningEvent(tx, event) {
       const { partnerId, relationshipId } = event.data;
-      const url = (await db.partner.findUnique({ where: { id: partnerId }, select: { webhookUrl: true } }))?.webhookUrl;
-      if (!url) return;
+      const url = (await tx.partner.findUnique({ where: { id: partnerId }, select: { webhookUrl: true } }))?.webhookUrl;
+      if (!url) return null;
       const row = { jobId: event.id, partnerId, relationshipId, url, event: event.type, payload: event, status: 'queued' };
-      await outbox.enqueue({ ...entryOf(row), row });
+      await tx.webhookDelivery.createMany({ data: [row], skipDuplicates: true });
+      return entryOf(row);
     },
     swept: {
       kind: 'webhook',
