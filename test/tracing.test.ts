@@ -126,7 +126,7 @@ describe('tracing: one trace from the customer’s accept to the active transiti
     const webhookJob = await waitFor(() => find('process webhooks', (s) => s.attributes['partnerflow.webhook.event'] === 'relationship.active'), {
       what: `the active webhook's job span in trace ${accept.traceId}; the trace holds: ${inTrace().map((s) => s.name).join(', ')}`,
     });
-    const activeRecorded = find('RunActivity:recordTransition', (s) => s.attributes['partnerflow.transition.to'] === 'active');
+    const activeRecorded = find('RunActivity:recordTransitions', (s) => s.attributes['partnerflow.transition.to'] === 'active');
     const update = find('StartWorkflowUpdate:accept');
     const handled = find('HandleUpdate:accept');
     const partnerMail = await waitFor(() => find('process mail', (s) => s.attributes['partnerflow.mail.template'] === 'accepted'), { what: 'the accepted email’s job span' });
@@ -147,7 +147,7 @@ describe('tracing: one trace from the customer’s accept to the active transiti
       for (let at = span; at; at = byId.get(at.parentSpanId)) names.push(at.name);
       return names;
     };
-    const chain = ['RunActivity:recordTransition', 'StartActivity:recordTransition', 'HandleUpdate:accept', 'StartWorkflowUpdate:accept', 'POST /invitations/:token'];
+    const chain = ['RunActivity:recordTransitions', 'StartActivity:recordTransitions', 'HandleUpdate:accept', 'StartWorkflowUpdate:accept', 'POST /invitations/:token'];
     await waitFor(() => ancestry(activeRecorded).length === chain.length, { what: `the active step's ancestry; so far: ${ancestry(activeRecorded).join(' < ')}` }).catch(() => undefined);
     expect(ancestry(activeRecorded)).toEqual(chain);
     expect(ancestry(webhookJob).slice(1)).toEqual(chain);

@@ -22,7 +22,8 @@ export function relationshipAttributes(value: unknown): Attributes {
     const found = value[field];
     if (typeof found === 'string') attributes[name] = found;
   }
-  const transition = value.transition;
+  // One transition, or several written together: the status the last one moves to.
+  const transition = Array.isArray(value.transitions) ? (value.transitions as unknown[]).at(-1) : value.transition;
   if (isRecord(transition) && typeof transition.to === 'string') attributes['partnerflow.transition.to'] = transition.to;
   return attributes;
 }

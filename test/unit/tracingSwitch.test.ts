@@ -61,6 +61,14 @@ describe('relationshipAttributes: identifiers only', () => {
     });
   });
 
+  it('of transitions written together, names the status the last one moves to', () => {
+    const transitions = [
+      { seq: 2, to: 'accepted', actor: { type: 'customer', id: 'admin@contoso.example' } },
+      { seq: 3, to: 'active', actor: { type: 'system' } },
+    ];
+    expect(relationshipAttributes({ relationshipId: 'r1', transitions })).toEqual({ 'partnerflow.relationship.id': 'r1', 'partnerflow.transition.to': 'active' });
+  });
+
   it('says nothing about what is not an object', () => {
     for (const value of [undefined, null, 'r1', 42, ['r1']]) expect(relationshipAttributes(value)).toEqual({});
   });

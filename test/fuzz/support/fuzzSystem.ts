@@ -204,10 +204,15 @@ export async function startFuzzSystem(): Promise<FuzzSystem> {
   // Valid cases may legitimately answer, withdraw, resend or remove a seeded relationship, or
   // rewrite a tenant's admins; each property starts again from the full set of states.
   async function ensureSeeds(): Promise<void> {
-    // A valid operator case may pause a seeded partner (the pause switch takes any partner id it finds).
+    // A valid operator case may pause a seeded partner, or rotate or revoke its key (they take any
+    // partner id they find): each property starts with the partners unpaused and a fresh key.
     for (const partner of [partnerA, partnerB]) {
       const resumed = await operator.post(`/api/v1/admin/partners/${partner.id}/resume`, { reason: 'fuzz seeds start unpaused' });
       if (resumed.status !== 200) throw new Error(`seed resume: ${resumed.status} ${resumed.text}`);
+      const rotated = await operator.post(`/api/v1/admin/partners/${partner.id}/keys`, { graceSeconds: 0 });
+      if (rotated.status !== 201) throw new Error(`seed key: ${rotated.status} ${rotated.text}`);
+      partner.key = String(rotated.json.apiKey);
+      partner.api = apiClient(system.baseUrl, partner.key);
     }
     await register(tenantS.domain, [tenantS.admin]);
     await register(tenantO.domain, [tenantO.admin]);
