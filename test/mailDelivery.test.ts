@@ -21,6 +21,14 @@ describe('mail delivery', () => {
   const emailRow = (jobId: string) => system.db.emailMessage.findUnique({ where: { jobId } });
   const jobState = async (jobId: string) => (await system.mailQueue.getJob(jobId))?.getState();
 
+  /** A sign-in email to `to`: the smallest job a worker sends. */
+  const signInJob = (to: string): MailJob => ({
+    template: 'signIn',
+    to,
+    link: linkFor(system.config.LINK_SECRET, 'signIn').ref,
+    data: { customerName: 'Contoso', tenantDomain: 'contoso.example', expiresAt: new Date(Date.now() + 600_000) },
+  });
+
   /** A mail worker of its own (own queue prefix), on this system's database, SMTP server and templates. */
   async function ownMailWorker(name: string, overrides: Partial<Parameters<typeof createMailWorker>[0]>) {
     const prefix = `${system.config.QUEUE_PREFIX}-${name}`;
@@ -144,12 +152,7 @@ describe('mail delivery', () => {
     try {
       const to = `nobody@${unique('report')}.example`;
       const jobId = `relationship-${unique('wf')}-sign-in-1`;
-      await own.mail.enqueue(jobId, {
-        template: 'signIn',
-        to,
-        link: linkFor(system.config.LINK_SECRET, 'signIn').ref,
-        data: { customerName: 'Contoso', tenantDomain: 'contoso.example', expiresAt: new Date(Date.now() + 600_000) },
-      });
+      await own.mail.enqueue(jobId, signInJob(to));
       await waitFor(async () => (await (await queue.getJob(jobId))?.getState()) === 'failed', { what: 'the job to fail for good' });
       // Read the job again: a copy fetched before it moved holds the old counters.
       const job = await queue.getJob(jobId);
@@ -186,12 +189,7 @@ describe('mail delivery', () => {
     try {
       const to = `${unique('sentfail')}@contoso.example`;
       const jobId = `relationship-${unique('wf')}-sign-in-1`;
-      await own.mail.enqueue(jobId, {
-        template: 'signIn',
-        to,
-        link: linkFor(system.config.LINK_SECRET, 'signIn').ref,
-        data: { customerName: 'Contoso', tenantDomain: 'contoso.example', expiresAt: new Date(Date.now() + 600_000) },
-      });
+      await own.mail.enqueue(jobId, signInJob(to));
       await waitFor(async () => (await (await queue.getJob(jobId))?.getState()) === 'completed', { what: 'the job to complete on its retry' });
       expect(sentWritesFailed).toBe(1);
       expect((await queue.getJob(jobId))?.attemptsMade).toBe(2);

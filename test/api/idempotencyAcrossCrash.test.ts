@@ -38,6 +38,14 @@ describe('an Idempotency-Key whose answer was lost', () => {
     const other = await partner.api.post('/api/v1/relationships', body, { 'Idempotency-Key': 'offer-contoso-2' });
     expect(other.status).toBe(409);
     expect(mailsTo(system, to.adminEmail, subjects.invitation)).toHaveLength(1);
+
+    // Another partner under the same key and body gets an offer of its own: the operation is the caller's.
+    const stranger = await newPartner(system, 'idemstranger');
+    const theirs = await stranger.api.post('/api/v1/relationships', body, headers);
+    expect(theirs.status, theirs.text).toBe(201);
+    expect(theirs.json.id).not.toBe(first.json.id);
+    expect((await partner.api.get(`/api/v1/relationships/${String(first.json.id)}`)).status).toBe(200);
+    expect((await stranger.api.get(`/api/v1/relationships/${String(first.json.id)}`)).status).toBe(404);
   });
 
   it('a resend or a withdraw retried answers as the first time and is not done again, also once the workflow has ended', async () => {
