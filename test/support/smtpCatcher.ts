@@ -24,7 +24,9 @@ export async function startSmtpCatcher(options: SmtpCatcherOptions = {}) {
   const messages: CaughtMail[] = [];
   /** Every RCPT TO answered with 550, in order. */
   const rejected: string[] = [];
-  const create = () =>
+  // A sender killed mid-session (the chaos suite's kill -9) resets its connection, which smtp-server
+  // reports as an 'error' event: the sender's failure, not the catcher's, so it must not crash the test.
+  const create = () => withConnectionErrorsIgnored(
     new SMTPServer({
       authOptional: true,
       disabledCommands: ['STARTTLS'],
@@ -49,7 +51,8 @@ export async function startSmtpCatcher(options: SmtpCatcherOptions = {}) {
           })
           .catch((err: Error) => callback(err));
       },
-    });
+    }),
+  );
   const listen = (server: SMTPServer, port: number) =>
     new Promise<number>((resolve, reject) => {
       server.server.once('error', reject);
@@ -85,6 +88,11 @@ export async function startSmtpCatcher(options: SmtpCatcherOptions = {}) {
     },
     close: stop,
   };
+}
+
+function withConnectionErrorsIgnored(server: SMTPServer): SMTPServer {
+  server.on('error', () => undefined);
+  return server;
 }
 
 export type SmtpCatcher = Awaited<ReturnType<typeof startSmtpCatcher>>;

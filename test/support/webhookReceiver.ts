@@ -27,6 +27,8 @@ export async function startWebhookReceiver() {
 
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
+    // A sender killed mid-request resets the connection: nothing to record, and no reason to crash the test.
+    req.on('error', () => undefined);
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const path = req.url ?? '/';
