@@ -13,44 +13,48 @@ import type { StagedWebhook, WebhookOutbox } from '../webhooks/webhookOutbox.js'
 const date = (iso: string | null) => (iso ? new Date(iso) : null);
 
 export function createReadModelActivities(db: Database, webhooks: WebhookOutbox) {
-  async function recordTransition(input: RecordTransitionInput) {
-    const staged = await writeTransition(input);
-    // After the commit, so a partner never hears of a transition the read model doesn't show yet.
-    // Bounded: with Redis down the row waits for the outbox sweeper, and the step (a terminate the
-    // caller waits on) is not held up. A retry re-runs both halves; each is idempotent on the seq.
-    if (staged) await webhooks.handOver(staged);
+  // After the commit, so a partner never hears of a transition the read model doesn't show yet.
+  // Bounded: with Redis down the row waits for the outbox sweeper, and the step (a terminate the
+  // caller waits on) is not held up. A retry re-runs both halves; each is idempotent on the seq.
+  async function writeAndHandOver(input: RecordTransitionsInput): Promise<void> {
+    const staged = await db.$transaction((tx) => writeTransitionsIn(tx, input));
+    for (const one of staged) await webhooks.handOver(one);
+  }
+
+  function recordTransition({ transition, ...input }: RecordTransitionInput) {
+    return writeAndHandOver({ ...input, transitions: [transition] });
   }
 
   /**
    * Several transitions in one database transaction, oldest first, so the read model never shows
-   * the last one's status without what the others wrote (an `active` without its grants). A retry
-   * skips what is already written: the seq guards each.
+   * the last one's status without what the others wrote (an `active` without its grants).
    */
-  async function recordTransitions({ transitions, ...input }: RecordTransitionsInput) {
-    const staged = await db.$transaction(async (tx) => {
-      const handOvers: StagedWebhook[] = [];
-      for (const transition of transitions) {
-        const one = await writeTransitionIn(tx, { ...input, transition });
-        if (one) handOvers.push(one);
-      }
-      return handOvers;
+  function recordTransitions(input: RecordTransitionsInput) {
+    return writeAndHandOver(input);
+  }
+
+  /**
+   * One write of the relationship's row for all of `transitions` (its snapshot is the state after
+   * the last), an audit event and a webhook for each. The row moves only forward: a retry, or a late
+   * write of older transitions, finds its version at or past the last seq and changes nothing but
+   * what is keyed by seq anyway (audit, webhook rows). What the transitions cause (links used up,
+   * grants given or revoked) is idempotent and happens only with a row that moved.
+   */
+  async function writeTransitionsIn(tx: Prisma.TransactionClient, input: RecordTransitionsInput): Promise<StagedWebhook[]> {
+    const { workflowId, relationshipId, transitions, snapshot } = input;
+    const last = transitions.at(-1);
+    if (!last) return [];
+    const ended = isEnded(snapshot.status);
+    const target = await tx.relationship.findUniqueOrThrow({
+      where: { id: relationshipId },
+      select: { partnerId: true, tenantDomain: true, roles: true, partner: { select: { webhookUrl: true } } },
     });
-    for (const one of staged) await webhooks.handOver(one);
-  }
-
-  function writeTransition(input: RecordTransitionInput) {
-    return db.$transaction((tx) => writeTransitionIn(tx, input));
-  }
-
-  async function writeTransitionIn(tx: Prisma.TransactionClient, input: RecordTransitionInput): Promise<StagedWebhook | null> {
-    const { workflowId, relationshipId, transition, snapshot } = input;
-    const ended = isEnded(transition.to);
     const moved = await tx.relationship.updateMany({
-      where: { id: relationshipId, version: { lt: transition.seq } },
+      where: { id: relationshipId, version: { lt: last.seq } },
       data: {
         status: snapshot.status,
-        version: transition.seq,
-        statusReason: transition.reason ?? null,
+        version: last.seq,
+        statusReason: last.reason ?? null,
         invitationExpiresAt: date(snapshot.invitationExpiresAt),
         acceptedAt: date(snapshot.acceptedAt),
         activatedAt: date(snapshot.activatedAt),
@@ -60,37 +64,39 @@ export function createReadModelActivities(db: Database, webhooks: WebhookOutbox)
         ...(ended ? { liveKey: null } : {}),
       },
     });
-    await appendAuditEvent(tx, {
-      idempotencyKey: `${workflowId}-transition-${transition.seq}`,
-      relationshipId,
-      actorType: transition.actor.type,
-      actorId: transition.actor.id ?? null,
-      action: `relationship.${transition.to}`,
-      fromStatus: transition.from,
-      toStatus: transition.to,
-      reason: transition.reason ?? null,
-      createdAt: new Date(transition.at),
-    });
-    // The webhook's row commits with the change it tells of, so neither exists without the other.
-    const staged = await webhooks.stageTransition(tx, input);
+    for (const transition of transitions) {
+      await appendAuditEvent(tx, {
+        idempotencyKey: `${workflowId}-transition-${transition.seq}`,
+        relationshipId,
+        actorType: transition.actor.type,
+        actorId: transition.actor.id ?? null,
+        action: `relationship.${transition.to}`,
+        fromStatus: transition.from,
+        toStatus: transition.to,
+        reason: transition.reason ?? null,
+        createdAt: new Date(transition.at),
+      });
+    }
+    // The webhooks' rows commit with the change they tell of, so neither exists without the other.
+    const staged = await webhooks.stageTransitions(tx, input, { partnerId: target.partnerId, tenantDomain: target.tenantDomain, roles: target.roles, webhookUrl: target.partner.webhookUrl });
     if (moved.count === 0) return staged;
-    if (transition.from === 'invited') {
+    const answered = transitions.find((t) => t.from === 'invited');
+    if (answered) {
       // Every outstanding link dies with the answer (or the expiry).
       await tx.invitation.updateMany({
         where: { relationshipId, usedAt: null, revokedAt: null },
-        data: transition.to === 'accepted' || transition.to === 'declined' ? { usedAt: new Date(transition.at) } : { revokedAt: new Date(transition.at) },
+        data: answered.to === 'accepted' || answered.to === 'declined' ? { usedAt: new Date(answered.at) } : { revokedAt: new Date(answered.at) },
       });
     }
-    if (transition.to === 'active') {
-      const rel = await tx.relationship.findUniqueOrThrow({ where: { id: relationshipId } });
+    if (transitions.some((t) => t.to === 'active')) {
       await tx.roleGrant.createMany({
-        data: rel.roles.map((role) => ({ relationshipId, partnerId: rel.partnerId, tenantDomain: rel.tenantDomain, role })),
+        data: target.roles.map((role) => ({ relationshipId, partnerId: target.partnerId, tenantDomain: target.tenantDomain, role })),
         skipDuplicates: true,
       });
     }
     if (ended) {
       // Revoked in the same transaction as the end state: the access check answers no at once.
-      await tx.roleGrant.updateMany({ where: { relationshipId, revokedAt: null }, data: { revokedAt: new Date(transition.at) } });
+      await tx.roleGrant.updateMany({ where: { relationshipId, revokedAt: null }, data: { revokedAt: new Date(last.at) } });
     }
     return staged;
   }

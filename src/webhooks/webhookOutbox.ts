@@ -1,4 +1,4 @@
-import type { RecordTransitionInput } from '../contract/relationship.js';
+import type { RecordTransitionsInput } from '../contract/relationship.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import type { Database } from '../infra/database.js';
 import type { Logger } from '../infra/logger.js';
@@ -32,7 +32,11 @@ export type StagedWebhook = OutboxHandOver<WebhookJob>;
  */
 export interface WebhookOutbox {
   /** Writes the transition's delivery row in `tx`; null when the partner has no URL. */
-  stageTransition(tx: Tx, input: RecordTransitionInput): Promise<StagedWebhook | null>;
+  /**
+   * The webhooks of transitions written in `tx` (one row each, one statement), to the partner's
+   * URL read with the relationship (`target`, its `webhookUrl` null: nothing to stage).
+   */
+  stageTransitions(tx: Tx, input: RecordTransitionsInput, target: TransitionTarget): Promise<StagedWebhook[]>;
   /** After the commit: hands the staged job to Redis, waiting at most the outbox's hand-over bound. */
   handOver(staged: StagedWebhook): Promise<boolean>;
   /** An event about the partner itself (paused, resumed), keyed by its id; nothing when the partner has no URL. */
@@ -47,6 +51,14 @@ export interface WebhookOutbox {
   swept: SweptOutbox;
   /** Deliveries that failed for good, for the operator. */
   deadLetters: DeadLetters;
+}
+
+/** What a transition's webhook is addressed and worded from: its relationship and the partner's URL. */
+export interface TransitionTarget {
+  partnerId: string;
+  tenantDomain: string;
+  roles: string[];
+  webhookUrl: string | null;
 }
 
 export interface WebhookOutboxOptions {
@@ -83,17 +95,14 @@ export function createWebhookOutbox(db: Database, queue: WebhookQueue, retry: We
   });
 
   return {
-    async stageTransition(tx, { workflowId, relationshipId, transition, snapshot }) {
-      const rel = await tx.relationship.findUnique({
-        where: { id: relationshipId },
-        select: { partnerId: true, tenantDomain: true, roles: true, partner: { select: { webhookUrl: true } } },
+    async stageTransitions(tx, { workflowId, relationshipId, transitions, snapshot }, { partnerId, tenantDomain, roles, webhookUrl: url }) {
+      if (!url || transitions.length === 0) return [];
+      const rows = transitions.map((transition) => {
+        const event = transitionEvent({ workflowId, relationshipId, partnerId, tenantDomain, roles, transition, snapshot });
+        return { jobId: event.id, partnerId, relationshipId, url, event: event.type, payload: event, status: 'queued' };
       });
-      const url = rel?.partner.webhookUrl;
-      if (!rel || !url) return null;
-      const event = transitionEvent({ workflowId, relationshipId, partnerId: rel.partnerId, tenantDomain: rel.tenantDomain, roles: rel.roles, transition, snapshot });
-      const row = { jobId: event.id, partnerId: rel.partnerId, relationshipId, url, event: event.type, payload: event, status: 'queued' };
-      await tx.webhookDelivery.createMany({ data: [row], skipDuplicates: true });
-      return entryOf(row);
+      await tx.webhookDelivery.createMany({ data: rows, skipDuplicates: true });
+      return rows.map(entryOf);
     },
     handOver: (staged) => outbox.handOver(staged, handOverWithinMs),
     async enqueuePartnerEvent(event) {
