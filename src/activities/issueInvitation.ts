@@ -48,7 +48,8 @@ export function createInvitationActivities(db: Database, mail: MailOutbox, linkS
         data: { revokedAt: new Date() },
       });
     }
-    await db.relationship.update({ where: { id: input.relationshipId }, data: { invitationExpiresAt: expiresAt } });
+    // The first invitation's expiry is already in the read model: the `invited` transition wrote it from the same state.
+    if (input.purpose !== 'invitation') await db.relationship.update({ where: { id: input.relationshipId }, data: { invitationExpiresAt: expiresAt } });
 
     const base = { to: recipientEmail, relationshipId: rel.id, workflowId: input.workflowId, sender: rel.partnerId, link: link.ref };
     if (input.purpose === 'reminder') {

@@ -17,22 +17,23 @@ export type Authority = 'admin' | 'notAdmin' | 'unregistered';
 /** What every variant of the invitation page shows. */
 export type InvitationView = AuthorizationView & { recipientEmail: string; tenantDomain: string; suggestedName: string };
 
-export function invitationLinks(db: Database, tenants: Pick<TenantDirectory, 'isAdmin'>) {
+export function invitationLinks(db: Database, tenants: Pick<TenantDirectory, 'standingOf'>) {
   /** The invitation behind `token`, or why the link no longer works. */
   async function open(token: string) {
-    const invitation = await db.invitation.findUnique({ where: { tokenHash: hashToken(token) } });
-    if (!invitation) return { problem: 'unknown' as const };
+    // Opened on every page of the answer: the invitation and its relationship in one read.
+    const found = await db.invitation.findUnique({ where: { tokenHash: hashToken(token) }, include: { relationship: { include: { partner: true, subscription: true } } } });
+    if (!found) return { problem: 'unknown' as const };
+    const { relationship: rel, ...invitation } = found;
     // A forwarded link answers the invitation it was forwarded from, and lives no longer than it.
     const answered = invitation.forwardedFromId ? await db.invitation.findUnique({ where: { id: invitation.forwardedFromId } }) : invitation;
     if (!answered) return { problem: 'unknown' as const };
-    const rel = await db.relationship.findUniqueOrThrow({ where: { id: invitation.relationshipId }, include: { partner: true, subscription: true } });
     const revokedAt = invitation.revokedAt ?? answered.revokedAt;
     const usedAt = invitation.usedAt ?? answered.usedAt;
     if (revokedAt && rel.status === 'invited') return { problem: 'superseded' as const };
     if (rel.status === 'invitationExpired' || answered.expiresAt.getTime() <= Date.now()) return { problem: 'expired' as const };
     if (usedAt || revokedAt || rel.status !== 'invited') return { problem: 'used' as const };
-    const tenant = await db.tenant.findUnique({ where: { domain: rel.tenantDomain } });
-    const authority: Authority = !tenant ? 'unregistered' : (await tenants.isAdmin(tenant.domain, invitation.recipientEmail)) ? 'admin' : 'notAdmin';
+    const { tenant, isAdmin } = await tenants.standingOf(rel.tenantDomain, invitation.recipientEmail);
+    const authority: Authority = !tenant ? 'unregistered' : isAdmin ? 'admin' : 'notAdmin';
     return { problem: null, invitation, answeredId: answered.id, rel, tenant, authority } as const;
   }
 

@@ -128,9 +128,11 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
     // the tenant is registered and whoever its admins are, so an offer reveals nothing about them.
     // The same operation again (its answer was lost with the API that made it): it is this offer.
     const earlier = operationId ? await db.relationship.findFirst({ where: { id, partnerId: partner.partnerId } }) : null;
-    if (!earlier) await deps.pendingInvitations.withinCap(partner.partnerId, async () => {
+    // The created row (read back by the INSERT itself) is the answer: the workflow has written nothing yet to read again.
+    const created = earlier ? null : await deps.pendingInvitations.withinCap(partner.partnerId, async () => {
       try {
-        await db.relationship.create({
+        return await db.relationship.create({
+          include: relationshipInclude,
           data: {
             id,
             workflowId,
@@ -195,7 +197,7 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
     const mayNeedStart = !earlier || (earlier.status === 'invited' && earlier.version === 0);
     if (mayNeedStart) await startWorkflow(offer, earlier !== null);
     log.info({ event: earlier ? 'offer.replayed' : 'offer.created', relationshipId: id, workflowId, partnerId: partner.partnerId, tenant: tenantDomain }, earlier ? 'offer found for a repeated operation' : 'offer created');
-    return fromRow(partner, await findVisible(partner, id));
+    return fromRow(partner, created ?? (await findVisible(partner, id)));
   }
 
   async function startWorkflow(offer: RelationshipOffer, repeated: boolean): Promise<void> {
