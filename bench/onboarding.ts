@@ -295,7 +295,7 @@ async function main(cleanup: Cleanup): Promise<void> {
   out();
   for (const line of memoryRows(memory)) out(line);
   for (const p of problems) out(`  problem: ${p}`);
-  const top = [...fullTally.statements].sort((a, b) => b[1] - a[1]).slice(0, 12);
+  const top = [...fullTally.statements].sort((a, b) => b[1] - a[1]).slice(0, 40);
   out();
   out('SQL statements per full onboarding, by text (most frequent first):');
   for (const [text, count] of top) out(`  ${fmt(count / Math.max(1, fullTally.done)).padStart(5)}  ${text}`);
