@@ -20,8 +20,10 @@ export interface RateLimitOptions {
 export interface RateLimit {
   /** Takes one point for `key`; throws a `rateLimited` AppError (429) when none is left. */
   consume(key: string): Promise<{ limit: number; remaining: number; resetSeconds: number }>;
-  /** Throws the same 429 when `key` has no point left, taking none: for limits that count only failures. */
-  refuseIfUsedUp(key: string): Promise<void>;
+  /** Takes one point for `key` even when none is left, and says what is left: for limits that count only failures. */
+  count(key: string): Promise<{ remaining: number; msBeforeReset: number }>;
+  /** The 429 this limit answers, with a Retry-After of `msBeforeReset`. */
+  refusal(msBeforeReset: number): AppError;
 }
 
 export function createRateLimit({ redis, keyPrefix, points, windowSeconds, counts = 'requests' }: RateLimitOptions): RateLimit {
@@ -49,10 +51,17 @@ export function createRateLimit({ redis, keyPrefix, points, windowSeconds, count
         throw refusal(err.msBeforeNext);
       }
     },
-    async refuseIfUsedUp(key) {
-      const res = await limiter.get(key);
-      if (res && res.consumedPoints >= points) throw refusal(res.msBeforeNext);
+    async count(key) {
+      try {
+        const res = await limiter.consume(key);
+        return { remaining: res.remainingPoints, msBeforeReset: res.msBeforeNext };
+      } catch (err) {
+        // Past the limit the point is still counted (rate-limiter-flexible increments first); nothing is left.
+        if (!(err instanceof RateLimiterRes)) throw err;
+        return { remaining: 0, msBeforeReset: err.msBeforeNext };
+      }
     },
+    refusal,
   };
 }
 

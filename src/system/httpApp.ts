@@ -81,7 +81,8 @@ export function buildApp(deps: AppDeps): HttpApp {
   // Our own Redis keys live under the deployment's prefix, like BullMQ's.
   const keyPrefix = config.QUEUE_PREFIX;
 
-  // One count of failed credentials per client address, whichever door they were tried at.
+  // One count of failed credentials per client address, whichever door they were tried at;
+  // each process refuses the addresses it learned are blocked without asking Redis (authFailures.ts).
   const authFailures = createAuthFailures(
     createRateLimit({
       redis: deps.redis,

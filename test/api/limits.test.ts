@@ -1,5 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import express from 'express';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { relationshipWorkflowId } from '../../src/contract/relationship.js';
+import { bearerAuth, type AuthenticateKey } from '../../src/http/auth.js';
+import { createAuthFailures, withAuthFailureLimit } from '../../src/http/authFailures.js';
+import { problemJsonHandler } from '../../src/http/errors.js';
+import { createRateLimit } from '../../src/http/rateLimits.js';
 import { useSuiteResource } from '../support/suiteResource.js';
 import { useTestApp } from '../support/useTestApp.js';
 import { useTestSystem } from '../support/useTestSystem.js';
@@ -20,6 +29,17 @@ const offerFor = (tenantDomain: string) => ({
   invitationTtl: '1h',
 });
 
+/** Counts the commands sent on `redis` (MULTI/EXEC and what they wrap each count) until `stop()`. */
+function countCommands(redis: Redis): { sent: string[]; stop(): void } {
+  const sent: string[] = [];
+  const send = redis.sendCommand.bind(redis);
+  redis.sendCommand = (...args: Parameters<Redis['sendCommand']>) => {
+    sent.push(args[0].name);
+    return send(...args);
+  };
+  // The method is the prototype's: dropping the instance's own brings it back.
+  return { sent, stop: () => void Reflect.deleteProperty(redis, 'sendCommand') };
+}
 
 describe('limits', () => {
   const system = useTestSystem('limits', {
@@ -88,6 +108,70 @@ describe('limits', () => {
       const res = await api.post('/sign-in').set('X-Forwarded-For', `198.51.100.${i + 1}`).type('form').send({ tenantDomain, email: `admin@${tenantDomain}` });
       expect(res.status).toBe(200);
     }
+  });
+});
+
+describe('failed authentications across API processes', () => {
+  const LIMIT = 3;
+  const redis = useSuiteResource('a Redis client', async () => {
+    // Ready before the first count, or createRateLimit would count in memory (its Redis-down fallback).
+    const client = new Redis(inject('redisUrl'), { maxRetriesPerRequest: 1 });
+    await client.ping();
+    return client;
+  }, (client) => client.quit().then(() => undefined));
+  const GOOD_KEY = 'pf_the-right-key';
+
+  /** One API process's bearer check behind the failure limit, on one shared count; `looked` lists the keys it looked up. */
+  function apiProcess(keyPrefix: string) {
+    const looked: string[] = [];
+    const authenticateKey: AuthenticateKey = (key) => {
+      looked.push(key);
+      return Promise.resolve(key === GOOD_KEY ? { kind: 'partner', partnerId: 'p', partnerName: 'P' } : null);
+    };
+    const failures = createAuthFailures(createRateLimit({ redis, keyPrefix, points: LIMIT, windowSeconds: 3600, counts: 'failed authentications from one address' }));
+    const app = express();
+    app.use(withAuthFailureLimit(bearerAuth(authenticateKey, 'operator-token-not-used-here'), failures));
+    app.get('/', (_req, res) => void res.json({ ok: true }));
+    app.use(problemJsonHandler(pino({ level: 'silent' })));
+    const api = request(app);
+    return { looked, ask: (from: string, key: string) => api.get('/').set('X-Forwarded-For', from).set(auth(key)) };
+  }
+
+  it(`guesses spread over two processes: at most ${LIMIT} + 1 reach a key lookup, then 429 everywhere; a good key elsewhere costs no Redis command`, async () => {
+    const prefix = `test:authfail:${randomUUID()}`;
+    const processes = [apiProcess(prefix), apiProcess(prefix)] as const;
+    const attacker = '203.0.113.21';
+    const statuses: number[] = [];
+    for (let i = 0; i < 20; i++) statuses.push((await processes[i % 2 ? 1 : 0].ask(attacker, `pf_guess-${i}`)).status);
+    const lookups = processes[0].looked.length + processes[1].looked.length;
+    // The limit, plus at most one guess per other process (the one that tells it the address is blocked).
+    expect(lookups).toBeGreaterThanOrEqual(LIMIT);
+    expect(lookups).toBeLessThanOrEqual(LIMIT + processes.length - 1);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(lookups);
+    expect(statuses.slice(lookups).every((s) => s === 429)).toBe(true);
+
+    // Each process now refuses the attacker from memory, and lets everyone else in without asking Redis.
+    const counted = countCommands(redis);
+    try {
+      for (const process of processes) {
+        expect((await process.ask(attacker, GOOD_KEY)).status).toBe(429);
+        expect((await process.ask('203.0.113.22', GOOD_KEY)).status).toBe(200);
+      }
+    } finally {
+      counted.stop();
+    }
+    expect(counted.sent).toEqual([]);
+  });
+
+  it('the process that saw an address use up its failures refuses it before looking at the key it sends, the right one included', async () => {
+    const one = apiProcess(`test:authfail:${randomUUID()}`);
+    const attacker = '203.0.113.31';
+    for (let i = 0; i < LIMIT; i++) expectProblem(await one.ask(attacker, `pf_guess-${i}`), 401, 'unauthorized');
+    const refused = await one.ask(attacker, GOOD_KEY);
+    expectProblem(refused, 429, 'rateLimited');
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(3500);
+    expect(one.looked).not.toContain(GOOD_KEY);
+    expect(one.looked).toHaveLength(LIMIT);
   });
 });
 
