@@ -3,7 +3,8 @@ import { bearerAuth, type AuthenticateKey } from './auth.js';
 import { withAuthFailureLimit, type AuthFailures } from './authFailures.js';
 import { boundedBodyDepth } from './bodyDepth.js';
 import { AppError } from './errors.js';
-import { partnerRateLimit, type RateLimit } from './rateLimits.js';
+import type { LeasedRateLimit } from './leasedRateLimit.js';
+import { partnerRateLimit } from './rateLimits.js';
 
 /** Request bodies of the JSON API are at most this large (413 above it). */
 export const API_BODY_LIMIT = '32kb';
@@ -22,7 +23,8 @@ export interface JsonApiDeps {
   authenticateKey: AuthenticateKey;
   operatorToken: string;
   authFailures: AuthFailures;
-  rateLimit: RateLimit;
+  /** The partner's request budget. */
+  rateLimit: LeasedRateLimit;
 }
 
 export function jsonBodies(): Router {

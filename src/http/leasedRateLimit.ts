@@ -12,7 +12,11 @@ import { AppError } from './errors.js';
 // - a caller may be refused up to (processes - 1) × lease points early, the
 //   points other processes leased and did not spend before the window ended;
 // - while Redis is down each process grants itself at most the whole budget
-//   per window (the limit then holds per process, as createRateLimit's does).
+//   per window (the limit then holds per process, as createRateLimit's does);
+// - what is left (`standing`) is exact with one process; with several it
+//   counts the points other processes had leased, as of this process's last
+//   lease, as spent, so a client reading it is not promised points that may
+//   already be gone (it cannot see leases taken since, short of a round trip).
 
 export interface LeasedRateLimitOptions {
   redis: Redis;
@@ -26,15 +30,27 @@ export interface LeasedRateLimitOptions {
   now?: () => number;
 }
 
+export interface LeasedStanding {
+  limit: number;
+  /** Points `key` has left this window, as far as this process knows (see above). */
+  remaining: number;
+  /** Seconds until the window ends and the budget is whole again. */
+  resetSeconds: number;
+}
+
 export interface LeasedRateLimit {
   /** Spends `n` points of `key`'s budget; throws a `rateLimited` AppError (429, Retry-After) when they are not there. */
   take(key: string, n: number): Promise<void> | undefined;
+  /** What `key` has left in the current window, for the RateLimit-* headers; no Redis call. */
+  standing(key: string): LeasedStanding;
 }
 
 interface Allowance {
   window: number;
   granted: number;
   spent: number;
+  /** Points of this window other processes hold, from the shared counter at this process's last lease. */
+  leasedElsewhere: number;
   /** The shared counter had less than a lease left: nothing more this window. */
   exhausted: boolean;
   leasing: Promise<void> | undefined;
@@ -59,7 +75,7 @@ export function createLeasedRateLimit(options: LeasedRateLimitOptions): LeasedRa
     let allowance = allowances.get(key);
     if (allowance?.window !== window) {
       if (allowances.size >= SWEEP_AT) for (const [k, a] of allowances) if (a.window !== window) allowances.delete(k);
-      allowance = { window, granted: 0, spent: 0, exhausted: false, leasing: undefined };
+      allowance = { window, granted: 0, spent: 0, leasedElsewhere: 0, exhausted: false, leasing: undefined };
       allowances.set(key, allowance);
     }
     return allowance;
@@ -72,8 +88,11 @@ export function createLeasedRateLimit(options: LeasedRateLimitOptions): LeasedRa
       const replies = await redis.multi().incrby(counter, want).pexpire(counter, windowMs * 2).exec();
       const [incr, expire] = replies ?? [];
       if (!incr || !expire || incr[0] || expire[0]) throw incr?.[0] ?? expire?.[0] ?? new Error('the transaction was discarded');
-      const before = Number(incr[1]) - want;
-      available = Math.max(0, Math.min(want, points - before));
+      const total = Number(incr[1]);
+      available = Math.max(0, Math.min(want, points - (total - want)));
+      // Leases are taken one at a time per key, so `granted` is all this process holds of `total`;
+      // points asked beyond the budget were granted to nobody.
+      allowance.leasedElsewhere = Math.max(0, Math.min(total, points) - (allowance.granted + available));
     } catch {
       // Redis is down or slow to answer: this process alone stays within the budget.
       available = Math.max(0, Math.min(want, points - allowance.granted));
@@ -98,7 +117,15 @@ export function createLeasedRateLimit(options: LeasedRateLimitOptions): LeasedRa
     allowance.spent += n;
   }
 
+  const resetSecondsOf = (window: number) => Math.max(0, Math.ceil(((window + 1) * windowMs - now()) / 1000));
+
   return {
+    standing(key) {
+      const window = Math.floor(now() / windowMs);
+      const allowance = allowances.get(key);
+      const used = allowance?.window === window ? allowance.spent + allowance.leasedElsewhere : 0;
+      return { limit: points, remaining: Math.max(0, points - used), resetSeconds: resetSecondsOf(window) };
+    },
     take(key, n) {
       const window = Math.floor(now() / windowMs);
       const allowance = allowanceOf(key, window);

@@ -2,6 +2,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { AppError } from './errors.js';
+import type { LeasedRateLimit } from './leasedRateLimit.js';
 
 // Fixed-window counters in Redis, shared by every API process. When Redis is
 // down each process falls back to an in-memory window of the same size, so
@@ -65,12 +66,19 @@ export function createRateLimit({ redis, keyPrefix, points, windowSeconds, count
   };
 }
 
-/** Counts every call of an authenticated partner; the operator is not limited. */
-export function partnerRateLimit(limit: RateLimit) {
+/**
+ * Counts every call of an authenticated partner; the operator is not limited.
+ * The budget is leased (leasedRateLimit.ts): no Redis round trip per call.
+ * RateLimit-Remaining is exact with one API process; with several it counts
+ * the points the others had leased, when this one last took a lease, as spent.
+ */
+export function partnerRateLimit(limit: LeasedRateLimit) {
   return async (_req: Request, res: Response, next: NextFunction) => {
     const principal = res.locals.principal;
     if (principal?.kind !== 'partner') return next();
-    const state = await limit.consume(principal.partnerId);
+    const taking = limit.take(principal.partnerId, 1);
+    if (taking) await taking;
+    const state = limit.standing(principal.partnerId);
     res.setHeader('RateLimit-Limit', String(state.limit));
     res.setHeader('RateLimit-Remaining', String(state.remaining));
     res.setHeader('RateLimit-Reset', String(state.resetSeconds));

@@ -170,11 +170,13 @@ export function buildApp(deps: AppDeps): HttpApp {
       authenticateKey,
       operatorToken: config.OPERATOR_TOKEN,
       authFailures,
-      rateLimit: createRateLimit({
+      // Leased, like the access check's budgets: no Redis round trip per request.
+      rateLimit: createLeasedRateLimit({
         redis: deps.redis,
         keyPrefix: `${keyPrefix}:ratelimit:partner`,
         points: config.PARTNER_RATE_LIMIT_POINTS,
         windowSeconds: config.PARTNER_RATE_LIMIT_WINDOW_SECONDS,
+        counts: 'requests',
       }),
     }),
     adminRoutes({

@@ -8,6 +8,7 @@ import { relationshipWorkflowId } from '../../src/contract/relationship.js';
 import { bearerAuth, type AuthenticateKey } from '../../src/http/auth.js';
 import { createAuthFailures, withAuthFailureLimit } from '../../src/http/authFailures.js';
 import { problemJsonHandler } from '../../src/http/errors.js';
+import { createLeasedRateLimit } from '../../src/http/leasedRateLimit.js';
 import { createRateLimit } from '../../src/http/rateLimits.js';
 import { useSuiteResource } from '../support/suiteResource.js';
 import { useTestApp } from '../support/useTestApp.js';
@@ -108,6 +109,63 @@ describe('limits', () => {
       const res = await api.post('/sign-in').set('X-Forwarded-For', `198.51.100.${i + 1}`).type('form').send({ tenantDomain, email: `admin@${tenantDomain}` });
       expect(res.status).toBe(200);
     }
+  });
+});
+
+describe('Redis round trips of a partner request (issue 13)', () => {
+  // A budget large enough that its first lease (200 points) covers the calls measured, and a
+  // window so long (30 days, aligned to the clock) that it does not end while they run.
+  const { app, api } = useTestApp({ env: { PARTNER_RATE_LIMIT_POINTS: '10000', PARTNER_RATE_LIMIT_WINDOW_SECONDS: String(30 * 86_400) } });
+
+  it('a successful partner GET sends no Redis command once the first lease is taken; RateLimit-Remaining still counts down', async () => {
+    const partner = await createPartner(api, app.operatorToken, 'Lean', 'ops@lean.example');
+    const first = await api.get('/api/v1/relationships').set(auth(partner.key));
+    expect(first.status).toBe(200);
+    expect(first.headers['ratelimit-remaining']).toBe('9999');
+    const counted = countCommands(app.redis);
+    try {
+      for (let i = 0; i < 50; i++) {
+        const res = await api.get('/api/v1/relationships').set(auth(partner.key));
+        expect(res.status).toBe(200);
+        expect(res.headers['ratelimit-remaining']).toBe(String(10_000 - i - 2));
+        expect(Number(res.headers['ratelimit-reset'])).toBeGreaterThan(0);
+      }
+    } finally {
+      counted.stop();
+    }
+    expect(counted.sent).toEqual([]);
+  });
+});
+
+describe('the partner budget across API processes', () => {
+  const redis = useSuiteResource('a Redis client', async () => {
+    const client = new Redis(inject('redisUrl'), { maxRetriesPerRequest: 1 });
+    await client.ping();
+    return client;
+  }, (client) => client.quit().then(() => undefined));
+
+  it('RateLimit-Remaining counts the points other processes leased as spent: never more than is left', async () => {
+    const options = { redis, keyPrefix: `test:partner-budget:${randomUUID()}`, points: 100, windowSeconds: 3600, counts: 'requests', lease: 10 };
+    const [a, b] = [createLeasedRateLimit(options), createLeasedRateLimit(options)];
+    await a.take('p', 1);
+    expect(a.standing('p').remaining).toBe(99);
+    await b.take('p', 1);
+    // B knows A holds a lease of 10 (9 unspent): 100 - 1 - 10; the true rest is 98.
+    expect(b.standing('p').remaining).toBe(89);
+    // Spent to the end between the two, each one's last answer is within what the other left it.
+    let granted = 2;
+    for (let i = 0; i < 200; i++) {
+      const limit = i % 2 ? a : b;
+      try {
+        await limit.take('p', 1);
+        granted++;
+        expect(limit.standing('p').remaining).toBeLessThanOrEqual(100 - granted + 10);
+      } catch {
+        expect(limit.standing('p').remaining).toBe(0);
+      }
+    }
+    expect(granted).toBeLessThanOrEqual(100);
+    expect(a.standing('p').remaining + b.standing('p').remaining).toBe(0);
   });
 });
 
