@@ -42,7 +42,8 @@ export function createNotifyActivities(db: Database, mail: MailOutbox) {
     // Every email of a relationship counts toward its partner's volume (queue priority).
     const base = { relationshipId: rel.id, workflowId: input.workflowId, sender: rel.partnerId };
     const partner = { ...base, to: rel.partner.contactEmail };
-    const customers = (await customerRecipients(db, rel.tenantDomain, rel.contactEmail)).map((to) => ({ to, key: `customer-${recipientKey(to)}` }));
+    // Read only for the events the customer hears of: most (an accept, a decline) go to the partner alone.
+    const customersOf = async () => (await customerRecipients(db, rel.tenantDomain, rel.contactEmail)).map((to) => ({ to, key: `customer-${recipientKey(to)}` }));
     const now = new Date().toISOString();
     const reason = input.reason ?? null;
     // The offer's trial when no trial row was written (provisioning failed before it could write one).
@@ -85,7 +86,7 @@ export function createNotifyActivities(db: Database, mail: MailOutbox) {
         return;
       case 'trialReady':
         if (!trial || !rel.trial?.endsAt) return;
-        for (const customer of customers) {
+        for (const customer of await customersOf()) {
           await mail.enqueue(`${input.key}-${customer.key}`, {
             ...base,
             to: customer.to,
@@ -103,7 +104,7 @@ export function createNotifyActivities(db: Database, mail: MailOutbox) {
       case 'endingSoon':
       case 'renewed':
         await mail.enqueue(`${input.key}-partner`, { ...partner, ...toBoth(input, { ...relationship, recipient: 'partner' }) });
-        for (const customer of customers) {
+        for (const customer of await customersOf()) {
           await mail.enqueue(`${input.key}-${customer.key}`, { ...base, to: customer.to, ...toBoth(input, { ...relationship, recipient: 'customer' }) });
         }
         return;
