@@ -45,11 +45,11 @@ export function createReadModelActivities(db: Database, webhooks: WebhookOutbox)
     const last = transitions.at(-1);
     if (!last) return [];
     const ended = isEnded(snapshot.status);
-    const target = await tx.relationship.findUniqueOrThrow({
-      where: { id: relationshipId },
-      select: { partnerId: true, tenantDomain: true, roles: true, partner: { select: { webhookUrl: true } } },
-    });
-    const moved = await tx.relationship.updateMany({
+    // The row moved returns what the webhooks and grants need; only a write that finds it already
+    // moved (a retry) reads it again.
+    const targetFields = { partnerId: true, tenantDomain: true, roles: true, partner: { select: { webhookUrl: true } } } as const;
+    const moved = await tx.relationship.updateManyAndReturn({
+      select: targetFields,
       where: { id: relationshipId, version: { lt: last.seq } },
       data: {
         status: snapshot.status,
@@ -64,6 +64,7 @@ export function createReadModelActivities(db: Database, webhooks: WebhookOutbox)
         ...(ended ? { liveKey: null } : {}),
       },
     });
+    const target = moved[0] ?? (await tx.relationship.findUniqueOrThrow({ where: { id: relationshipId }, select: targetFields }));
     for (const transition of transitions) {
       await appendAuditEvent(tx, {
         idempotencyKey: `${workflowId}-transition-${transition.seq}`,
@@ -79,7 +80,7 @@ export function createReadModelActivities(db: Database, webhooks: WebhookOutbox)
     }
     // The webhooks' rows commit with the change they tell of, so neither exists without the other.
     const staged = await webhooks.stageTransitions(tx, input, { partnerId: target.partnerId, tenantDomain: target.tenantDomain, roles: target.roles, webhookUrl: target.partner.webhookUrl });
-    if (moved.count === 0) return staged;
+    if (moved.length === 0) return staged;
     const answered = transitions.find((t) => t.from === 'invited');
     if (answered) {
       // Every outstanding link dies with the answer (or the expiry).
