@@ -9,7 +9,15 @@ import { AppError } from './errors.js';
  * the access question and nothing else), or the operator (the operator token).
  */
 export type Principal =
-  | { kind: 'partner'; partnerId: string; partnerName: string }
+  | {
+      kind: 'partner';
+      partnerId: string;
+      partnerName: string;
+      /** Read with its key, so an offer needs no second read: when the operator paused it (null: not paused). */
+      pausedAt: Date | null;
+      /** Who provisions its purchases and trials (`local` or `partner`). */
+      provisioner: string;
+    }
   | { kind: 'enforcer'; enforcerId: string; tenants: string[] | null }
   | { kind: 'operator' };
 

@@ -8,12 +8,12 @@ import type { Database } from '../infra/database.js';
 export const PARTNER_KEYS: KeyKind = { holder: 'partner', tag: 'pf_' };
 
 /** Who a partner key authenticates as. */
-export type PartnerKeyHolder = { partnerId: string; partnerName: string };
+export type PartnerKeyHolder = { partnerId: string; partnerName: string; pausedAt: Date | null; provisioner: string };
 
 const partnerKeyTable: KeyTable<PartnerKeyHolder> = {
   async findByHash(db, keyHash) {
     const key = await db.partnerApiKey.findUnique({ where: { keyHash }, include: { partner: true } });
-    return key && { key, holder: { partnerId: key.partnerId, partnerName: key.partner.name } };
+    return key && { key, holder: { partnerId: key.partnerId, partnerName: key.partner.name, pausedAt: key.partner.pausedAt, provisioner: key.partner.provisioner } };
   },
   holderExists: async (db, partnerId) => (await db.partner.count({ where: { id: partnerId } })) === 1,
   async lockHolder(tx, partnerId) {

@@ -52,10 +52,9 @@ interface Notice {
   reason: string;
 }
 
-/** 409 partnerPaused while the operator has the partner paused: it makes no new offers. One read of the partner's row. */
-export async function refuseOffersWhilePaused(db: Pick<Database, 'partner'>, partnerId: string): Promise<void> {
-  const partner = await db.partner.findUnique({ where: { id: partnerId }, select: { pausedAt: true } });
-  if (partner?.pausedAt) {
+/** 409 partnerPaused while the operator has the partner paused (as read with its key): it makes no new offers. */
+export function refuseOffersWhilePaused(partner: { pausedAt: Date | null }): void {
+  if (partner.pausedAt) {
     throw new AppError('partnerPaused', 'The service operator has paused this partner: no new offers until it is resumed.', { pausedAt: partner.pausedAt.toISOString() });
   }
 }

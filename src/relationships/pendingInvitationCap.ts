@@ -57,8 +57,9 @@ export function createPendingInvitationCap({ db, redis, keyPrefix, max }: Pendin
       }
       return await create();
     } finally {
-      // A lock Redis could not release ends with its lease.
-      await withRedis('release the offer lock', () => redis.eval(RELEASE_IF_OURS, 1, lockKey, token)).catch(() => undefined);
+      // Not waited for: the offer goes on to its workflow start meanwhile. A lock Redis could not
+      // release ends with its lease.
+      void withRedis('release the offer lock', () => redis.eval(RELEASE_IF_OURS, 1, lockKey, token)).catch(() => undefined);
     }
   }
 

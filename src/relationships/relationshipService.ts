@@ -95,10 +95,9 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
    * Who provisions the purchase and the trial, fixed into the offer now: the workflow never reads the partner's
    * setting later (it stays deterministic), and a change of setting leaves running offers alone.
    */
-  async function provisioningOf(partnerId: string, body: CreateRelationshipRequest): Promise<OfferProvisioning> {
-    const { provisioner } = await db.partner.findUniqueOrThrow({ where: { id: partnerId }, select: { provisioner: true } });
+  function provisioningOf(partner: PartnerPrincipal, body: CreateRelationshipRequest): OfferProvisioning {
     return {
-      by: z.enum(provisioners).parse(provisioner),
+      by: z.enum(provisioners).parse(partner.provisioner),
       deadlineSeconds: body.provisioningDeadlineSeconds ?? purchaseRanges.completionDeadlineSeconds.default,
     };
   }
@@ -111,8 +110,6 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
   const updateIdFor = (step: string, operationId: string | undefined) => (operationId ? { updateId: `${step}-${operationId}` } : {});
 
   async function createOffer(partner: PartnerPrincipal, body: CreateRelationshipRequest, operationId?: string) {
-    // An offer that races a pause becomes an invitation nobody can accept until the resume.
-    await refuseOffersWhilePaused(db, partner.partnerId);
     // Under an Idempotency-Key the id comes from it: a retry after the API died between saving the
     // offer and keeping its answer finds this same offer (below) instead of being refused as a duplicate.
     const id = operationId ? uuidv5(operationId, OFFER_ID_NAMESPACE) : randomUUID();
@@ -123,9 +120,11 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
     const workflowId = relationshipWorkflowId(id);
 
     const { tenantDomain, adminEmail: contactEmail, name: contactName } = body.customer;
-    const provisioning = body.purchase || body.trial ? await provisioningOf(partner.partnerId, body) : undefined;
+    // An offer that races a pause becomes an invitation nobody can accept until the resume.
+    refuseOffersWhilePaused(partner);
     // The tenant directory is never read or written here: the answer is the same whether or not
     // the tenant is registered and whoever its admins are, so an offer reveals nothing about them.
+    const provisioning = body.purchase || body.trial ? provisioningOf(partner, body) : undefined;
     // The same operation again (its answer was lost with the API that made it): it is this offer.
     const earlier = operationId ? await db.relationship.findFirst({ where: { id, partnerId: partner.partnerId } }) : null;
     // The created row (read back by the INSERT itself) is the answer: the workflow has written nothing yet to read again.

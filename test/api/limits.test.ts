@@ -184,7 +184,7 @@ describe('failed authentications across API processes', () => {
     const looked: string[] = [];
     const authenticateKey: AuthenticateKey = (key) => {
       looked.push(key);
-      return Promise.resolve(key === GOOD_KEY ? { kind: 'partner', partnerId: 'p', partnerName: 'P' } : null);
+      return Promise.resolve(key === GOOD_KEY ? { kind: 'partner', partnerId: 'p', partnerName: 'P', pausedAt: null, provisioner: 'local' } : null);
     };
     const failures = createAuthFailures(createRateLimit({ redis, keyPrefix, points: LIMIT, windowSeconds: 3600, counts: 'failed authentications from one address' }));
     const app = express();
