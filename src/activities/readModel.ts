@@ -3,16 +3,25 @@ import type { Actor, RecordTransitionInput, RecordTransitionsInput } from '../co
 import { isEnded } from '../contract/statuses.js';
 import { storedTrialOffer } from '../relationships/storedOffer.js';
 import type { Database } from '../infra/database.js';
-import type { Prisma } from '../generated/prisma/client.js';
+import { Prisma } from '../generated/prisma/client.js';
 import type { StagedWebhook, WebhookOutbox } from '../webhooks/webhookOutbox.js';
 
 // Read-model and audit writes. Each is idempotent: audit rows carry a key
 // derived from the workflow ID and step, and relationship rows only move
 // forward (a retried or late write with an older sequence number changes nothing).
 
-const date = (iso: string | null) => (iso ? new Date(iso) : null);
+/** A timestamp column's value (stored as UTC without a zone, as Prisma writes them) from an ISO string or null. */
+const utc = (iso: string | null) => Prisma.sql`(${iso}::timestamptz AT TIME ZONE 'UTC')`;
 
-export function createReadModelActivities(db: Database, webhooks: WebhookOutbox) {
+/** The relationship's side of a transition write: whom its webhooks go to, what its grants are. */
+interface TargetRow {
+  partner_id: string;
+  tenant_domain: string;
+  roles: string[];
+  webhook_url: string | null;
+}
+
+export function createReadModelActivities(db: Database, webhooks: Pick<WebhookOutbox, 'stageTransitions' | 'handOver'>) {
   // After the commit, so a partner never hears of a transition the read model doesn't show yet.
   // Bounded: with Redis down the row waits for the outbox sweeper, and the step (a terminate the
   // caller waits on) is not held up. A retry re-runs both halves; each is idempotent on the seq.
@@ -45,26 +54,23 @@ export function createReadModelActivities(db: Database, webhooks: WebhookOutbox)
     const last = transitions.at(-1);
     if (!last) return [];
     const ended = isEnded(snapshot.status);
-    // The row moved returns what the webhooks and grants need; only a write that finds it already
-    // moved (a retry) reads it again.
-    const targetFields = { partnerId: true, tenantDomain: true, roles: true, partner: { select: { webhookUrl: true } } } as const;
-    const moved = await tx.relationship.updateManyAndReturn({
-      select: targetFields,
-      where: { id: relationshipId, version: { lt: last.seq } },
-      data: {
-        status: snapshot.status,
-        version: last.seq,
-        statusReason: last.reason ?? null,
-        invitationExpiresAt: date(snapshot.invitationExpiresAt),
-        acceptedAt: date(snapshot.acceptedAt),
-        activatedAt: date(snapshot.activatedAt),
-        endsAt: date(snapshot.endsAt),
-        endedAt: date(snapshot.endedAt),
-        autoExtend: snapshot.autoExtend,
-        ...(ended ? { liveKey: null } : {}),
-      },
-    });
-    const target = moved[0] ?? (await tx.relationship.findUniqueOrThrow({ where: { id: relationshipId }, select: targetFields }));
+    // One statement moves the row and returns what the webhooks and grants need (Prisma's
+    // updateManyAndReturn would read the partner's URL in a second one); only a write that finds
+    // the row already moved (a retry) reads it again.
+    const moved = await tx.$queryRaw<TargetRow[]>`
+      UPDATE relationships r
+      SET status = ${snapshot.status}, version = ${last.seq}::int, status_reason = ${last.reason ?? null}::text,
+          invitation_expires_at = ${utc(snapshot.invitationExpiresAt)}, accepted_at = ${utc(snapshot.acceptedAt)},
+          activated_at = ${utc(snapshot.activatedAt)}, ends_at = ${utc(snapshot.endsAt)}, ended_at = ${utc(snapshot.endedAt)},
+          auto_extend = ${snapshot.autoExtend}::boolean, live_key = CASE WHEN ${ended}::boolean THEN NULL ELSE r.live_key END,
+          updated_at = (now() AT TIME ZONE 'UTC')
+      FROM partners p
+      WHERE r.id = ${relationshipId}::uuid AND r.version < ${last.seq}::int AND p.id = r.partner_id
+      RETURNING r.partner_id, r.tenant_domain, r.roles, p.webhook_url`;
+    const target = moved[0] ?? (await tx.$queryRaw<TargetRow[]>`
+      SELECT r.partner_id, r.tenant_domain, r.roles, p.webhook_url FROM relationships r JOIN partners p ON p.id = r.partner_id
+      WHERE r.id = ${relationshipId}::uuid`)[0];
+    if (!target) throw new Error(`no relationship ${relationshipId}`);
     for (const transition of transitions) {
       await appendAuditEvent(tx, {
         idempotencyKey: `${workflowId}-transition-${transition.seq}`,
@@ -79,7 +85,7 @@ export function createReadModelActivities(db: Database, webhooks: WebhookOutbox)
       });
     }
     // The webhooks' rows commit with the change they tell of, so neither exists without the other.
-    const staged = await webhooks.stageTransitions(tx, input, { partnerId: target.partnerId, tenantDomain: target.tenantDomain, roles: target.roles, webhookUrl: target.partner.webhookUrl });
+    const staged = await webhooks.stageTransitions(tx, input, { partnerId: target.partner_id, tenantDomain: target.tenant_domain, roles: target.roles, webhookUrl: target.webhook_url });
     if (moved.length === 0) return staged;
     const answered = transitions.find((t) => t.from === 'invited');
     if (answered) {
@@ -91,7 +97,7 @@ export function createReadModelActivities(db: Database, webhooks: WebhookOutbox)
     }
     if (transitions.some((t) => t.to === 'active')) {
       await tx.roleGrant.createMany({
-        data: target.roles.map((role) => ({ relationshipId, partnerId: target.partnerId, tenantDomain: target.tenantDomain, role })),
+        data: target.roles.map((role) => ({ relationshipId, partnerId: target.partner_id, tenantDomain: target.tenant_domain, role })),
         skipDuplicates: true,
       });
     }
