@@ -26,10 +26,11 @@ export interface IssueInvitationInput {
 export function createInvitationActivities(db: Database, mail: MailOutbox, linkSecret: string) {
   async function issueInvitation(input: IssueInvitationInput): Promise<{ invitationId: string }> {
     const key = `${input.workflowId}-invitation-${input.step}`;
-    const existing = await db.invitation.findUnique({ where: { idempotencyKey: key } });
+    // The relationship and this step's invitation (if a retry wrote it) in one read.
+    const context = await loadRelationshipContext(db, input.relationshipId, key);
+    const existing = context.rel.invitations[0];
     if (existing && (await mail.isEnqueued(key))) return { invitationId: existing.id };
 
-    const context = await loadRelationshipContext(db, input.relationshipId);
     const { rel, parties } = context;
     // A row written by a retry of this step keeps its id; the id is the derivation input.
     const link = linkFor(linkSecret, 'invitation', existing?.id ?? input.invitationId);

@@ -2,11 +2,12 @@ import { createHash } from 'node:crypto';
 import { roleCatalog } from '../contract/roles.js';
 import type { Database } from '../infra/database.js';
 
-// What the email activities need to know about a relationship, loaded in one query.
-export async function loadRelationshipContext(db: Database, relationshipId: string) {
+// What the email activities need to know about a relationship, loaded in one query;
+// with `invitationKey`, that step's invitation too (without it, or before the step wrote one, `invitations` is empty).
+export async function loadRelationshipContext(db: Database, relationshipId: string, invitationKey = '') {
   const rel = await db.relationship.findUniqueOrThrow({
     where: { id: relationshipId },
-    include: { partner: true, trial: true, subscription: true },
+    include: { partner: true, trial: true, subscription: true, invitations: { where: { idempotencyKey: invitationKey } } },
   });
   const roles = rel.roles.map((id) => {
     const role = roleCatalog.find((r) => r.id === id);
