@@ -127,11 +127,12 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
     const provisioning = body.purchase || body.trial ? provisioningOf(partner, body) : undefined;
     // The same operation again (its answer was lost with the API that made it): it is this offer.
     const earlier = operationId ? await db.relationship.findFirst({ where: { id, partnerId: partner.partnerId } }) : null;
-    // The created row (read back by the INSERT itself) is the answer: the workflow has written nothing yet to read again.
+    // The inserted row is the answer: a new offer has no trial row and no audit event yet (its workflow
+    // writes them), so nothing needs reading back. An include would cost a transaction and a SELECT.
     const created = earlier ? null : await deps.pendingInvitations.withinCap(partner.partnerId, async () => {
       try {
-        return await db.relationship.create({
-          include: relationshipInclude,
+        const row = await db.relationship.create({
+          include: { subscription: body.purchase !== undefined },
           data: {
             id,
             workflowId,
@@ -165,6 +166,7 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
               : {}),
           },
         });
+        return { ...row, subscription: row.subscription ?? null, trial: null, auditEvents: [] };
       } catch (err) {
         if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
           const existing = await db.relationship.findUnique({ where: { liveKey } });
