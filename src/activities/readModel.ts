@@ -1,4 +1,4 @@
-import { appendAuditEvent, writeAuditEvent } from '../audit/auditLog.js';
+import { appendAuditEvent, appendAuditEvents, writeAuditEvent } from '../audit/auditLog.js';
 import type { Actor, RecordTransitionInput, RecordTransitionsInput } from '../contract/relationship.js';
 import { isEnded } from '../contract/statuses.js';
 import { storedTrialOffer } from '../relationships/storedOffer.js';
@@ -71,8 +71,9 @@ export function createReadModelActivities(db: Database, webhooks: Pick<WebhookOu
       SELECT r.partner_id, r.tenant_domain, r.roles, p.webhook_url FROM relationships r JOIN partners p ON p.id = r.partner_id
       WHERE r.id = ${relationshipId}::uuid`)[0];
     if (!target) throw new Error(`no relationship ${relationshipId}`);
-    for (const transition of transitions) {
-      await appendAuditEvent(tx, {
+    await appendAuditEvents(
+      tx,
+      transitions.map((transition) => ({
         idempotencyKey: `${workflowId}-transition-${transition.seq}`,
         relationshipId,
         actorType: transition.actor.type,
@@ -82,8 +83,8 @@ export function createReadModelActivities(db: Database, webhooks: Pick<WebhookOu
         toStatus: transition.to,
         reason: transition.reason ?? null,
         createdAt: new Date(transition.at),
-      });
-    }
+      })),
+    );
     // The webhooks' rows commit with the change they tell of, so neither exists without the other.
     const staged = await webhooks.stageTransitions(tx, input, { partnerId: target.partner_id, tenantDomain: target.tenant_domain, roles: target.roles, webhookUrl: target.webhook_url });
     if (moved.length === 0) return staged;

@@ -1,6 +1,6 @@
-import type { Prisma } from '../generated/prisma/client.js';
+import { Prisma } from '../generated/prisma/client.js';
 import type { Database } from '../infra/database.js';
-import { GENESIS_HASH, linkHash, SERVICE_CHAIN, tenantChain, type JsonValue } from './auditChain.js';
+import { GENESIS_HASH, linkHash, SERVICE_CHAIN, tenantChain, type AuditLinkFields, type JsonValue } from './auditChain.js';
 
 // The one writer of audit events. Each event becomes the next link of its
 // chain in the caller's transaction, so an event and the change it records
@@ -54,12 +54,13 @@ export interface AppendedLink {
 const storedJson = (data: Prisma.InputJsonValue | null | undefined): JsonValue | null =>
   data === null || data === undefined ? null : (JSON.parse(JSON.stringify(data)) as JsonValue);
 
-/** Appends one event to its chain inside `tx`. */
-export async function appendAuditEvent(tx: Tx, event: AuditEventInput): Promise<AppendedLink> {
+type Head = { chain: string; seq: bigint | number | string; hash: string };
+
+/** Resolves the chain and locks its head in one statement; the head row is created at the chain's first event. */
+async function lockHead(tx: Tx, event: AuditEventInput): Promise<Head> {
   const fallback = event.tenantDomain ? tenantChain(event.tenantDomain) : SERVICE_CHAIN;
   const relationshipId = event.relationshipId ?? null;
-  // Resolves the chain and locks its head in one statement; the head row is created at the chain's first event.
-  const heads = await tx.$queryRaw<{ chain: string; seq: bigint | number | string; hash: string }[]>`
+  const heads = await tx.$queryRaw<Head[]>`
     INSERT INTO audit_chain_heads AS h (chain, seq, hash, updated_at)
     SELECT c.chain, 0, ${GENESIS_HASH}, now()
     FROM (SELECT CASE WHEN ${relationshipId}::uuid IS NULL THEN ${fallback}
@@ -69,13 +70,17 @@ export async function appendAuditEvent(tx: Tx, event: AuditEventInput): Promise<
     RETURNING h.chain, h.seq, h.hash`;
   const head = heads[0];
   if (!head) throw new Error(`audit event ${event.idempotencyKey}: no relationship ${relationshipId}`);
+  return head;
+}
 
-  const link = {
-    chain: head.chain,
-    seq: BigInt(head.seq) + 1n,
-    prevHash: head.hash,
+/** The event as the link after `prev` (its hash included). */
+function linkAfter(prev: { chain: string; seq: bigint; hash: string }, event: AuditEventInput) {
+  const link: AuditLinkFields = {
+    chain: prev.chain,
+    seq: prev.seq + 1n,
+    prevHash: prev.hash,
     idempotencyKey: event.idempotencyKey,
-    relationshipId,
+    relationshipId: event.relationshipId ?? null,
     tenantDomain: event.tenantDomain ?? null,
     actorType: event.actorType,
     actorId: event.actorId ?? null,
@@ -86,20 +91,72 @@ export async function appendAuditEvent(tx: Tx, event: AuditEventInput): Promise<
     createdAt: event.createdAt ?? new Date(),
     data: storedJson(event.data),
   };
-  const hash = linkHash(link);
+  return { ...link, hash: linkHash(link) };
+}
+
+type Link = ReturnType<typeof linkAfter>;
+
+/** A link's row in a VALUES list, cast to the columns' types. */
+const rowOf = (l: Link) => Prisma.sql`(${l.idempotencyKey}, ${l.relationshipId}::uuid, ${l.tenantDomain}::text, ${l.actorType}, ${l.actorId}::text, ${l.action},
+  ${l.fromStatus}::text, ${l.toStatus}::text, ${l.reason}::text, ${l.data === null ? null : JSON.stringify(l.data)}::jsonb,
+  (${l.createdAt.toISOString()}::timestamptz AT TIME ZONE 'UTC'), ${l.chain}, ${l.seq.toString()}::bigint, ${l.prevHash}, ${l.hash})`;
+
+/** Appends one event to its chain inside `tx`. */
+export async function appendAuditEvent(tx: Tx, event: AuditEventInput): Promise<AppendedLink> {
+  const head = await lockHead(tx, event);
+  const link = linkAfter({ chain: head.chain, seq: BigInt(head.seq), hash: head.hash }, event);
   // The head moves only when the row goes in (a stored idempotency key inserts nothing).
   const moved = await tx.$executeRaw`
     WITH inserted AS (
       INSERT INTO audit_events (idempotency_key, relationship_id, tenant_domain, actor_type, actor_id, action, from_status, to_status, reason,
                                 data, created_at, chain, seq, prev_hash, hash)
-      VALUES (${link.idempotencyKey}, ${relationshipId}::uuid, ${link.tenantDomain}, ${link.actorType}, ${link.actorId}, ${link.action},
-              ${link.fromStatus}, ${link.toStatus}, ${link.reason}, ${link.data === null ? null : JSON.stringify(link.data)}::jsonb,
-              (${link.createdAt.toISOString()}::timestamptz AT TIME ZONE 'UTC'), ${link.chain}, ${link.seq.toString()}::bigint, ${link.prevHash}, ${hash})
+      VALUES ${rowOf(link)}
       ON CONFLICT (idempotency_key) DO NOTHING
       RETURNING chain, seq, hash
     )
     UPDATE audit_chain_heads h SET seq = inserted.seq, hash = inserted.hash, updated_at = now() FROM inserted WHERE h.chain = inserted.chain`;
   return { chain: link.chain, seq: moved === 1 ? link.seq : null };
+}
+
+/**
+ * Several events of one subject (the same relationship, or the same tenant or service chain),
+ * in order, as consecutive links: two statements for all of them, where one at a time takes two
+ * each. All or none go in: when any of their keys is already stored (a retried write), nothing is
+ * inserted by the batch and each event is appended alone, so a stored one is skipped and the
+ * rest still chain without a gap.
+ */
+export async function appendAuditEvents(tx: Tx, events: AuditEventInput[]): Promise<void> {
+  const first = events[0];
+  if (!first) return;
+  if (events.length === 1) {
+    await appendAuditEvent(tx, first);
+    return;
+  }
+  const head = await lockHead(tx, first);
+  const links: Link[] = [];
+  let prev = { chain: head.chain, seq: BigInt(head.seq), hash: head.hash };
+  for (const event of events) {
+    const link = linkAfter(prev, event);
+    links.push(link);
+    prev = link;
+  }
+  const keys = links.map((l) => l.idempotencyKey);
+  const moved = await tx.$executeRaw`
+    WITH batch (idempotency_key, relationship_id, tenant_domain, actor_type, actor_id, action, from_status, to_status, reason,
+                data, created_at, chain, seq, prev_hash, hash) AS (VALUES ${Prisma.join(links.map(rowOf))}),
+    inserted AS (
+      INSERT INTO audit_events (idempotency_key, relationship_id, tenant_domain, actor_type, actor_id, action, from_status, to_status, reason,
+                                data, created_at, chain, seq, prev_hash, hash)
+      SELECT * FROM batch WHERE NOT EXISTS (SELECT 1 FROM audit_events e WHERE e.idempotency_key IN (${Prisma.join(keys)}))
+      ON CONFLICT (idempotency_key) DO NOTHING
+      RETURNING seq
+    )
+    UPDATE audit_chain_heads h SET seq = ${prev.seq.toString()}::bigint, hash = ${prev.hash}, updated_at = now()
+    WHERE h.chain = ${head.chain} AND (SELECT count(*) FROM inserted) = ${links.length}`;
+  if (moved === 1) return;
+  // None went in (the head is where it was: the batch's rows and its head move commit together or
+  // not at all, and writers of one chain take turns on its head, so a batch is never half stored).
+  for (const event of events) await appendAuditEvent(tx, event);
 }
 
 /** One event in a transaction of its own, for a writer that has nothing else to commit with it. */
