@@ -50,7 +50,10 @@ export function createMailWorker(options: MailWorkerOptions): Worker<MailJob> {
   async function send(job: Job<MailJob>, token?: string): Promise<{ messageId: string } | { skipped: true }> {
     const jobId = job.id ?? '';
     const maxAttempts = job.opts.attempts ?? 1;
-    const row = await db.emailMessage.findUnique({ where: { jobId } });
+    // A job never run before (no attempt, never stalled) has a `queued` row: the outbox writes it
+    // before the job, and re-adds a job only for a `queued` row. Only a rerun reads where it got to.
+    const firstRun = job.attemptsMade === 0 && job.stalledCounter === 0;
+    const row = firstRun ? null : await db.emailMessage.findUnique({ where: { jobId } });
     // A job retried after the message went out (worker died before completing it) must not send again.
     if (row?.status === 'sent') return { skipped: true };
     // Sent, but Postgres failed before it was recorded (recordSent): record it now, send nothing.
