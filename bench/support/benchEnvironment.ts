@@ -58,8 +58,9 @@ export async function startBenchEnvironment(
       log: { format: 'pretty', level: 'error' },
       // The local launcher's settings (scripts/temporal.ts): SQLite in WAL mode, and eager activity
       // execution (an activity a workflow task schedules comes back with that task's answer to the
-      // worker that asked, instead of through the task queue). Every side runs on this one server.
-      extraArgs: ['--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=NORMAL', '--dynamic-config-value', 'system.enableActivityEagerExecution=true'],
+      // worker that asked, instead of through the task queue). Every side runs on this one server;
+      // BENCH_EAGER=0 runs it without, to measure what eager execution is worth.
+      extraArgs: ['--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=NORMAL', '--dynamic-config-value', `system.enableActivityEagerExecution=${process.env.BENCH_EAGER !== '0'}`],
     },
   });
   cleanup.defer('stop the Temporal dev server', async () => {
