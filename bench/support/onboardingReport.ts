@@ -117,13 +117,20 @@ function slope(points: (readonly [number, number])[]): number {
 }
 
 /** Heap after GC against full onboardings, in KB per onboarding: summed over the processes, and each. */
-export function heapSlopeKb(memory: MemoryRow[]): { kb: number; onboardings: number; perProcess: { name: string; kb: number }[] } | undefined {
+export function heapSlopeKb(memory: MemoryRow[]): { kb: number; laterKb: number; onboardings: number; perProcess: { name: string; kb: number }[] } | undefined {
   if (memory.length < 2) return undefined;
   const names = memory[0]?.processes.map((x) => x.name) ?? [];
-  const kb = slope(memory.map((m) => [m.onboarded, m.processes.reduce((sum, x) => sum + x.heapUsedMb, 0) * 1024] as const));
+  const heapOf = (rows: MemoryRow[]) => slope(rows.map((m) => [m.onboarded, m.processes.reduce((sum, x) => sum + x.heapUsedMb, 0) * 1024] as const));
+  const kb = heapOf(memory);
   if (!Number.isFinite(kb)) return undefined;
+  // A worker's sticky cache holds every open workflow until it is full (the SDK's default is about
+  // 2,300 on a 4 GB heap), so the heap grows with the first thousands whatever happens after. The
+  // samples from the second half of the run on tell a leak from a cache filling.
+  const last = memory.at(-1)?.onboarded ?? 0;
+  const later = memory.filter((m) => m.onboarded >= last / 2);
   return {
     kb,
+    laterKb: later.length >= 3 ? heapOf(later) : Number.NaN,
     onboardings: (memory.at(-1)?.onboarded ?? 0) - (memory[0]?.onboarded ?? 0),
     perProcess: names.map((name) => ({ name, kb: slope(memory.map((m) => [m.onboarded, (m.processes.find((x) => x.name === name)?.heapUsedMb ?? 0) * 1024] as const)) })),
   };

@@ -27,7 +27,7 @@ export interface TargetInputs {
   /** SQL statements and Redis commands one partner read of a relationship costs (measured alone after the rounds). */
   perRead?: { sql: number; redis: number };
   /** Heap after GC growth per full onboarding (KB), and over how many. */
-  heapKbPerOnboarding?: { kb: number; onboardings: number; perProcess: { name: string; kb: number }[] };
+  heapKbPerOnboarding?: { kb: number; laterKb: number; onboardings: number; perProcess: { name: string; kb: number }[] };
 }
 
 const leg = (t: Tally | undefined, name: string, p = 50) => percentile(t?.legs.get(name) ?? [], p);
@@ -133,19 +133,22 @@ export function targetRows(i: TargetInputs): TargetRow[] {
       .join(', ')}; ${f(i.full10.redisTime.sumMs / i.full10.done)} ms summed per onboarding, blocking pops not timed)`,
   });
   if (i.heapKbPerOnboarding) {
-    const { kb, onboardings, perProcess } = i.heapKbPerOnboarding;
+    const { kb, laterKb, onboardings, perProcess } = i.heapKbPerOnboarding;
     const each = perProcess.map((x) => `${x.name} ${f(x.kb, 2)} KB`).join(', ');
     // Onboarded workflows stay open (active relationships wait on their timers), so a worker's
     // sticky workflow cache grows with them until it is full: growth before that is not a leak.
     const why = `${each}; a worker keeps each open workflow in its sticky cache until the cache is full, so only the growth after that is a leak`;
+    // Judged on the second half of a soak (5,000 onboardings or more), once the cache is full.
+    const soak = onboardings >= 5000 && Number.isFinite(laterKb);
+    const judged = soak ? laterKb : kb;
     rows.push({
       target: `heap after GC growth per onboarding (over ${onboardings})`,
-      measured: `${f(kb, 2)} KB`,
+      measured: soak ? `${f(laterKb, 2)} KB over the second half (${f(kb, 2)} KB over all, the sticky cache filling)` : `${f(kb, 2)} KB`,
       reference: 'absolute',
-      ratio: kb,
+      ratio: judged,
       limit: '≤ 1 KB',
-      pass: kb <= 1,
-      bound: onboardings < 5000 ? `${why}; too few onboardings to tell: run BENCH_COUNT=10000` : `${why}; take a heap snapshot of the growing process`,
+      pass: soak && judged <= 1,
+      bound: soak ? `${why}; take a heap snapshot of the growing process` : `${why}; too few onboardings to tell: run BENCH_COUNT=10000`,
     });
   }
   return rows;
