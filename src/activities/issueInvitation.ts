@@ -1,7 +1,7 @@
 import type { Database } from '../infra/database.js';
 import { linkFor } from '../infra/linkTokens.js';
 import type { MailOutbox } from '../mail/mailOutbox.js';
-import { loadRelationshipContext } from '../relationships/relationshipContext.js';
+import { loadInvitationStepContext } from '../relationships/relationshipContext.js';
 import { invitationEmailData } from '../relationships/invitationEmail.js';
 
 export interface IssueInvitationInput {
@@ -27,8 +27,7 @@ export function createInvitationActivities(db: Database, mail: MailOutbox, linkS
   async function issueInvitation(input: IssueInvitationInput): Promise<{ invitationId: string }> {
     const key = `${input.workflowId}-invitation-${input.step}`;
     // The relationship and this step's invitation (if a retry wrote it) in one read.
-    const context = await loadRelationshipContext(db, input.relationshipId, key);
-    const existing = context.rel.invitations[0];
+    const { context, existing } = await loadInvitationStepContext(db, input.relationshipId, key);
     if (existing && (await mail.isEnqueued(key))) return { invitationId: existing.id };
 
     const { rel, parties } = context;

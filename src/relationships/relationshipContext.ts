@@ -1,14 +1,25 @@
 import { createHash } from 'node:crypto';
 import { roleCatalog } from '../contract/roles.js';
+import type { Prisma } from '../generated/prisma/client.js';
 import type { Database } from '../infra/database.js';
 
-// What the email activities need to know about a relationship, loaded in one query;
-// with `invitationKey`, that step's invitation too (without it, or before the step wrote one, `invitations` is empty).
-export async function loadRelationshipContext(db: Database, relationshipId: string, invitationKey = '') {
-  const rel = await db.relationship.findUniqueOrThrow({
+const contextInclude = { partner: true, trial: true, subscription: true } as const;
+
+// What the email activities need to know about a relationship, loaded in one query.
+export async function loadRelationshipContext(db: Database, relationshipId: string) {
+  return contextOf(await db.relationship.findUniqueOrThrow({ where: { id: relationshipId }, include: contextInclude }));
+}
+
+/** The same, and the invitation an invitation step wrote (`undefined` before it did), in the same query. */
+export async function loadInvitationStepContext(db: Database, relationshipId: string, invitationKey: string) {
+  const { invitations, ...rel } = await db.relationship.findUniqueOrThrow({
     where: { id: relationshipId },
-    include: { partner: true, trial: true, subscription: true, invitations: { where: { idempotencyKey: invitationKey } } },
+    include: { ...contextInclude, invitations: { where: { idempotencyKey: invitationKey } } },
   });
+  return { context: contextOf(rel), existing: invitations[0] };
+}
+
+function contextOf<R extends Prisma.RelationshipGetPayload<{ include: typeof contextInclude }>>(rel: R) {
   const roles = rel.roles.map((id) => {
     const role = roleCatalog.find((r) => r.id === id);
     return { name: role?.name ?? id, description: role?.description ?? id };

@@ -31,7 +31,6 @@ export type StagedWebhook = OutboxHandOver<WebhookJob>;
  * hands over later, never a lost event.
  */
 export interface WebhookOutbox {
-  /** Writes the transition's delivery row in `tx`; null when the partner has no URL. */
   /**
    * The webhooks of transitions written in `tx` (one row each, one statement), to the partner's
    * URL read with the relationship (`target`, its `webhookUrl` null: nothing to stage).
