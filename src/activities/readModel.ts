@@ -2,16 +2,14 @@ import { appendAuditEvent, appendAuditEvents, writeAuditEvent } from '../audit/a
 import type { Actor, RecordTransitionInput, RecordTransitionsInput } from '../contract/relationship.js';
 import { isEnded } from '../contract/statuses.js';
 import { storedTrialOffer } from '../relationships/storedOffer.js';
-import type { Database } from '../infra/database.js';
 import { Prisma } from '../generated/prisma/client.js';
+import type { Database } from '../infra/database.js';
+import { utcTimestamp as utc } from '../infra/sqlTimestamp.js';
 import type { StagedWebhook, WebhookOutbox } from '../webhooks/webhookOutbox.js';
 
 // Read-model and audit writes. Each is idempotent: audit rows carry a key
 // derived from the workflow ID and step, and relationship rows only move
 // forward (a retried or late write with an older sequence number changes nothing).
-
-/** A timestamp column's value (stored as UTC without a zone, as Prisma writes them) from an ISO string or null. */
-const utc = (iso: string | null) => Prisma.sql`(${iso}::timestamptz AT TIME ZONE 'UTC')`;
 
 /** The relationship's side of a transition write: whom its webhooks go to, what its grants are. */
 interface TargetRow {

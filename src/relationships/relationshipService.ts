@@ -17,7 +17,6 @@ import { defaultPolicy, type OperatorLimits, type RelationshipPolicy } from '../
 import { provisioners, purchaseRanges } from '../contract/purchase.js';
 import { relationshipWorkflowId, type Actor, type OfferProvisioning, type RelationshipOffer } from '../contract/relationship.js';
 import { PartnerIdKey, RelationshipStatusKey, TenantDomainKey } from '../contract/searchAttributes.js';
-import { Prisma } from '../generated/prisma/client.js';
 import type { Database } from '../infra/database.js';
 import type { Logger } from '../infra/logger.js';
 import type { PartnerOrOperator } from '../http/auth.js';
@@ -25,6 +24,7 @@ import { AppError } from '../http/errors.js';
 import { etagOf, requireIfMatch } from '../http/conditionalRequests.js';
 import { refuseOffersWhilePaused } from '../partners/partnerPause.js';
 import type { PendingInvitationCap } from './pendingInvitationCap.js';
+import { insertOfferWithinCap, isDuplicateOffer, type OfferRow } from './offerInsert.js';
 import { relationshipAfterStep, relationshipFromRow, relationshipInclude } from './relationshipView.js';
 import { createRelationshipSchemaFor, type CreateRelationshipRequest, type ListRelationshipsQuery } from './relationshipSchemas.js';
 import type { ProvisioningCompletionRequest } from './purchaseSchemas.js';
@@ -109,6 +109,47 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
    */
   const updateIdFor = (step: string, operationId: string | undefined) => (operationId ? { updateId: `${step}-${operationId}` } : {});
 
+  /**
+   * The offer's row (and its purchase's, in the same transaction), only while the partner is under
+   * the pending-invitation cap. The inserted row is the answer: a new offer has no trial row and no
+   * audit event yet (its workflow writes them), so nothing needs reading back.
+   */
+  async function insertOffer(partnerId: string, row: OfferRow, purchase: CreateRelationshipRequest['purchase']) {
+    try {
+      const inserted = purchase
+        ? await db.$transaction(async (tx) => {
+            const rel = await insertOfferWithinCap(tx, deps.pendingInvitations, row);
+            if (!rel) return null;
+            // Written with the relationship: the offer is never seen without it.
+            const subscription = await tx.subscription.create({
+              data: {
+                relationshipId: rel.id,
+                product: purchase.product,
+                seats: purchase.seats,
+                term: purchase.term,
+                priceAmount: purchase.pricePerSeat.amount,
+                currency: purchase.pricePerSeat.currency,
+                autoRenew: purchase.autoRenew,
+                status: 'offered',
+              },
+            });
+            return { ...rel, subscription };
+          })
+        : await insertOfferWithinCap(db, deps.pendingInvitations, row);
+      if (!inserted) throw await deps.pendingInvitations.refusal(partnerId);
+      return { subscription: null, ...inserted, trial: null, auditEvents: [] };
+    } catch (err) {
+      if (isDuplicateOffer(err)) {
+        const existing = await db.relationship.findUnique({ where: { liveKey: row.liveKey } });
+        throw new AppError('conflict', 'A live offer for this tenant and these roles already exists.', {
+          reason: 'duplicateOffer',
+          relationshipId: existing?.id,
+        });
+      }
+      throw err;
+    }
+  }
+
   async function createOffer(partner: PartnerPrincipal, body: CreateRelationshipRequest, operationId?: string) {
     // Under an Idempotency-Key the id comes from it: a retry after the API died between saving the
     // offer and keeping its answer finds this same offer (below) instead of being refused as a duplicate.
@@ -127,57 +168,21 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
     const provisioning = body.purchase || body.trial ? provisioningOf(partner, body) : undefined;
     // The same operation again (its answer was lost with the API that made it): it is this offer.
     const earlier = operationId ? await db.relationship.findFirst({ where: { id, partnerId: partner.partnerId } }) : null;
-    // The inserted row is the answer: a new offer has no trial row and no audit event yet (its workflow
-    // writes them), so nothing needs reading back. An include would cost a transaction and a SELECT.
-    const created = earlier ? null : await deps.pendingInvitations.withinCap(partner.partnerId, async () => {
-      try {
-        const row = await db.relationship.create({
-          include: { subscription: body.purchase !== undefined },
-          data: {
-            id,
-            workflowId,
-            partnerId: partner.partnerId,
-            tenantDomain,
-            contactEmail,
-            contactName: contactName ?? null,
-            status: 'invited',
-            roles,
-            terms: body.terms ?? null,
-            autoExtend: body.autoExtend,
-            policy: { ...policy },
-            trialOffer: body.trial ? { ...body.trial } : Prisma.DbNull,
-            liveKey,
-            invitationExpiresAt: new Date(Date.now() + policy.invitationTtlMs),
-            // Written with the relationship (one statement, one transaction): the offer is never seen without it.
-            ...(body.purchase
-              ? {
-                  subscription: {
-                    create: {
-                      product: body.purchase.product,
-                      seats: body.purchase.seats,
-                      term: body.purchase.term,
-                      priceAmount: body.purchase.pricePerSeat.amount,
-                      currency: body.purchase.pricePerSeat.currency,
-                      autoRenew: body.purchase.autoRenew,
-                      status: 'offered',
-                    },
-                  },
-                }
-              : {}),
-          },
-        });
-        return { ...row, subscription: row.subscription ?? null, trial: null, auditEvents: [] };
-      } catch (err) {
-        if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
-          const existing = await db.relationship.findUnique({ where: { liveKey } });
-          throw new AppError('conflict', 'A live offer for this tenant and these roles already exists.', {
-            reason: 'duplicateOffer',
-            relationshipId: existing?.id,
-          });
-        }
-        throw err;
-      }
-    });
+    const created = earlier ? null : await insertOffer(partner.partnerId, {
+      id,
+      workflowId,
+      partnerId: partner.partnerId,
+      tenantDomain,
+      contactEmail,
+      contactName: contactName ?? null,
+      roles,
+      terms: body.terms ?? null,
+      autoExtend: body.autoExtend,
+      policy: { ...policy },
+      trialOffer: body.trial ? { ...body.trial } : null,
+      liveKey,
+      invitationExpiresAt: new Date(Date.now() + policy.invitationTtlMs),
+    }, body.purchase);
 
     const offer: RelationshipOffer = {
       relationshipId: id,

@@ -119,7 +119,7 @@ export function buildApp(deps: AppDeps): HttpApp {
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     namespace: config.TEMPORAL_NAMESPACE,
     temporalUiUrl: config.TEMPORAL_UI_URL,
-    pendingInvitations: createPendingInvitationCap({ db: deps.db, redis: deps.redis, keyPrefix, max: config.PARTNER_MAX_PENDING_INVITATIONS }),
+    pendingInvitations: createPendingInvitationCap({ db: deps.db, max: config.PARTNER_MAX_PENDING_INVITATIONS }),
     offers: {
       allowShortDurations: config.ALLOW_SHORT_DURATIONS,
       resendCooldownMs: config.RESEND_COOLDOWN_SECONDS * 1000,
