@@ -59,6 +59,13 @@ interface Allowance {
 /** Entries kept for keys seen in past windows before they are swept (a sweep drops every stale one). */
 const SWEEP_AT = 10_000;
 
+// One command per lease (a MULTI/EXEC of the two would be four).
+const LEASE_SCRIPT = `
+local total = redis.call('INCRBY', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return total
+`;
+
 export function createLeasedRateLimit(options: LeasedRateLimitOptions): LeasedRateLimit {
   const { redis, keyPrefix, points, windowSeconds, counts } = options;
   const now = options.now ?? Date.now;
@@ -85,10 +92,7 @@ export function createLeasedRateLimit(options: LeasedRateLimitOptions): LeasedRa
     let available: number;
     try {
       const counter = `${keyPrefix}:${key}:${allowance.window}`;
-      const replies = await redis.multi().incrby(counter, want).pexpire(counter, windowMs * 2).exec();
-      const [incr, expire] = replies ?? [];
-      if (!incr || !expire || incr[0] || expire[0]) throw incr?.[0] ?? expire?.[0] ?? new Error('the transaction was discarded');
-      const total = Number(incr[1]);
+      const total = Number(await redis.eval(LEASE_SCRIPT, 1, counter, String(want), String(windowMs * 2)));
       available = Math.max(0, Math.min(want, points - (total - want)));
       // Leases are taken one at a time per key, so `granted` is all this process holds of `total`;
       // points asked beyond the budget were granted to nobody.

@@ -91,6 +91,28 @@ describe('leased rate limit', () => {
     }
   });
 
+  it('sends one command per lease (issue 13: a MULTI/EXEC of INCRBY and PEXPIRE was four)', async () => {
+    const client = new Redis(inject('redisUrl'));
+    // Connected first, so the connection's own set-up is not counted.
+    await client.ping();
+    const sent: string[] = [];
+    const send = client.sendCommand.bind(client);
+    client.sendCommand = (...args: Parameters<Redis['sendCommand']>) => {
+      sent.push(args[0].name);
+      return send(...args);
+    };
+    try {
+      const limit = createLeasedRateLimit({ ...options(`test:leased:${randomUUID()}`, 10_000, { lease: 100 }), redis: client });
+      expect(await spend(limit, 'k', 300)).toBe(300);
+      // Three leases cover the takes; the next may be asked for ahead, before the last runs out.
+      expect(new Set(sent)).toEqual(new Set(['eval']));
+      expect(sent.length).toBeGreaterThanOrEqual(3);
+      expect(sent.length).toBeLessThanOrEqual(4);
+    } finally {
+      client.disconnect();
+    }
+  });
+
   it('with Redis unreachable, each process still holds the budget alone', async () => {
     const dead = new Redis('redis://127.0.0.1:1', { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
     const limit = createLeasedRateLimit({ redis: dead, keyPrefix: 'test:leased:dead', points: 30, windowSeconds: 60, counts: 'checks' });
