@@ -6,18 +6,29 @@ import type { Redis } from 'ioredis';
 
 export const HOUR_MS = 3_600_000;
 
-const TAKE_SCRIPT = `
-local used = tonumber(redis.call('GET', KEYS[1]) or '0')
-if used >= tonumber(ARGV[1]) then return 0 end
-redis.call('INCR', KEYS[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1
+/**
+ * Lua that takes one from the hour's count under `key` when fewer than `limit` were taken, and
+ * leaves `taken` true or false; the three are Lua expressions (KEYS[n], ARGV[n]). Shared so a
+ * script that does more in the same round trip (mailAdmission.ts) counts exactly as this one.
+ */
+export const takeFromHourLua = (key: string, limit: string, ttlMs: string) => `
+local taken = tonumber(redis.call('GET', ${key}) or '0') < tonumber(${limit})
+if taken then
+  redis.call('INCR', ${key})
+  redis.call('PEXPIRE', ${key}, ${ttlMs})
+end
 `;
+
+const TAKE_SCRIPT = `${takeFromHourLua('KEYS[1]', 'ARGV[1]', 'ARGV[2]')}
+if taken then return 1 else return 0 end`;
+
+/** How long an hour's count is kept: the hour itself and the next. */
+export const HOUR_KEY_TTL_MS = 2 * HOUR_MS;
 
 /** The number of the clock hour `now` falls in, for key names. */
 export const hourOf = (now: number) => Math.floor(now / HOUR_MS);
 
 /** Takes one from this hour's count under `key` if fewer than `perHour` were taken; true when taken. */
 export async function takeFromHour(redis: Redis, key: string, perHour: number): Promise<boolean> {
-  return (await redis.eval(TAKE_SCRIPT, 1, key, String(perHour), String(2 * HOUR_MS))) === 1;
+  return (await redis.eval(TAKE_SCRIPT, 1, key, String(perHour), String(HOUR_KEY_TTL_MS))) === 1;
 }

@@ -5,7 +5,8 @@ import { emailDeadLetter, type DeadLetters } from '../infra/deadLetters.js';
 import { createOutbox } from '../infra/outbox.js';
 import type { SweptOutbox } from '../infra/outboxSweeper.js';
 import type { MailJob } from './mailJob.js';
-import { mailPriority } from './mailPriority.js';
+import type { Logger } from '../infra/logger.js';
+import { admitMail } from './mailAdmission.js';
 import type { MailQueue } from './mailQueue.js';
 
 /**
@@ -33,7 +34,13 @@ export class MailQueueConnectionError extends Error {
   }
 }
 
-export function createMailOutbox(db: Database, queue: MailQueue): MailOutbox {
+export interface MailOutboxOptions {
+  /** RECIPIENT_MAIL_PER_HOUR: each email is counted against its recipient's hour as it is queued. */
+  recipientPerHour: number;
+  log: Logger;
+}
+
+export function createMailOutbox(db: Database, queue: MailQueue, { recipientPerHour, log }: MailOutboxOptions): MailOutbox {
   // The queue's own connection: no second client, and callers keep one constructor argument.
   const redis = queue.opts.connection;
   if (!(redis instanceof Redis)) throw new MailQueueConnectionError();
@@ -49,14 +56,24 @@ export function createMailOutbox(db: Database, queue: MailQueue): MailOutbox {
       return row.status === 'queued' ? 'queued' : 'finished';
     },
   });
+  /** Deferred, not dropped: the address has had its share this hour (a flood aimed at one inbox). Its row says why. */
+  async function noteHeld(jobId: string, job: MailJob, until: number): Promise<void> {
+    await db.emailMessage.update({ where: { jobId }, data: { error: `deferred until ${new Date(until).toISOString()}: recipient's hourly quota` } });
+    log.warn({ event: 'mail.deferred', jobId, template: job.template, relationshipId: job.relationshipId, until: new Date(until).toISOString() }, 'email deferred: recipient quota');
+  }
   // One global send rate serves everyone: a sender's recent volume pushes its own emails back,
   // so another partner's first invitation (or a customer's sign-in link) does not wait behind a burst.
-  const options = (job: MailJob) => async () => ({
-    priority: await mailPriority(redis, prefix, job),
-    attempts: MAIL_ATTEMPTS,
-    backoff: { type: 'exponential', delay: 2_000, jitter: 0.5 },
-  });
-  const entryOf = (jobId: string, job: MailJob) => ({ jobId, name: job.template, job, options: options(job) });
+  const options = (jobId: string, job: MailJob) => async () => {
+    const { priority, heldUntil } = await admitMail(redis, prefix, job, recipientPerHour);
+    if (heldUntil !== null) await noteHeld(jobId, job, heldUntil);
+    return {
+      priority,
+      attempts: MAIL_ATTEMPTS,
+      backoff: { type: 'exponential', delay: 2_000, jitter: 0.5 },
+      ...(heldUntil === null ? {} : { delay: Math.max(0, heldUntil - Date.now()) }),
+    };
+  };
+  const entryOf = (jobId: string, job: MailJob) => ({ jobId, name: job.template, job, options: options(jobId, job) });
   return {
     enqueue: (jobId, job) =>
       outbox.enqueue({

@@ -70,7 +70,9 @@ export function createMailWorker(options: MailWorkerOptions): Worker<MailJob> {
       await reportUndeliverable(job, reason);
       throw new UnrecoverableError(reason);
     }
-    const waitUntil = await quota.take(job.data);
+    // Counted as it was queued (mailAdmission.ts), unless it was held back then: a held email is
+    // counted in the hour it runs, and may be held again.
+    const waitUntil = (job.opts.delay ?? 0) > 0 ? await quota.take(job.data) : null;
     if (waitUntil !== null) {
       // Deferred, not dropped: the address has had its share this hour (a flood aimed at one inbox).
       await job.moveToDelayed(waitUntil, token);

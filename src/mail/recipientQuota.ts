@@ -11,19 +11,29 @@ import { customerRequested, isToPartner, type MailJob } from './mailJob.js';
 // are never held back, so a flood cannot lock an admin out; those have their own
 // per-organisation limits (SIGN_IN_EMAILS_PER_HOUR). Nor is a partner's news of its
 // own relationships (isToPartner): that volume is the partner's own.
+//
+// An email is counted when it is queued (mailAdmission.ts, in the same round trip as its
+// priority); one held back then is counted again by the worker in the hour it runs (`take`).
+
+/** The key of the address's count for the hour of `now`, or null for an email the quota does not hold back. */
+export function recipientQuotaKey(prefix: string, job: MailJob, now: number): string | null {
+  if (customerRequested.has(job.template) || isToPartner(job)) return null;
+  // The address is hashed: key names show up in tools that print keys.
+  const address = createHash('sha256').update(job.to.trim().toLowerCase()).digest('hex').slice(0, 32);
+  return `${prefix}:mail-recipient:${address}:${hourOf(now)}`;
+}
+
+/** When an email over the quota may go: spread over the first minute of the next hour, so they don't all wake at once. */
+export const heldUntil = (now: number) => (hourOf(now) + 1) * HOUR_MS + Math.floor(Math.random() * 60_000);
 
 // Counts only emails that may go: the deferred ones are counted again in the hour they run.
 export function createRecipientQuota(redis: Redis, prefix: string, perHour: number) {
   return {
     /** null: send now. A timestamp: the job should wait until then. */
     async take(job: MailJob, now = Date.now()): Promise<number | null> {
-      if (customerRequested.has(job.template) || isToPartner(job)) return null;
-      const hour = hourOf(now);
-      // The address is hashed: key names show up in tools that print keys.
-      const address = createHash('sha256').update(job.to.trim().toLowerCase()).digest('hex').slice(0, 32);
-      if (await takeFromHour(redis, `${prefix}:mail-recipient:${address}:${hour}`, perHour)) return null;
-      // Spread over the first minute of the next hour, so deferred emails don't all wake at once.
-      return (hour + 1) * HOUR_MS + Math.floor(Math.random() * 60_000);
+      const key = recipientQuotaKey(prefix, job, now);
+      if (key === null || (await takeFromHour(redis, key, perHour))) return null;
+      return heldUntil(now);
     },
   };
 }

@@ -63,7 +63,7 @@ function openStoreParts(config: Config, log: Logger, redis: Redis) {
   const db = createDatabase(config.DATABASE_URL);
   const mailQueue = createMailQueue(redis, config.QUEUE_PREFIX, log);
   const webhookQueue = createWebhookQueue(redis, config.QUEUE_PREFIX, log);
-  const mail = createMailOutbox(db, mailQueue);
+  const mail = createMailOutbox(db, mailQueue, { recipientPerHour: config.RECIPIENT_MAIL_PER_HOUR, log });
   const closeStore: [string, () => unknown][] = [
     ['mail queue', () => mailQueue.close()],
     ['webhook queue', () => webhookQueue.close()],

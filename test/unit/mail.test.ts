@@ -2,11 +2,11 @@ import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { emailSamples } from '../../emails/emailSamples.js';
 import { customerRequested, isLinkTemplate, isToPartner, linkFields, type MailJob } from '../../src/mail/mailJob.js';
-import { mailPriority, TOP_PRIORITY } from '../../src/mail/mailPriority.js';
+import { admitMail, TOP_PRIORITY } from '../../src/mail/mailAdmission.js';
 import { emailRegistry, emailTemplateNames, isEmailTemplateName, type EmailTemplateName } from '../../src/mail/templateData.js';
 
 // What each email needs (templateData), how mail jobs are classified (mailJob),
-// and the priority arithmetic of mailPriority with a stand-in for its one Redis
+// and the priority arithmetic of admitMail with a stand-in for its one Redis
 // call (the Lua script itself needs a Redis: test/mailFairness.test.ts).
 
 describe('email data schemas', () => {
@@ -89,18 +89,19 @@ describe('mail jobs', () => {
   });
 });
 
-describe('mailPriority', () => {
-  /** A Redis whose only use here, `eval`, answers [this minute's count, last minute's count]. */
-  function fakeRedis(current: number, previous: number) {
+describe('admitMail', () => {
+  /** A Redis whose only use here, `eval`, answers [this minute's count, last minute's count, admitted by the recipient quota]. */
+  function fakeRedis(current: number, previous: number, admitted = 1) {
     const calls: unknown[][] = [];
     const redis = {
       eval: (...args: unknown[]) => {
         calls.push(args);
-        return Promise.resolve([current, previous]);
+        return Promise.resolve([current, previous, admitted]);
       },
     } as unknown as Redis;
     return { redis, calls };
   }
+  const mailPriority = async (redis: Redis, prefix: string, mail: MailJob, now: number) => (await admitMail(redis, prefix, mail, 20, now)).priority;
   const job = (template: EmailTemplateName, sender?: string) => ({ template, to: 'a@contoso.example', data: {}, ...(sender ? { sender } : {}) }) as unknown as MailJob;
   const minuteStart = 1_765_000_020_000; // a whole minute
 
@@ -113,7 +114,7 @@ describe('mailPriority', () => {
   it('numbers other emails by how much their sender sent in about the last minute', async () => {
     const first = fakeRedis(1, 0);
     expect(await mailPriority(first.redis, 'pf', job('invitation', 'partner-a'), minuteStart)).toBe(2);
-    expect(first.calls[0]?.slice(1)).toEqual([2, `pf:mail-volume:partner-a:${minuteStart / 60_000}`, `pf:mail-volume:partner-a:${minuteStart / 60_000 - 1}`, '120000']);
+    expect(first.calls[0]?.slice(1, 4)).toEqual([3, `pf:mail-volume:partner-a:${minuteStart / 60_000}`, `pf:mail-volume:partner-a:${minuteStart / 60_000 - 1}`]);
 
     // Last minute's count weighs by the share of it still inside the window.
     expect(await mailPriority(fakeRedis(10, 100).redis, 'pf', job('invitation', 'a'), minuteStart)).toBe(1 + 10 + 100);
@@ -126,5 +127,19 @@ describe('mailPriority', () => {
     await mailPriority(system.redis, 'pf', job('trialReady'), minuteStart);
     expect(String(system.calls[0]?.[2])).toMatch(/^pf:mail-volume:system:/);
     expect(await mailPriority(fakeRedis(5_000_000, 5_000_000).redis, 'pf', job('invitation', 'a'), minuteStart)).toBe(1_000_000);
+  });
+
+  it("counts the recipient's hour in the same round trip, only for email the quota holds back, and holds it to the next hour", async () => {
+    const invitation = fakeRedis(1, 0, 0);
+    const held = await admitMail(invitation.redis, 'pf', job('invitation', 'a'), 20, minuteStart);
+    expect(invitation.calls).toHaveLength(1);
+    expect(String(invitation.calls[0]?.[4])).toMatch(/^pf:mail-recipient:[0-9a-f]{32}:\d+$/);
+    const nextHour = (Math.floor(minuteStart / 3_600_000) + 1) * 3_600_000;
+    expect(held.heldUntil).toBeGreaterThanOrEqual(nextHour);
+    expect(held.heldUntil).toBeLessThan(nextHour + 60_000);
+    // News to the partner is never held: two keys, no recipient count.
+    const toPartner = fakeRedis(1, 0);
+    expect(await admitMail(toPartner.redis, 'pf', job('accepted', 'a'), 20, minuteStart)).toEqual({ priority: 2, heldUntil: null });
+    expect(toPartner.calls[0]?.[1]).toBe(2);
   });
 });
