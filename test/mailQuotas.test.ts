@@ -43,6 +43,25 @@ describe('mail quotas', () => {
     await offer(system, other, customer('quota-d'));
   });
 
+  it('an offer replayed under its Idempotency-Key (its answer lost with the API) is not charged again', async () => {
+    await clearOfHourTurn();
+    const partner = await newPartner(system, 'quota-replay');
+    const first = customer('quota-replay-a');
+    await registerTenant(system, first);
+    const headers = { 'Idempotency-Key': 'quota-replay-1' };
+    const body = { customer: first, roles: ['user-administrator'] };
+    expect((await partner.api.post('/api/v1/relationships', body, headers)).status).toBe(201);
+    // The answer kept under the key is gone, as after an API killed before keeping it: the retry runs again.
+    const kept = await system.redis.keys(`${system.config.QUEUE_PREFIX}:idempotency:*`);
+    expect(kept.length).toBeGreaterThan(0);
+    await system.redis.del(...kept);
+    const replayed = await partner.api.post('/api/v1/relationships', body, headers);
+    expect(replayed.status, replayed.text).toBe(201);
+    // One email charged so far, so the second offer of the hour is still within the quota of 2.
+    await offer(system, partner, customer('quota-replay-b'));
+    expect(await system.db.partner.findUniqueOrThrow({ where: { id: partner.id } })).toMatchObject({ mailSent: 2 });
+  });
+
   it('an address gets at most its hourly quota; the rest waits in the queue, and a sign-in link still arrives', async () => {
     await clearOfHourTurn();
     const victim = `victim@${unique('inbox')}.example.com`;

@@ -1,11 +1,21 @@
 import { Prisma, type Relationship } from '../generated/prisma/client.js';
 import { utcTimestamp } from '../infra/sqlTimestamp.js';
+import type { Database } from '../infra/database.js';
+import type { AppError } from '../http/errors.js';
+import type { PartnerMailQuota } from './partnerMailQuota.js';
 import type { PendingInvitationCap } from './pendingInvitationCap.js';
 
-// An offer's row, inserted only while its partner is under the pending-invitation cap, in one
-// statement: the partner's row is locked and checked by the cap's subquery, and the triggers add
-// the new invitation to the partner's count before the lock is let go. Raw SQL because Prisma's
-// create cannot be made conditional on another table's row.
+// An offer's row, inserted only while its partner is under its limits, in one statement: the
+// partner's row is updated (its invitation email charged to the hour) only while it has room under
+// the pending-invitation cap and the mail quota, and the triggers add the new invitation to the
+// partner's count before the row's lock is let go. Raw SQL because Prisma's create cannot be made
+// conditional on another table's row.
+
+/** What an offer takes from its partner. */
+export interface OfferLimits {
+  pending: PendingInvitationCap;
+  mail: PartnerMailQuota;
+}
 
 export interface OfferRow {
   id: string;
@@ -25,11 +35,14 @@ export interface OfferRow {
 
 type Executor = Pick<Prisma.TransactionClient, '$queryRaw'>;
 
-/** The inserted row as the model API would read it, or null when the partner is at the cap. */
-export async function insertOfferWithinCap(db: Executor, cap: PendingInvitationCap, row: OfferRow): Promise<Relationship | null> {
+/** The inserted row as the model API would read it, or null when the partner had no room (`refusalOf` says which limit). */
+export async function insertOfferWithinLimits(db: Executor, limits: OfferLimits, row: OfferRow, hour: number): Promise<Relationship | null> {
   const now = utcTimestamp(new Date().toISOString());
   const rows = await db.$queryRaw<Relationship[]>`
-    WITH slot AS (${cap.slotFor(row.partnerId)})
+    WITH slot AS (
+      UPDATE partners SET ${limits.mail.chargeSql(hour)}
+      WHERE id = ${row.partnerId}::uuid AND ${limits.pending.roomSql} AND ${limits.mail.roomSql(hour)}
+      RETURNING id)
     INSERT INTO relationships (id, workflow_id, partner_id, tenant_domain, contact_email, contact_name, status, roles, terms,
                                auto_extend, policy, trial_offer, live_key, invitation_expires_at, version, created_at, updated_at)
     SELECT ${row.id}::uuid, ${row.workflowId}, slot.id, ${row.tenantDomain}, ${row.contactEmail}, ${row.contactName}::text, 'invited',
@@ -43,6 +56,13 @@ export async function insertOfferWithinCap(db: Executor, cap: PendingInvitationC
               invitation_expires_at AS "invitationExpiresAt", accepted_at AS "acceptedAt", activated_at AS "activatedAt",
               ends_at AS "endsAt", ended_at AS "endedAt", version, created_at AS "createdAt", updated_at AS "updatedAt"`;
   return rows[0] ?? null;
+}
+
+/** Why an offer found no room: the mail quota if that is spent, else the pending-invitation cap (checked first by the old code too). */
+export async function refusalOf(db: Database, limits: OfferLimits, partnerId: string, hour: number): Promise<AppError> {
+  const partner = await db.partner.findUniqueOrThrow({ where: { id: partnerId }, select: { pendingInvitations: true, mailHour: true, mailSent: true } });
+  if (limits.mail.spent(partner, hour)) return limits.mail.refusal(hour);
+  return limits.pending.refusal(partnerId, partner.pendingInvitations);
 }
 
 /** A unique violation (a second live offer for the same tenant and roles, or the same operation's id). */

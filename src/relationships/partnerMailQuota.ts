@@ -1,63 +1,60 @@
-import type { Redis } from 'ioredis';
-import { HOUR_MS, hourOf, takeFromHour } from '../infra/hourlyQuota.js';
+import { Prisma } from '../generated/prisma/client.js';
+import type { Database } from '../infra/database.js';
+import { HOUR_MS, hourOf } from '../infra/hourlyQuota.js';
 import { AppError } from '../http/errors.js';
-import { withRedis } from '../http/redisAvailability.js';
-import type { RelationshipService } from './relationshipService.js';
 
 // Per-partner mail quota (issue 10, item 3): the invitation emails a partner causes
-// (each offer and each resend sends one) are counted per clock hour in Redis.
-// Beyond PARTNER_MAIL_PER_HOUR the call is refused with 429 `partnerMailQuota`
+// (each offer and each resend sends one) are counted per clock hour on the partner's
+// row. Beyond PARTNER_MAIL_PER_HOUR the call is refused with 429 `partnerMailQuota`
 // before anything is written or sent, so the partner learns at once and nothing
-// waits in a queue for hours. A call that fails for another reason gives its point back.
+// waits in a queue for hours. An offer is charged in the statement that inserts it
+// (offerInsert.ts), so a refused offer costs nothing; a resend is charged first and
+// given its point back if it fails.
 
 export interface PartnerMailQuotaOptions {
-  redis: Redis;
-  keyPrefix: string;
+  db: Database;
   perHour: number;
 }
 
-export function createPartnerMailQuota({ redis, keyPrefix, perHour }: PartnerMailQuotaOptions) {
-  const keyOf = (partnerId: string, now: number) => `${keyPrefix}:partner-mail:${partnerId}:${hourOf(now)}`;
+export function createPartnerMailQuota({ db, perHour }: PartnerMailQuotaOptions) {
+  /** The clock hour a call made now is charged to. */
+  const hourNow = () => hourOf(Date.now());
 
-  /** Takes one email from the partner's hour; returns the key to refund, or throws the 429. */
-  async function take(partnerId: string): Promise<string> {
-    const now = Date.now();
-    const key = keyOf(partnerId, now);
-    if (await withRedis('check the partner mail quota', () => takeFromHour(redis, key, perHour))) return key;
-    const retryAfterSeconds = Math.max(1, Math.ceil((HOUR_MS - (now % HOUR_MS)) / 1000));
-    throw new AppError('partnerMailQuota', `At most ${perHour} invitation emails (offers and resends) per hour; retry in ${retryAfterSeconds} s.`, {
+  /** A condition on the partner's row: it may send one more this hour. */
+  const roomSql = (hour: number) => Prisma.sql`(mail_hour <> ${hour}::int OR mail_sent < ${perHour}::int)`;
+  /** Assignments that charge one email to the partner's hour (its count starts again in a new hour). */
+  const chargeSql = (hour: number) => Prisma.sql`mail_sent = CASE WHEN mail_hour = ${hour}::int THEN mail_sent + 1 ELSE 1 END, mail_hour = ${hour}::int`;
+
+  const spent = (row: { mailHour: number; mailSent: number }, hour: number) => row.mailHour === hour && row.mailSent >= perHour;
+
+  function refusal(hour: number): AppError {
+    const retryAfterSeconds = Math.max(1, Math.ceil(((hour + 1) * HOUR_MS - Date.now()) / 1000));
+    return new AppError('partnerMailQuota', `At most ${perHour} invitation emails (offers and resends) per hour; retry in ${retryAfterSeconds} s.`, {
       limit: perHour,
       retryAfterSeconds,
     });
   }
 
-  async function refund(key: string): Promise<void> {
+  async function refund(partnerId: string, hour: number): Promise<void> {
     // Best effort: a point not given back only makes the quota stricter for the rest of the hour.
-    await withRedis('refund the partner mail quota', () => redis.decr(key)).catch(() => undefined);
+    await db.$executeRaw`UPDATE partners SET mail_sent = mail_sent - 1 WHERE id = ${partnerId}::uuid AND mail_hour = ${hour}::int AND mail_sent > 0`.catch(() => undefined);
   }
 
   /** Runs `send` (a step that emails an invitation) within the partner's quota. */
   async function within<T>(partnerId: string, send: () => Promise<T>): Promise<T> {
-    const key = await take(partnerId);
+    const hour = hourNow();
+    const charged = await db.$executeRaw`UPDATE partners SET ${chargeSql(hour)} WHERE id = ${partnerId}::uuid AND ${roomSql(hour)}`;
+    if (charged === 0) throw refusal(hour);
     try {
       return await send();
     } catch (err) {
-      await refund(key);
+      await refund(partnerId, hour);
       throw err;
     }
   }
 
-  return { within };
+  return { hourNow, roomSql, chargeSql, spent, refusal, refund, within };
 }
 
 export type PartnerMailQuota = ReturnType<typeof createPartnerMailQuota>;
 
-/** The relationship service with offers and resends counted against the partner's mail quota. */
-export function withPartnerMailQuota(service: RelationshipService, quota: PartnerMailQuota): RelationshipService {
-  return {
-    ...service,
-    createOffer: (partner, body, operationId) => quota.within(partner.partnerId, () => service.createOffer(partner, body, operationId)),
-    runPartnerStep: (partner, id, step, options) =>
-      step === 'resend' ? quota.within(partner.partnerId, () => service.runPartnerStep(partner, id, step, options)) : service.runPartnerStep(partner, id, step, options),
-  };
-}

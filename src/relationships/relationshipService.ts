@@ -18,13 +18,15 @@ import { provisioners, purchaseRanges } from '../contract/purchase.js';
 import { relationshipWorkflowId, type Actor, type OfferProvisioning, type RelationshipOffer } from '../contract/relationship.js';
 import { PartnerIdKey, RelationshipStatusKey, TenantDomainKey } from '../contract/searchAttributes.js';
 import type { Database } from '../infra/database.js';
+import { hourOf } from '../infra/hourlyQuota.js';
 import type { Logger } from '../infra/logger.js';
 import type { PartnerOrOperator } from '../http/auth.js';
 import { AppError } from '../http/errors.js';
 import { etagOf, requireIfMatch } from '../http/conditionalRequests.js';
 import { refuseOffersWhilePaused } from '../partners/partnerPause.js';
 import type { PendingInvitationCap } from './pendingInvitationCap.js';
-import { insertOfferWithinCap, isDuplicateOffer, type OfferRow } from './offerInsert.js';
+import { insertOfferWithinLimits, isDuplicateOffer, refusalOf, type OfferRow } from './offerInsert.js';
+import type { PartnerMailQuota } from './partnerMailQuota.js';
 import { relationshipAfterStep, relationshipFromRow, relationshipInclude } from './relationshipView.js';
 import { createRelationshipSchemaFor, type CreateRelationshipRequest, type ListRelationshipsQuery } from './relationshipSchemas.js';
 import type { ProvisioningCompletionRequest } from './purchaseSchemas.js';
@@ -41,6 +43,8 @@ export interface RelationshipServiceDeps {
   namespace: string;
   temporalUiUrl: string;
   pendingInvitations: PendingInvitationCap;
+  /** Offers and resends each charge one invitation email to the partner's hour. */
+  partnerMail: PartnerMailQuota;
   /** The operator's settings for offers: short durations allowed or not, and limits written into each offer's policy. */
   offers: OperatorLimits & { allowShortDurations: boolean };
 }
@@ -109,16 +113,19 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
    */
   const updateIdFor = (step: string, operationId: string | undefined) => (operationId ? { updateId: `${step}-${operationId}` } : {});
 
+  const limits = { pending: deps.pendingInvitations, mail: deps.partnerMail };
+
   /**
    * The offer's row (and its purchase's, in the same transaction), only while the partner is under
-   * the pending-invitation cap. The inserted row is the answer: a new offer has no trial row and no
-   * audit event yet (its workflow writes them), so nothing needs reading back.
+   * the pending-invitation cap and its mail quota, charged to `hour`. The inserted row is the answer:
+   * a new offer has no trial row and no audit event yet (its workflow writes them), so nothing needs
+   * reading back.
    */
-  async function insertOffer(partnerId: string, row: OfferRow, purchase: CreateRelationshipRequest['purchase']) {
+  async function insertOffer(partnerId: string, row: OfferRow, purchase: CreateRelationshipRequest['purchase'], hour: number) {
     try {
       const inserted = purchase
         ? await db.$transaction(async (tx) => {
-            const rel = await insertOfferWithinCap(tx, deps.pendingInvitations, row);
+            const rel = await insertOfferWithinLimits(tx, limits, row, hour);
             if (!rel) return null;
             // Written with the relationship: the offer is never seen without it.
             const subscription = await tx.subscription.create({
@@ -135,8 +142,8 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
             });
             return { ...rel, subscription };
           })
-        : await insertOfferWithinCap(db, deps.pendingInvitations, row);
-      if (!inserted) throw await deps.pendingInvitations.refusal(partnerId);
+        : await insertOfferWithinLimits(db, limits, row, hour);
+      if (!inserted) throw await refusalOf(db, limits, partnerId, hour);
       return { subscription: null, ...inserted, trial: null, auditEvents: [] };
     } catch (err) {
       if (isDuplicateOffer(err)) {
@@ -168,6 +175,8 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
     const provisioning = body.purchase || body.trial ? provisioningOf(partner, body) : undefined;
     // The same operation again (its answer was lost with the API that made it): it is this offer.
     const earlier = operationId ? await db.relationship.findFirst({ where: { id, partnerId: partner.partnerId } }) : null;
+    // A replayed operation was charged when its offer was inserted.
+    const hour = deps.partnerMail.hourNow();
     const created = earlier ? null : await insertOffer(partner.partnerId, {
       id,
       workflowId,
@@ -182,7 +191,7 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
       trialOffer: body.trial ? { ...body.trial } : null,
       liveKey,
       invitationExpiresAt: new Date(Date.now() + policy.invitationTtlMs),
-    }, body.purchase);
+    }, body.purchase, hour);
 
     const offer: RelationshipOffer = {
       relationshipId: id,
@@ -201,12 +210,13 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
     };
     // Not written by its workflow yet: the earlier attempt may have died before starting it.
     const mayNeedStart = !earlier || (earlier.status === 'invited' && earlier.version === 0);
-    if (mayNeedStart) await startWorkflow(offer, earlier !== null);
+    if (mayNeedStart) await startWorkflow(offer, earlier !== null, earlier ? hourOf(earlier.createdAt.getTime()) : hour);
     log.info({ event: earlier ? 'offer.replayed' : 'offer.created', relationshipId: id, workflowId, partnerId: partner.partnerId, tenant: tenantDomain }, earlier ? 'offer found for a repeated operation' : 'offer created');
     return fromRow(partner, created ?? (await findVisible(partner, id)));
   }
 
-  async function startWorkflow(offer: RelationshipOffer, repeated: boolean): Promise<void> {
+  /** `chargedHour`: the hour its invitation email was charged to, given back if the offer is dropped. */
+  async function startWorkflow(offer: RelationshipOffer, repeated: boolean, chargedHour: number): Promise<void> {
     const id = offer.relationshipId;
     const workflowId = relationshipWorkflowId(id);
     const { partnerId, partnerName, tenantDomain } = offer;
@@ -229,6 +239,7 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
       // Without a workflow the row would be an offer nobody can act on (and its liveKey would block a
       // new one). Its purchase goes with it. If this process dies first, the reconciler withdraws it.
       await db.$transaction([db.subscription.deleteMany({ where: { relationshipId: id } }), db.relationship.delete({ where: { id } })]);
+      await deps.partnerMail.refund(partnerId, chargedHour);
       log.error({ event: 'offer.start_failed', relationshipId: id, workflowId, err }, 'could not start workflow');
       throw new AppError('unavailable', 'Could not start the relationship workflow; try again.');
     }
@@ -258,6 +269,12 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
 
   /** A partner's step on its relationship; `ifMatch` (the client's ETag) must still be current. */
   async function runPartnerStep(partner: PartnerPrincipal, id: string, step: PartnerStep, options: { reason?: string; ifMatch?: string; operationId?: string }) {
+    // A resend emails an invitation: charged to the partner's hour before anything else, given back if it fails.
+    if (step === 'resend') return deps.partnerMail.within(partner.partnerId, () => runStep(partner, id, step, options));
+    return runStep(partner, id, step, options);
+  }
+
+  async function runStep(partner: PartnerPrincipal, id: string, step: PartnerStep, options: { reason?: string; ifMatch?: string; operationId?: string }) {
     const row = await findVisible(partner, id);
     const before = fromRow(partner, row);
     requireIfMatch(options.ifMatch, etagOf(before));

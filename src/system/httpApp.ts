@@ -13,7 +13,7 @@ import { messagePage } from '../customerPages/pages/invitationPages.js';
 import { mountQueueDashboard } from '../operator/queueDashboard.js';
 import { createIdempotency } from '../http/idempotency.js';
 import { createPendingInvitationCap } from '../relationships/pendingInvitationCap.js';
-import { createPartnerMailQuota, withPartnerMailQuota } from '../relationships/partnerMailQuota.js';
+import { createPartnerMailQuota } from '../relationships/partnerMailQuota.js';
 import { createWebhookTargetPolicy } from '../webhooks/webhookTarget.js';
 import { createRateLimit } from '../http/rateLimits.js';
 import { createRelationshipService } from '../relationships/relationshipService.js';
@@ -112,7 +112,7 @@ export function buildApp(deps: AppDeps): HttpApp {
 
   app.use(helmet());
   app.use(cookieParser(config.SESSION_SECRET));
-  const serviceWithoutQuota = createRelationshipService({
+  const relationships = createRelationshipService({
     db: deps.db,
     temporal: deps.temporal,
     log,
@@ -120,6 +120,8 @@ export function buildApp(deps: AppDeps): HttpApp {
     namespace: config.TEMPORAL_NAMESPACE,
     temporalUiUrl: config.TEMPORAL_UI_URL,
     pendingInvitations: createPendingInvitationCap({ db: deps.db, max: config.PARTNER_MAX_PENDING_INVITATIONS }),
+    // Offers and resends each email an invitation: counted per partner per hour (429 beyond it).
+    partnerMail: createPartnerMailQuota({ db: deps.db, perHour: config.PARTNER_MAIL_PER_HOUR }),
     offers: {
       allowShortDurations: config.ALLOW_SHORT_DURATIONS,
       resendCooldownMs: config.RESEND_COOLDOWN_SECONDS * 1000,
@@ -127,8 +129,6 @@ export function buildApp(deps: AppDeps): HttpApp {
       autoExtendChangesPerRelationship: config.AUTO_EXTEND_CHANGES_PER_RELATIONSHIP,
     },
   });
-  // Offers and resends each email an invitation: counted per partner per hour (429 beyond it).
-  const relationships = withPartnerMailQuota(serviceWithoutQuota, createPartnerMailQuota({ redis: deps.redis, keyPrefix, perHour: config.PARTNER_MAIL_PER_HOUR }));
 
   const tenants = createTenantDirectory(deps.db, config.LINK_SECRET);
   const challenges = createDomainChallenges(deps.db, createTxtLookup(config.DNS_SERVERS ? { servers: config.DNS_SERVERS } : {}), config.LINK_SECRET);

@@ -256,11 +256,10 @@ describe('with Redis down', () => {
     if (relationshipId) await app.temporal.workflow.getHandle(relationshipWorkflowId(relationshipId)).terminate('test cleanup').catch(() => undefined);
   });
 
-  it('calls that need Redis answer 503 quickly with Retry-After and change nothing', async () => {
+  it('calls that need Redis answer 503 quickly with Retry-After and change nothing; a plain offer needs none', async () => {
     const before = await app.db.relationship.count({ where: { partnerId } });
     const newTenant = uniqueDomain('down');
     for (const call of [
-      () => api.post('/api/v1/relationships').set(auth(partnerKey)).send(offerFor(newTenant)),
       () => api.post('/api/v1/relationships').set(auth(partnerKey)).set('Idempotency-Key', 'k1').send(offerFor(uniqueDomain('down'))),
       () => api.post(`/api/v1/relationships/${relationshipId}/withdraw`).set(auth(partnerKey)).set('Idempotency-Key', 'k2').send({}),
       () => api.post('/api/v1/admin/partners').set(auth(app.operatorToken)).set('Idempotency-Key', 'k3').send({ name: 'X', contactEmail: 'x@x.example' }),
@@ -275,6 +274,14 @@ describe('with Redis down', () => {
     expect(await app.db.tenant.count({ where: { domain: newTenant } })).toBe(0);
     expect((await app.db.relationship.findUniqueOrThrow({ where: { id: relationshipId } })).status).toBe('invited');
     expect(await app.db.partner.count({ where: { name: 'X', contactEmail: 'x@x.example' } })).toBe(0);
+
+    // An offer without an Idempotency-Key needs no Redis: its limits (pending invitations, mail
+    // quota) are on the partner's row in Postgres, and its email waits in the outbox.
+    const taken = await api.post('/api/v1/relationships').set(auth(partnerKey)).send(offerFor(newTenant));
+    expect(taken.status, taken.text).toBe(201);
+    expect(await app.db.partner.findUniqueOrThrow({ where: { id: partnerId } })).toMatchObject({ pendingInvitations: before + 1 });
+    // No worker polls this app's task queue.
+    await app.temporal.workflow.getHandle(relationshipWorkflowId(idOf(taken))).terminate('test cleanup');
   });
 
   it('the sign-in page says to try again (503), quickly', async () => {

@@ -7,13 +7,16 @@ import pg from 'pg';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { PrismaClient } from '../../src/generated/prisma/client.js';
 import { paths, runMigrations } from '../../src/infra/migrationRunner.js';
-import { insertOfferWithinCap, type OfferRow } from '../../src/relationships/offerInsert.js';
+import { hourOf } from '../../src/infra/hourlyQuota.js';
+import { insertOfferWithinLimits, refusalOf, type OfferRow } from '../../src/relationships/offerInsert.js';
+import { createPartnerMailQuota } from '../../src/relationships/partnerMailQuota.js';
 import { createPendingInvitationCap } from '../../src/relationships/pendingInvitationCap.js';
 import { waitFor } from '../support/waitFor.js';
 import { databaseUrlFor, dropDatabase, maintenanceUrl, query, uniqueDatabaseName } from '../support/scratchDatabases.js';
 
-// The pending-invitation cap without Redis (issue 13): the count on the partner's row is kept by
-// triggers, and an offer's insert takes a place under the row's lock in the same statement.
+// The pending-invitation cap and the partner mail quota without Redis (issue 13): the counts on
+// the partner's row (pending ones kept by triggers), checked and charged by the offer's insert
+// under the row's lock in the same statement.
 
 const RACERS = 16;
 const APPLICATION = `pending-count-${process.pid}`;
@@ -28,6 +31,11 @@ afterAll(async () => {
 });
 
 const newPartner = () => db.partner.create({ data: { name: 'Count Partner', contactEmail: 'ops@count.example', webhookSecret: 'not-used' } });
+const limitsOf = (maxPending: number, mailPerHour = 1000) => ({
+  pending: createPendingInvitationCap({ db, max: maxPending }),
+  mail: createPartnerMailQuota({ db, perHour: mailPerHour }),
+});
+const insert = (limits: ReturnType<typeof limitsOf>, row: OfferRow, hour = hourOf(Date.now())) => insertOfferWithinLimits(db, limits, row, hour);
 const pendingOf = async (partnerId: string) => (await db.partner.findUniqueOrThrow({ where: { id: partnerId } })).pendingInvitations;
 
 function offerRow(partnerId: string): OfferRow {
@@ -52,11 +60,11 @@ function offerRow(partnerId: string): OfferRow {
 describe('pending invitations counted by the database', () => {
   it('follows every way a relationship enters or leaves invited: insert, answer, move, delete', async () => {
     const [a, b] = [await newPartner(), await newPartner()];
-    const cap = createPendingInvitationCap({ db, max: 100 });
+    const limits = limitsOf(100);
     const first = offerRow(a.id);
     const second = offerRow(a.id);
-    await insertOfferWithinCap(db, cap, first);
-    await insertOfferWithinCap(db, cap, second);
+    await insert(limits, first);
+    await insert(limits, second);
     expect(await pendingOf(a.id)).toBe(2);
 
     // Rewritten as invited (the workflow's `invited` transition): still one.
@@ -79,37 +87,55 @@ describe('pending invitations counted by the database', () => {
   it('reads back what the model API reads', async () => {
     const partner = await newPartner();
     const row = offerRow(partner.id);
-    const inserted = await insertOfferWithinCap(db, createPendingInvitationCap({ db, max: 1 }), row);
+    const inserted = await insert(limitsOf(1), row);
     expect(inserted).toEqual(await db.relationship.findUniqueOrThrow({ where: { id: row.id } }));
     expect(inserted?.invitationExpiresAt).toEqual(row.invitationExpiresAt);
   });
 
-  it('lets exactly the cap through when many offers race (the attack: burst past the limit)', async () => {
-    const partner = await newPartner();
-    const cap = createPendingInvitationCap({ db, max: 3 });
+  /** Starts `offers` inserts while the partner's row is locked elsewhere, lets go when all of them wait on it, returns how many got in. */
+  async function raceOnTheRow(partnerId: string, limits: ReturnType<typeof limitsOf>, offers: number, hour = hourOf(Date.now())): Promise<number> {
     // Every offer is made to wait on the partner's row, so all of them are in flight together
-    // when it is let go: the cap holds only if each one re-checks the count after the wait.
+    // when it is let go: a limit holds only if each one re-checks it after the wait.
     const holder = new pg.Client({ connectionString: inject('databaseUrl') });
     await holder.connect();
     try {
       await holder.query('BEGIN');
-      await holder.query('SELECT 1 FROM partners WHERE id = $1 FOR UPDATE', [partner.id]);
-      const racing = Promise.all(Array.from({ length: RACERS }, () => insertOfferWithinCap(db, cap, offerRow(partner.id))));
+      await holder.query('SELECT 1 FROM partners WHERE id = $1 FOR UPDATE', [partnerId]);
+      const racing = Promise.all(Array.from({ length: offers }, () => insert(limits, offerRow(partnerId), hour)));
       await waitFor(async () => {
         // Its own connection: inside the holder's transaction pg_stat_activity would not change.
         const [row] = await query<{ n: number }>(inject('databaseUrl'), `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = '${APPLICATION}' AND wait_event_type = 'Lock'`);
-        return (row?.n ?? 0) >= RACERS;
+        return (row?.n ?? 0) >= offers;
       }, { what: 'every offer waiting on the partner row' });
       await holder.query('COMMIT');
-      const results = await racing;
-      expect(results.filter((r) => r !== null)).toHaveLength(3);
+      return (await racing).filter((r) => r !== null).length;
     } finally {
       await holder.end();
     }
+  }
+
+  it('lets exactly the cap through when many offers race (the attack: burst past the limit)', async () => {
+    const partner = await newPartner();
+    const limits = limitsOf(3);
+    expect(await raceOnTheRow(partner.id, limits, RACERS)).toBe(3);
     expect(await db.relationship.count({ where: { partnerId: partner.id } })).toBe(3);
     expect(await pendingOf(partner.id)).toBe(3);
-    const refusal = await cap.refusal(partner.id);
+    const refusal = await refusalOf(db, limits, partner.id, hourOf(Date.now()));
+    expect(refusal.code).toBe('pendingInvitationLimit');
     expect(refusal.extras).toMatchObject({ limit: 3, pending: 3 });
+  });
+
+  it("lets exactly the partner's emails for the hour through when offers race, and charges none it refuses", async () => {
+    const partner = await newPartner();
+    const limits = limitsOf(100, 4);
+    const hour = hourOf(Date.now());
+    expect(await raceOnTheRow(partner.id, limits, RACERS, hour)).toBe(4);
+    const row = await db.partner.findUniqueOrThrow({ where: { id: partner.id } });
+    expect(row).toMatchObject({ mailHour: hour, mailSent: 4, pendingInvitations: 4 });
+    expect((await refusalOf(db, limits, partner.id, hour)).code).toBe('partnerMailQuota');
+    // A new hour starts the count again.
+    expect(await insert(limits, offerRow(partner.id), hour + 1)).not.toBeNull();
+    expect(await db.partner.findUniqueOrThrow({ where: { id: partner.id } })).toMatchObject({ mailHour: hour + 1, mailSent: 1 });
   });
 });
 

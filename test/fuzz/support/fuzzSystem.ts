@@ -65,6 +65,8 @@ export type SeededName = (typeof seededNames)[number];
 
 export interface Snapshot {
   lastWrite: number;
+  /** Invitation emails charged to the partners' mail quota (the row recorder ignores those columns: a resend charges first and gives back if refused). */
+  mailCharged: number;
   queues: Record<string, number>;
   workflows: Record<string, string>;
 }
@@ -239,14 +241,15 @@ export async function startFuzzSystem(): Promise<FuzzSystem> {
   }
 
   async function snapshot(relationships: readonly SeededName[] = []): Promise<Snapshot> {
-    const [writes, mail, webhook, states] = await Promise.all([
+    const [writes, charged, mail, webhook, states] = await Promise.all([
       db.query<{ n: string | null }>('SELECT max(id)::text AS n FROM fuzz_changes'),
+      db.query<{ n: number }>('SELECT coalesce(sum(mail_sent), 0)::int AS n FROM partners'),
       system.mailQueue.getJobCounts(),
       system.webhookQueue.getJobCounts(),
       Promise.all(relationships.map(async (name) => [name, JSON.stringify(await seeds[name].handle.query(getStateQuery))] as const)),
     ]);
     const total = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
-    return { lastWrite: Number(writes.rows[0]?.n ?? 0), queues: { mail: total(mail), webhook: total(webhook) }, workflows: Object.fromEntries(states) };
+    return { lastWrite: Number(writes.rows[0]?.n ?? 0), mailCharged: charged.rows[0]?.n ?? 0, queues: { mail: total(mail), webhook: total(webhook) }, workflows: Object.fromEntries(states) };
   }
 
   async function writesSince(lastWrite: number): Promise<string[]> {
@@ -301,6 +304,7 @@ export async function startFuzzSystem(): Promise<FuzzSystem> {
 export function differences(before: Snapshot, after: Snapshot): string[] {
   const out: string[] = [];
   if (after.lastWrite !== before.lastWrite) out.push(`database: ${after.lastWrite - before.lastWrite} row write(s)`);
+  if (after.mailCharged !== before.mailCharged) out.push(`partner mail quota: ${before.mailCharged} → ${after.mailCharged} emails charged`);
   for (const part of ['queues', 'workflows'] as const) {
     for (const key of Object.keys(before[part])) {
       const a = String(before[part][key]);
@@ -313,8 +317,12 @@ export function differences(before: Snapshot, after: Snapshot): string[] {
 
 /** Tables whose rows the worker keeps updating in the background (delivery attempts): only inserts and deletes count. */
 const BACKGROUND_UPDATED = ['email_messages', 'webhook_deliveries', 'webhook_attempts'];
-/** Bookkeeping columns a request may touch without changing anything that matters. */
-const IGNORED_COLUMNS = ['last_used_at', 'last_seen_at'];
+/**
+ * Bookkeeping columns a request may touch without changing anything that matters: last use, the
+ * partner's mail quota (compared as a total by `differences`, since a refused resend charges and
+ * gives back), and the pending-invitation count (kept by triggers from relationships, recorded).
+ */
+const IGNORED_COLUMNS = ['last_used_at', 'last_seen_at', 'mail_hour', 'mail_sent', 'pending_invitations'];
 
 /**
  * Records every row this database's tables gain, lose or change (in value) in
