@@ -66,6 +66,8 @@ const TRANSITIONS_WRITTEN_TOGETHER = 'transitions-written-together';
 const ACTIVE_WITH_ACCEPTANCE = 'active-with-acceptance';
 /** A run waiting (invited or active) continues as new once its history is long (a signal flood). */
 const LONG_WAIT_CONTINUES_AS_NEW = 'long-wait-continues-as-new';
+/** The first invitation is issued while `invited` is written (two activities in one workflow task), not after. */
+const INVITATION_WITH_FIRST_WRITE = 'invitation-with-first-write';
 
 /**
  * One partner relationship from offer to its end. Handlers change state at once
@@ -449,10 +451,17 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
     if (problem && endedAtStart) endForInvalidPolicy(problem);
 
     if (!carried) {
-      await flush();
-      if (!endedAtStart) {
-        await issueInvitation('invitation');
+      if (!endedAtStart && patched(INVITATION_WITH_FIRST_WRITE)) {
+        // Independent: the offer's row (what the invitation reads) was written before this run
+        // started, and `invited` only adds its audit event and webhook. One round trip, not two.
+        await Promise.all([flush(), issueInvitation('invitation')]);
         await awaitInvitationAnswer();
+      } else {
+        await flush();
+        if (!endedAtStart) {
+          await issueInvitation('invitation');
+          await awaitInvitationAnswer();
+        }
       }
     } else {
       await flush();

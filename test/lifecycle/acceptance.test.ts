@@ -80,7 +80,11 @@ describe.concurrent('accepting an invitation', () => {
     const acceptedAt = events.findIndex((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name === 'accept');
     const afterYes = events.slice(acceptedAt).flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
     expect(afterYes.slice(0, 2)).toEqual(['recordTransitions', 'notify']);
-    await recordHistory(system.temporal, 'accepted-and-active-in-one-write-then-customer-removes', workflowId);
+    // The first workflow task issues the invitation while it writes `invited` (one round trip, not two).
+    const secondTask = events.findIndex((e, i) => i > 1 && e.workflowTaskScheduledEventAttributes);
+    const firstTaskActivities = events.slice(0, secondTask).flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+    expect(firstTaskActivities.sort()).toEqual(['issueInvitation', 'recordTransition']);
+    await recordHistory(system.temporal, 'invitation-with-first-write-then-accepted-active-then-removed', workflowId);
   });
 
   it('accept with trial → provisioning → active, trial row active, trialReady to the customer; partner terminates', async () => {

@@ -254,7 +254,11 @@ describe.concurrent('fault paths of the relationship workflow', () => {
     expect(activity?.cause).toBeInstanceOf(ApplicationFailure);
     expect(activity?.cause).toMatchObject({ type: permanentActivityFailures.recordNotFound, nonRetryable: true });
     const started = ((await handle.fetchHistory()).events ?? []).filter((e) => e.activityTaskStartedEventAttributes);
-    expect(started.map((e) => e.activityTaskStartedEventAttributes?.attempt)).toEqual([1]);
+    // Never retried: the first write and the first invitation (issued together) each ran once.
+    const attempts = started.map((e) => e.activityTaskStartedEventAttributes?.attempt);
+    expect(attempts.length).toBeGreaterThanOrEqual(1);
+    expect(attempts.length).toBeLessThanOrEqual(2);
+    expect(attempts.every((attempt) => attempt === 1)).toBe(true);
     await recordHistory(system.temporal, 'orphaned-run-fails-fast', handle.workflowId);
   });
 
