@@ -20,12 +20,16 @@ export function createPartnerMailQuota({ db, perHour }: PartnerMailQuotaOptions)
   /** The clock hour a call made now is charged to. */
   const hourNow = () => hourOf(Date.now());
 
+  // The count only moves forward in time: an API process whose clock is behind another's charges
+  // the later hour's count instead of starting its own hour over (which would give a partner a
+  // fresh quota each time two processes' clocks disagreed at the turn of an hour).
   /** A condition on the partner's row: it may send one more this hour. */
-  const roomSql = (hour: number) => Prisma.sql`(mail_hour <> ${hour}::int OR mail_sent < ${perHour}::int)`;
+  const roomSql = (hour: number) => Prisma.sql`(mail_hour < ${hour}::int OR mail_sent < ${perHour}::int)`;
   /** Assignments that charge one email to the partner's hour (its count starts again in a new hour). */
-  const chargeSql = (hour: number) => Prisma.sql`mail_sent = CASE WHEN mail_hour = ${hour}::int THEN mail_sent + 1 ELSE 1 END, mail_hour = ${hour}::int`;
+  const chargeSql = (hour: number) =>
+    Prisma.sql`mail_sent = CASE WHEN mail_hour >= ${hour}::int THEN mail_sent + 1 ELSE 1 END, mail_hour = GREATEST(mail_hour, ${hour}::int)`;
 
-  const spent = (row: { mailHour: number; mailSent: number }, hour: number) => row.mailHour === hour && row.mailSent >= perHour;
+  const spent = (row: { mailHour: number; mailSent: number }, hour: number) => row.mailHour >= hour && row.mailSent >= perHour;
 
   function refusal(hour: number): AppError {
     const retryAfterSeconds = Math.max(1, Math.ceil(((hour + 1) * HOUR_MS - Date.now()) / 1000));
@@ -37,7 +41,7 @@ export function createPartnerMailQuota({ db, perHour }: PartnerMailQuotaOptions)
 
   async function refund(partnerId: string, hour: number): Promise<void> {
     // Best effort: a point not given back only makes the quota stricter for the rest of the hour.
-    await db.$executeRaw`UPDATE partners SET mail_sent = mail_sent - 1 WHERE id = ${partnerId}::uuid AND mail_hour = ${hour}::int AND mail_sent > 0`.catch(() => undefined);
+    await db.$executeRaw`UPDATE partners SET mail_sent = mail_sent - 1 WHERE id = ${partnerId}::uuid AND mail_hour >= ${hour}::int AND mail_sent > 0`.catch(() => undefined);
   }
 
   /** Runs `send` (a step that emails an invitation) within the partner's quota. */

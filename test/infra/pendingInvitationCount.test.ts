@@ -133,9 +133,12 @@ describe('pending invitations counted by the database', () => {
     const row = await db.partner.findUniqueOrThrow({ where: { id: partner.id } });
     expect(row).toMatchObject({ mailHour: hour, mailSent: 4, pendingInvitations: 4 });
     expect((await refusalOf(db, limits, partner.id, hour)).code).toBe('partnerMailQuota');
-    // A new hour starts the count again.
+    // A new hour starts the count again; a process whose clock is still in the last hour charges the new one.
     expect(await insert(limits, offerRow(partner.id), hour + 1)).not.toBeNull();
     expect(await db.partner.findUniqueOrThrow({ where: { id: partner.id } })).toMatchObject({ mailHour: hour + 1, mailSent: 1 });
+    expect(await insert(limits, offerRow(partner.id), hour)).not.toBeNull();
+    expect(await db.partner.findUniqueOrThrow({ where: { id: partner.id } })).toMatchObject({ mailHour: hour + 1, mailSent: 2 });
+    await insert(limitsOf(100, 2), offerRow(partner.id), hour).then((refused) => expect(refused).toBeNull());
   });
 });
 
