@@ -68,6 +68,8 @@ const ACTIVE_WITH_ACCEPTANCE = 'active-with-acceptance';
 const LONG_WAIT_CONTINUES_AS_NEW = 'long-wait-continues-as-new';
 /** The first invitation is issued while `invited` is written (two activities in one workflow task), not after. */
 const INVITATION_WITH_FIRST_WRITE = 'invitation-with-first-write';
+/** A renewal's write waits in line with the transitions' writes, so an end decided meanwhile is written after it. */
+const RENEWAL_WRITTEN_IN_ORDER = 'renewal-written-in-order';
 
 /**
  * One partner relationship from offer to its end. Handlers change state at once
@@ -96,8 +98,13 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
   // failed (or cancelled) write fails its caller, not every later flush: the next
   // one starts again from the first unwritten transition.
   let flushing: Promise<void> = Promise.resolve();
+  /** Runs a read-model write after every one started before it. */
+  function inOrder(write: () => Promise<void>): Promise<void> {
+    flushing = flushing.catch(() => undefined).then(write);
+    return flushing;
+  }
   function flush(): Promise<void> {
-    flushing = flushing.catch(() => undefined).then(async () => {
+    return inOrder(async () => {
       const unwritten = state.transitions.filter((tr) => tr.seq > state.writtenSeq);
       const last = unwritten.at(-1);
       if (last && unwritten.length > 1 && patched(TRANSITIONS_WRITTEN_TOGETHER)) {
@@ -111,7 +118,6 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
       upsertSearchAttributes([{ key: RelationshipStatusKey, value: state.status }]);
       setCurrentDetails(summaryOf(offer, state));
     });
-    return flushing;
   }
 
   // A notification whose budget ran out is given up with a warning: the lifecycle never stalls on an email.
@@ -404,7 +410,11 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
     state.renewals++;
     state.endsAt = new Date(endsAt + policy.autoExtendByMs).toISOString();
     state.warningsSent = [];
-    await readModel.recordRenewal({ ...ids, renewal: state.renewals, endsAt: state.endsAt });
+    const renewal = { ...ids, renewal: state.renewals, endsAt: state.endsAt };
+    // A terminate or removal accepted while this is written is written after it, as it happened:
+    // before, its flush could commit first and the audit trail showed a renewal after the end.
+    if (patched(RENEWAL_WRITTEN_IN_ORDER)) await inOrder(() => readModel.recordRenewal(renewal));
+    else await readModel.recordRenewal(renewal);
     await notify('renewed', `renewed-${state.renewals}`);
     // A relationship that renews for years keeps a bounded history.
     await condition(allHandlersFinished);
