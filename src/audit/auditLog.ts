@@ -1,5 +1,6 @@
 import { Prisma } from '../generated/prisma/client.js';
 import type { Database } from '../infra/database.js';
+import { utcTimestamp } from '../infra/sqlTimestamp.js';
 import { GENESIS_HASH, linkHash, SERVICE_CHAIN, tenantChain, type AuditLinkFields, type JsonValue } from './auditChain.js';
 
 // The one writer of audit events. Each event becomes the next link of its
@@ -99,7 +100,7 @@ type Link = ReturnType<typeof linkAfter>;
 /** A link's row in a VALUES list, cast to the columns' types. */
 const rowOf = (l: Link) => Prisma.sql`(${l.idempotencyKey}, ${l.relationshipId}::uuid, ${l.tenantDomain}::text, ${l.actorType}, ${l.actorId}::text, ${l.action},
   ${l.fromStatus}::text, ${l.toStatus}::text, ${l.reason}::text, ${l.data === null ? null : JSON.stringify(l.data)}::jsonb,
-  (${l.createdAt.toISOString()}::timestamptz AT TIME ZONE 'UTC'), ${l.chain}, ${l.seq.toString()}::bigint, ${l.prevHash}, ${l.hash})`;
+  ${utcTimestamp(l.createdAt.toISOString())}, ${l.chain}, ${l.seq.toString()}::bigint, ${l.prevHash}, ${l.hash})`;
 
 /** Appends one event to its chain inside `tx`. */
 export async function appendAuditEvent(tx: Tx, event: AuditEventInput): Promise<AppendedLink> {

@@ -7,6 +7,7 @@ import type { SweptOutbox } from '../infra/outboxSweeper.js';
 import type { MailJob } from './mailJob.js';
 import type { Logger } from '../infra/logger.js';
 import { admitMail } from './mailAdmission.js';
+import { recordHeld } from './heldMail.js';
 import type { MailQueue } from './mailQueue.js';
 
 /**
@@ -56,16 +57,11 @@ export function createMailOutbox(db: Database, queue: MailQueue, { recipientPerH
       return row.status === 'queued' ? 'queued' : 'finished';
     },
   });
-  /** Deferred, not dropped: the address has had its share this hour (a flood aimed at one inbox). Its row says why. */
-  async function noteHeld(jobId: string, job: MailJob, until: number): Promise<void> {
-    await db.emailMessage.update({ where: { jobId }, data: { error: `deferred until ${new Date(until).toISOString()}: recipient's hourly quota` } });
-    log.warn({ event: 'mail.deferred', jobId, template: job.template, relationshipId: job.relationshipId, until: new Date(until).toISOString() }, 'email deferred: recipient quota');
-  }
   // One global send rate serves everyone: a sender's recent volume pushes its own emails back,
   // so another partner's first invitation (or a customer's sign-in link) does not wait behind a burst.
   const options = (jobId: string, job: MailJob) => async () => {
     const { priority, heldUntil } = await admitMail(redis, prefix, job, recipientPerHour);
-    if (heldUntil !== null) await noteHeld(jobId, job, heldUntil);
+    if (heldUntil !== null) await recordHeld(db, log, jobId, job, heldUntil);
     return {
       priority,
       attempts: MAIL_ATTEMPTS,

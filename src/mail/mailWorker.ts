@@ -9,6 +9,7 @@ import { LinkSecretMismatchError } from '../infra/linkTokens.js';
 import type { Logger } from '../infra/logger.js';
 import type { EmailTemplates, RenderedEmail } from './emailTemplates.js';
 import type { MailJob } from './mailJob.js';
+import { recordHeld } from './heldMail.js';
 import { createRecipientQuota } from './recipientQuota.js';
 import { renderableData } from './renderLink.js';
 import { isPermanentSmtpFailure } from './smtpTransport.js';
@@ -74,10 +75,8 @@ export function createMailWorker(options: MailWorkerOptions): Worker<MailJob> {
     // counted in the hour it runs, and may be held again.
     const waitUntil = (job.opts.delay ?? 0) > 0 ? await quota.take(job.data) : null;
     if (waitUntil !== null) {
-      // Deferred, not dropped: the address has had its share this hour (a flood aimed at one inbox).
       await job.moveToDelayed(waitUntil, token);
-      await db.emailMessage.update({ where: { jobId }, data: { error: `deferred until ${new Date(waitUntil).toISOString()}: recipient's hourly quota` } });
-      log.warn({ event: 'mail.deferred', jobId, template: job.data.template, relationshipId: job.data.relationshipId, until: new Date(waitUntil).toISOString() }, 'email deferred: recipient quota');
+      await recordHeld(db, log, jobId, job.data, waitUntil);
       throw new DelayedError();
     }
     let data: unknown;

@@ -18,8 +18,6 @@ export function createPendingInvitationCap({ db, max }: PendingInvitationCapOpti
   /** A condition on the partner's row: it may have one more invitation waiting. */
   const roomSql = Prisma.sql`pending_invitations < ${max}::int`;
 
-  const full = (row: { pendingInvitations: number }) => row.pendingInvitations >= max;
-
   /** The 429 for an offer that found no place: how many wait, and when the earliest expires. */
   async function refusal(partnerId: string, pending: number): Promise<AppError> {
     const earliest = await db.relationship.findFirst({
@@ -31,7 +29,7 @@ export function createPendingInvitationCap({ db, max }: PendingInvitationCapOpti
     return new AppError('pendingInvitationLimit', `At most ${max} invitations may wait for an answer at once.`, { limit: max, pending, retryAfterSeconds });
   }
 
-  return { roomSql, full, refusal };
+  return { roomSql, refusal };
 }
 
 export type PendingInvitationCap = ReturnType<typeof createPendingInvitationCap>;
