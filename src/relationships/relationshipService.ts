@@ -269,22 +269,20 @@ export function createRelationshipService(deps: RelationshipServiceDeps) {
 
   /** A partner's step on its relationship; `ifMatch` (the client's ETag) must still be current. */
   async function runPartnerStep(partner: PartnerPrincipal, id: string, step: PartnerStep, options: { reason?: string; ifMatch?: string; operationId?: string }) {
-    // A resend emails an invitation: charged to the partner's hour before anything else, given back if it fails.
-    if (step === 'resend') return deps.partnerMail.within(partner.partnerId, () => runStep(partner, id, step, options));
-    return runStep(partner, id, step, options);
-  }
-
-  async function runStep(partner: PartnerPrincipal, id: string, step: PartnerStep, options: { reason?: string; ifMatch?: string; operationId?: string }) {
     const row = await findVisible(partner, id);
     const before = fromRow(partner, row);
     requireIfMatch(options.ifMatch, etagOf(before));
     const input: ActorInput = { actor: { type: 'partner', id: partner.partnerId }, ...(options.reason ? { reason: options.reason } : {}) };
-    const state = await temporal.workflow
-      .getHandle(row.workflowId)
-      .executeUpdate(partnerSteps[step], { args: [input], ...updateIdFor(step, options.operationId) })
-      .catch((err: unknown) => {
-        throw toStepError(err, row.status);
-      });
+    const ask = () =>
+      temporal.workflow
+        .getHandle(row.workflowId)
+        .executeUpdate(partnerSteps[step], { args: [input], ...updateIdFor(step, options.operationId) })
+        .catch((err: unknown) => {
+          throw toStepError(err, row.status);
+        });
+    // A resend emails an invitation: charged to the partner's hour before the workflow is asked,
+    // given back if it refuses; a step refused before that (404, 412) charges nothing.
+    const state = step === 'resend' ? await deps.partnerMail.within(partner.partnerId, ask) : await ask();
     log.info({ event: `relationship.${step}`, relationshipId: id, workflowId: row.workflowId, status: state.status }, `partner ${step}`);
     return relationshipAfterStep(before, state, { showCustomerIdentity: false });
   }
