@@ -83,6 +83,18 @@ export function profileRows(full: Tally, profile: HistoryProfile | undefined, sm
   return rows;
 }
 
+/** Every statement (by its first characters) and Redis command, per onboarding: where a cut would go. */
+export function callRows(full: Tally): string[] {
+  const per = (n: number) => f(n / full.done, 2);
+  const sorted = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]);
+  return [
+    '| per onboarding | SQL statement, or Redis command |',
+    '| ---: | --- |',
+    ...sorted(full.statements).map(([text, n]) => `| ${per(n)} | \`${text.replace(/\|/g, '\\|').replace(/`/g, "'")}\` |`),
+    ...sorted(full.commands).map(([name, n]) => `| ${per(n)} | Redis ${name} |`),
+  ];
+}
+
 export function openLoopRows(result: KneeResult): string[] {
   const steps = [...result.steps, ...(result.half ? [result.half] : [])];
   return [
@@ -162,6 +174,7 @@ export function markdown(r: RunReport): string {
   for (const { side, profile } of r.profiles.filter((x) => x.side !== 'full system')) {
     lines.push(`${side} (history): ${f(profile.workflowTasksPer, 1)} workflow tasks (queue p50 ${f(profile.taskQueueP50Ms)} ms, run p50 ${f(profile.taskRunP50Ms)} ms), activities ${profile.activities.map((a) => `${a.type} ×${f(a.perWorkflow, 1)} run p50 ${f(a.runP50Ms)} ms`).join(', ')}`, '');
   }
+  if (full) lines.push('## SQL statements and Redis commands per full onboarding (polling included)', '', ...callRows(full), '');
   if (r.openLoop) lines.push('## Open loop (full system)', '', ...openLoopRows(r.openLoop), '');
   lines.push('## Memory after GC', '', ...memoryRows(r.memory), '');
   if (r.problems.length > 0) lines.push('## Errors and warnings', '', ...r.problems.map((x) => `- ${x.replace(/\|/g, '\\|')}`), '');

@@ -1,4 +1,4 @@
-import { appendAuditEvent, appendAuditEvents, writeAuditEvent } from '../audit/auditLog.js';
+import { appendAfterHead, appendAuditEvent, tenantHeadLock, writeAuditEvent, type LockedHead } from '../audit/auditLog.js';
 import type { Actor, RecordTransitionInput, RecordTransitionsInput } from '../contract/relationship.js';
 import { isEnded } from '../contract/statuses.js';
 import { storedTrialOffer } from '../relationships/storedOffer.js';
@@ -12,11 +12,13 @@ import type { StagedWebhook, WebhookOutbox } from '../webhooks/webhookOutbox.js'
 // forward (a retried or late write with an older sequence number changes nothing).
 
 /** The relationship's side of a transition write: whom its webhooks go to, what its grants are. */
-interface TargetRow {
+interface TargetRow extends LockedHead {
   partner_id: string;
   tenant_domain: string;
   roles: string[];
   webhook_url: string | null;
+  /** False for a write that found the row at or past its seq (a retry, a late write). */
+  moved: boolean;
 }
 
 export function createReadModelActivities(db: Database, webhooks: Pick<WebhookOutbox, 'stageTransitions' | 'handOver'>) {
@@ -52,25 +54,35 @@ export function createReadModelActivities(db: Database, webhooks: Pick<WebhookOu
     const last = transitions.at(-1);
     if (!last) return [];
     const ended = isEnded(snapshot.status);
-    // One statement moves the row and returns what the webhooks and grants need (Prisma's
-    // updateManyAndReturn would read the partner's URL in a second one); only a write that finds
-    // the row already moved (a retry) reads it again.
-    const moved = await tx.$queryRaw<TargetRow[]>`
-      UPDATE relationships r
-      SET status = ${snapshot.status}, version = ${last.seq}::int, status_reason = ${last.reason ?? null}::text,
-          invitation_expires_at = ${utc(snapshot.invitationExpiresAt)}, accepted_at = ${utc(snapshot.acceptedAt)},
-          activated_at = ${utc(snapshot.activatedAt)}, ends_at = ${utc(snapshot.endsAt)}, ended_at = ${utc(snapshot.endedAt)},
-          auto_extend = ${snapshot.autoExtend}::boolean, live_key = CASE WHEN ${ended}::boolean THEN NULL ELSE r.live_key END,
-          updated_at = (now() AT TIME ZONE 'UTC')
-      FROM partners p
-      WHERE r.id = ${relationshipId}::uuid AND r.version < ${last.seq}::int AND p.id = r.partner_id
-      RETURNING r.partner_id, r.tenant_domain, r.roles, p.webhook_url`;
-    const target = moved[0] ?? (await tx.$queryRaw<TargetRow[]>`
-      SELECT r.partner_id, r.tenant_domain, r.roles, p.webhook_url FROM relationships r JOIN partners p ON p.id = r.partner_id
-      WHERE r.id = ${relationshipId}::uuid`)[0];
+    // One statement moves the row, returns what the webhooks and grants need (a write that finds
+    // the row already moved, a retry, reads it instead) and locks the tenant's audit chain head.
+    // The head's CTE reads the domain from the row's, so the row is locked first (auditLog.ts).
+    const [target] = await tx.$queryRaw<TargetRow[]>`
+      WITH moved AS (
+        UPDATE relationships r
+        SET status = ${snapshot.status}, version = ${last.seq}::int, status_reason = ${last.reason ?? null}::text,
+            invitation_expires_at = ${utc(snapshot.invitationExpiresAt)}, accepted_at = ${utc(snapshot.acceptedAt)},
+            activated_at = ${utc(snapshot.activatedAt)}, ends_at = ${utc(snapshot.endsAt)}, ended_at = ${utc(snapshot.endedAt)},
+            auto_extend = ${snapshot.autoExtend}::boolean, live_key = CASE WHEN ${ended}::boolean THEN NULL ELSE r.live_key END,
+            updated_at = (now() AT TIME ZONE 'UTC')
+        FROM partners p
+        WHERE r.id = ${relationshipId}::uuid AND r.version < ${last.seq}::int AND p.id = r.partner_id
+        RETURNING r.partner_id, r.tenant_domain, r.roles, p.webhook_url
+      ),
+      target AS (
+        SELECT m.*, true AS moved FROM moved m
+        UNION ALL
+        SELECT r.partner_id, r.tenant_domain, r.roles, p.webhook_url, false FROM relationships r JOIN partners p ON p.id = r.partner_id
+        WHERE r.id = ${relationshipId}::uuid AND NOT EXISTS (SELECT 1 FROM moved)
+      ),
+      head AS (${tenantHeadLock(Prisma.sql`SELECT tenant_domain FROM target`)})
+      SELECT t.partner_id, t.tenant_domain, t.roles, t.webhook_url, t.moved, h.chain, h.seq, h.hash FROM target t CROSS JOIN head h`;
     if (!target) throw new Error(`no relationship ${relationshipId}`);
-    await appendAuditEvents(
+    // The webhooks' rows commit with the change they tell of, so neither exists without the other.
+    const staged = await webhooks.stageTransitions(tx, input, { partnerId: target.partner_id, tenantDomain: target.tenant_domain, roles: target.roles, webhookUrl: target.webhook_url });
+    await appendAfterHead(
       tx,
+      target,
       transitions.map((transition) => ({
         idempotencyKey: `${workflowId}-transition-${transition.seq}`,
         relationshipId,
@@ -82,29 +94,35 @@ export function createReadModelActivities(db: Database, webhooks: Pick<WebhookOu
         reason: transition.reason ?? null,
         createdAt: new Date(transition.at),
       })),
+      // What the transitions cause (links used up, grants given or revoked), in the audit's
+      // statement: idempotent, and only with a row that moved.
+      target.moved ? consequences(input, target) : [],
     );
-    // The webhooks' rows commit with the change they tell of, so neither exists without the other.
-    const staged = await webhooks.stageTransitions(tx, input, { partnerId: target.partner_id, tenantDomain: target.tenant_domain, roles: target.roles, webhookUrl: target.webhook_url });
-    if (moved.length === 0) return staged;
+    return staged;
+  }
+
+  /** The writes a moved row's transitions cause, as CTE bodies. */
+  function consequences({ relationshipId, transitions, snapshot }: RecordTransitionsInput, target: TargetRow): Prisma.Sql[] {
+    const writes: Prisma.Sql[] = [];
     const answered = transitions.find((t) => t.from === 'invited');
     if (answered) {
       // Every outstanding link dies with the answer (or the expiry).
-      await tx.invitation.updateMany({
-        where: { relationshipId, usedAt: null, revokedAt: null },
-        data: answered.to === 'accepted' || answered.to === 'declined' ? { usedAt: new Date(answered.at) } : { revokedAt: new Date(answered.at) },
-      });
+      const column = Prisma.raw(answered.to === 'accepted' || answered.to === 'declined' ? 'used_at' : 'revoked_at');
+      writes.push(Prisma.sql`UPDATE invitations SET ${column} = ${utc(answered.at)}
+        WHERE relationship_id = ${relationshipId}::uuid AND used_at IS NULL AND revoked_at IS NULL`);
     }
     if (transitions.some((t) => t.to === 'active')) {
-      await tx.roleGrant.createMany({
-        data: target.roles.map((role) => ({ relationshipId, partnerId: target.partner_id, tenantDomain: target.tenant_domain, role })),
-        skipDuplicates: true,
-      });
+      writes.push(Prisma.sql`INSERT INTO role_grants (id, relationship_id, partner_id, tenant_domain, role, granted_at)
+        SELECT gen_random_uuid(), ${relationshipId}::uuid, ${target.partner_id}::uuid, ${target.tenant_domain}, role, (now() AT TIME ZONE 'UTC')
+        FROM unnest(${target.roles}::text[]) AS role
+        ON CONFLICT (relationship_id, role) DO NOTHING`);
     }
-    if (ended) {
+    const last = transitions.at(-1);
+    if (last && isEnded(snapshot.status)) {
       // Revoked in the same transaction as the end state: the access check answers no at once.
-      await tx.roleGrant.updateMany({ where: { relationshipId, revokedAt: null }, data: { revokedAt: new Date(last.at) } });
+      writes.push(Prisma.sql`UPDATE role_grants SET revoked_at = ${utc(last.at)} WHERE relationship_id = ${relationshipId}::uuid AND revoked_at IS NULL`);
     }
-    return staged;
+    return writes;
   }
 
   async function recordRenewal(input: { workflowId: string; relationshipId: string; renewal: number; endsAt: string }) {

@@ -21,6 +21,11 @@ import { GENESIS_HASH, linkHash, SERVICE_CHAIN, tenantChain, type AuditLinkField
 // holder), and after it a caller touches only rows of that same object, so
 // two writers never wait on each other in opposite orders. A transaction
 // that audits into two chains must take them in one order (none does).
+// The read model's transitions lock the head in the statement that moves the
+// relationship's row (tenantHeadLock, after the row), and a transition out of
+// `invited` locks its partner's row only at that statement's end (the pending
+// count's trigger), after the head: no writer locks a partner row and then a
+// tenant chain's head (a partner's own events go to the service chain).
 //
 // Retries: an event whose idempotency key is already stored is not appended
 // again, and the head moves only with a row actually inserted, so a retried
@@ -55,21 +60,36 @@ export interface AppendedLink {
 const storedJson = (data: Prisma.InputJsonValue | null | undefined): JsonValue | null =>
   data === null || data === undefined ? null : (JSON.parse(JSON.stringify(data)) as JsonValue);
 
-type Head = { chain: string; seq: bigint | number | string; hash: string };
+/** A chain's head as its lock returned it. */
+export type LockedHead = { chain: string; seq: bigint | number | string; hash: string };
 
-/** Resolves the chain and locks its head in one statement; the head row is created at the chain's first event. */
-async function lockHead(tx: Tx, event: AuditEventInput): Promise<Head> {
-  const fallback = event.tenantDomain ? tenantChain(event.tenantDomain) : SERVICE_CHAIN;
-  const relationshipId = event.relationshipId ?? null;
-  const heads = await tx.$queryRaw<Head[]>`
+/**
+ * The statement (or CTE) that locks the head of the chain `chains` names (one row, or none for
+ * no chain), creating the head at the chain's first event.
+ */
+const headLock = (chains: Prisma.Sql) => Prisma.sql`
     INSERT INTO audit_chain_heads AS h (chain, seq, hash, updated_at)
-    SELECT c.chain, 0, ${GENESIS_HASH}, now()
-    FROM (SELECT CASE WHEN ${relationshipId}::uuid IS NULL THEN ${fallback}
-                 ELSE (SELECT 'tenant:' || r.tenant_domain FROM relationships r WHERE r.id = ${relationshipId}::uuid) END AS chain) c
+    SELECT c.chain, 0, ${GENESIS_HASH}, now() FROM (${chains}) c(chain)
     WHERE c.chain IS NOT NULL
     ON CONFLICT (chain) DO UPDATE SET updated_at = h.updated_at
     RETURNING h.chain, h.seq, h.hash`;
-  const head = heads[0];
+
+/**
+ * The head lock of the tenant chain of the domain `domains` yields, as a CTE body: for a writer
+ * that locks the head in its own first statement (the read model's transitions) and then appends
+ * with `appendAfterHead`. The lock order above still holds only if that statement's own rows are
+ * locked first, which a CTE does when `domains` reads them from the CTE that writes them.
+ */
+export const tenantHeadLock = (domains: Prisma.Sql) => headLock(Prisma.sql`SELECT 'tenant:' || d.domain FROM (${domains}) d(domain)`);
+
+/** Resolves the chain and locks its head in one statement. */
+async function lockHead(tx: Tx, event: AuditEventInput): Promise<LockedHead> {
+  const relationshipId = event.relationshipId ?? null;
+  const chains =
+    relationshipId === null
+      ? Prisma.sql`SELECT ${event.tenantDomain ? tenantChain(event.tenantDomain) : SERVICE_CHAIN}::text`
+      : Prisma.sql`SELECT 'tenant:' || r.tenant_domain FROM relationships r WHERE r.id = ${relationshipId}::uuid`;
+  const head = (await tx.$queryRaw<LockedHead[]>(headLock(chains)))[0];
   if (!head) throw new Error(`audit event ${event.idempotencyKey}: no relationship ${relationshipId}`);
   return head;
 }
@@ -122,9 +142,7 @@ export async function appendAuditEvent(tx: Tx, event: AuditEventInput): Promise<
 /**
  * Several events of one subject (the same relationship, or the same tenant or service chain),
  * in order, as consecutive links: two statements for all of them, where one at a time takes two
- * each. All or none go in: when any of their keys is already stored (a retried write), nothing is
- * inserted by the batch and each event is appended alone, so a stored one is skipped and the
- * rest still chain without a gap.
+ * each.
  */
 export async function appendAuditEvents(tx: Tx, events: AuditEventInput[]): Promise<void> {
   const first = events[0];
@@ -133,7 +151,18 @@ export async function appendAuditEvents(tx: Tx, events: AuditEventInput[]): Prom
     await appendAuditEvent(tx, first);
     return;
   }
-  const head = await lockHead(tx, first);
+  await appendAfterHead(tx, await lockHead(tx, first), events);
+}
+
+/**
+ * Appends `events` (one subject, in order) after `head`, which this transaction locked, in one
+ * statement that also runs the caller's `alongside` writes (CTE bodies: writes that must commit
+ * with the events and are idempotent, since a retry runs them again). All events or none go in:
+ * when any of their keys is already stored (a retried write), the batch inserts nothing and each
+ * event is appended alone, so a stored one is skipped and the rest still chain without a gap.
+ */
+export async function appendAfterHead(tx: Tx, head: LockedHead, events: AuditEventInput[], alongside: Prisma.Sql[] = []): Promise<void> {
+  if (events.length === 0) return;
   const links: Link[] = [];
   let prev = { chain: head.chain, seq: BigInt(head.seq), hash: head.hash };
   for (const event of events) {
@@ -142,8 +171,10 @@ export async function appendAuditEvents(tx: Tx, events: AuditEventInput[]): Prom
     prev = link;
   }
   const keys = links.map((l) => l.idempotencyKey);
+  const writes = alongside.map((body, i) => Prisma.sql`${Prisma.raw(`alongside_${i}`)} AS (${body}),`);
   const moved = await tx.$executeRaw`
-    WITH batch (idempotency_key, relationship_id, tenant_domain, actor_type, actor_id, action, from_status, to_status, reason,
+    WITH ${writes.length > 0 ? Prisma.join(writes, ' ') : Prisma.empty}
+    batch (idempotency_key, relationship_id, tenant_domain, actor_type, actor_id, action, from_status, to_status, reason,
                 data, created_at, chain, seq, prev_hash, hash) AS (VALUES ${Prisma.join(links.map(rowOf))}),
     inserted AS (
       INSERT INTO audit_events (idempotency_key, relationship_id, tenant_domain, actor_type, actor_id, action, from_status, to_status, reason,
