@@ -62,7 +62,7 @@ export function customerPages(deps: CustomerPagesDeps): Router {
 
   const sessions = createCustomerSessions(db, tenants);
   const signedIn = signedInCustomer(sessions, createSessionCookie(deps.publicBaseUrl.startsWith('https:')));
-  const links = invitationLinks(db, tenants);
+  const links = invitationLinks(db);
   const signInLinks = createSignInLinks({ db, tenants, mail, linkSecret, log, emailsPerHour: deps.signInEmailsPerHour });
 
   router.use(

@@ -61,10 +61,14 @@ export function storedSubscription(row: Subscription | null | undefined): Subscr
   };
 }
 
+const storedPurchaseOfferSchema = storedSubscriptionSchema.pick({ product: true, seats: true, term: true, priceAmount: true, currency: true, autoRenew: true });
+
+/** The columns of a `subscriptions` row that say what was offered. */
+export type PurchaseOfferColumns = Pick<Subscription, 'product' | 'seats' | 'term' | 'priceAmount' | 'currency' | 'autoRenew'>;
+
 /** Only what was offered (no state): what the invitation email and the authorization page show. */
-export function storedPurchaseOffer(row: Subscription | null | undefined): PurchaseOffer | null {
-  const subscription = storedSubscription(row);
-  if (!subscription) return null;
-  const { product, seats, term, pricePerSeat, autoRenew } = subscription;
-  return { product, seats, term, pricePerSeat, autoRenew };
+export function storedPurchaseOffer(row: PurchaseOfferColumns | null | undefined): PurchaseOffer | null {
+  if (!row) return null;
+  const s = storedPurchaseOfferSchema.parse(row);
+  return { product: s.product, seats: s.seats, term: s.term, pricePerSeat: { amount: s.priceAmount, currency: s.currency }, autoRenew: s.autoRenew };
 }

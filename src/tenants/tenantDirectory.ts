@@ -119,14 +119,6 @@ export function createTenantDirectory(db: Database, linkSecret: string) {
     return row !== null;
   }
 
-  /** The tenant (null: unregistered) and whether `email` is one of its admins, in one read. */
-  async function standingOf(domain: string, email: string) {
-    const tenant = await db.tenant.findUnique({ where: { domain }, include: { admins: { where: { email: email.toLowerCase() }, select: { id: true } } } });
-    if (!tenant) return { tenant: null, isAdmin: false } as const;
-    const { admins, ...row } = tenant;
-    return { tenant: row, isAdmin: admins.length > 0 } as const;
-  }
-
   async function adminsOf(domain: string): Promise<string[]> {
     const rows = await db.tenantAdmin.findMany({ where: { tenantDomain: domain }, orderBy: { verifiedAt: 'asc' } });
     return rows.map((r) => r.email);
@@ -185,7 +177,7 @@ export function createTenantDirectory(db: Database, linkSecret: string) {
     });
   }
 
-  return { get, put, removeAdmin, isAdmin, standingOf, adminsOf, inviteAdmin, openAdminInvite, confirmAdminInvite };
+  return { get, put, removeAdmin, isAdmin, adminsOf, inviteAdmin, openAdminInvite, confirmAdminInvite };
 }
 
 export type TenantDirectory = ReturnType<typeof createTenantDirectory>;
