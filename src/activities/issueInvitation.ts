@@ -1,4 +1,5 @@
 import type { Database } from '../infra/database.js';
+import { utcTimestamp as utc } from '../infra/sqlTimestamp.js';
 import { linkFor } from '../infra/linkTokens.js';
 import type { MailOutbox } from '../mail/mailOutbox.js';
 import { loadInvitationStepContext } from '../relationships/relationshipContext.js';
@@ -36,15 +37,11 @@ export function createInvitationActivities(db: Database, mail: MailOutbox, linkS
     const expiresAt = new Date(input.expiresAt);
     // The link goes to the contact the partner named; whether it authorizes is decided when it is used.
     const recipientEmail = rel.contactEmail;
-    const invitation = await db.invitation.upsert({
-      where: { idempotencyKey: key },
-      create: { id: link.id, idempotencyKey: key, relationshipId: input.relationshipId, tokenHash: link.tokenHash, recipientEmail, expiresAt },
-      // A row from before derived tokens holds a random token's hash that was never sent: replace it.
-      update: { tokenHash: link.tokenHash, expiresAt },
-    });
+    // Earlier links die first (the new one's id is known, so a retry's row is spared), then the new
+    // link and its email's row are written in one statement; the email goes to the queue after it.
     if (input.revokePrevious) {
       await db.invitation.updateMany({
-        where: { relationshipId: input.relationshipId, id: { not: invitation.id }, usedAt: null, revokedAt: null },
+        where: { relationshipId: input.relationshipId, id: { not: link.id }, usedAt: null, revokedAt: null },
         data: { revokedAt: new Date() },
       });
     }
@@ -52,12 +49,26 @@ export function createInvitationActivities(db: Database, mail: MailOutbox, linkS
     if (input.purpose !== 'invitation') await db.relationship.update({ where: { id: input.relationshipId }, data: { invitationExpiresAt: expiresAt } });
 
     const base = { to: recipientEmail, relationshipId: rel.id, workflowId: input.workflowId, sender: rel.partnerId, link: link.ref };
-    if (input.purpose === 'reminder') {
-      await mail.enqueue(key, { ...base, template: 'reminder', data: { ...parties, expiresAt: input.expiresAt } });
-    } else {
-      await mail.enqueue(key, { ...base, template: 'invitation', data: invitationEmailData(context, { expiresAt: input.expiresAt }) });
-    }
-    return { invitationId: invitation.id };
+    const job =
+      input.purpose === 'reminder'
+        ? { ...base, template: 'reminder' as const, data: { ...parties, expiresAt: input.expiresAt } }
+        : { ...base, template: 'invitation' as const, data: invitationEmailData(context, { expiresAt: input.expiresAt }) };
+    await mail.enqueueAlongside(key, job, async (emailRow) => {
+      // A row from before derived tokens holds a random token's hash that was never sent: the update replaces it.
+      const [written] = await db.$queryRaw<{ staged: boolean }[]>`
+        WITH invitation AS (
+          INSERT INTO invitations (id, idempotency_key, relationship_id, token_hash, recipient_email, expires_at, created_at)
+          VALUES (${link.id}::uuid, ${key}, ${input.relationshipId}::uuid, ${link.tokenHash}, ${recipientEmail}, ${utc(input.expiresAt)},
+                  (now() AT TIME ZONE 'UTC'))
+          ON CONFLICT (idempotency_key) DO UPDATE SET token_hash = EXCLUDED.token_hash, expires_at = EXCLUDED.expires_at
+          RETURNING id
+        ),
+        email AS (${emailRow})
+        SELECT EXISTS (SELECT 1 FROM email) AS staged FROM invitation`;
+      if (!written) throw new Error(`invitation ${key} not written`);
+      return written.staged;
+    });
+    return { invitationId: link.id };
   }
 
   return { issueInvitation };

@@ -36,6 +36,11 @@ export type OutboxHandOver<Job> = Omit<OutboxEntry<Job, never>, 'row'>;
 export interface Outbox<Job, Row> {
   enqueue(entry: OutboxEntry<Job, Row>): Promise<void>;
   /**
+   * The second half of `enqueue`, for a caller that wrote the row itself (in a statement of its
+   * own, with its own change): `inserted` says whether that write put the row in.
+   */
+  enqueueInserted(entry: OutboxHandOver<Job>, inserted: boolean): Promise<void>;
+  /**
    * Hands a committed row's job to Redis, unless its delivery already finished.
    * Waits at most `withinMs` when given: false then means Redis did not take it
    * in time (it may still, later; else the sweeper will), and nothing is thrown.
@@ -74,11 +79,13 @@ export function createOutbox<Job, Row>(queue: OutboxQueue<Job>, table: OutboxTab
     // The job's span (jobTracing.ts) continues the trace that hands it over, when there is one.
     await queue.add(name, job, { ...(await options()), jobId, removeOnComplete: KEEP_FINISHED, removeOnFail: KEEP_FINISHED, ...traceContextForJob() });
   }
+  async function enqueueInserted(entry: OutboxHandOver<Job>, inserted: boolean): Promise<void> {
+    if (!inserted && (await table.stateOf(entry.jobId)) === 'finished') return;
+    await add(entry);
+  }
   return {
-    async enqueue(entry) {
-      if (!(await table.insert(entry.row)) && (await table.stateOf(entry.jobId)) === 'finished') return;
-      await add(entry);
-    },
+    enqueue: async (entry) => enqueueInserted(entry, await table.insert(entry.row)),
+    enqueueInserted,
     async handOver(entry, withinMs) {
       if ((await table.stateOf(entry.jobId)) === 'finished') return true;
       if (withinMs === undefined) {

@@ -17,6 +17,12 @@ import type { MailQueue } from './mailQueue.js';
  */
 export interface MailOutbox {
   enqueue(jobId: string, job: MailJob): Promise<void>;
+  /**
+   * The same, for a caller that writes the email's row in its own statement, beside its own change
+   * (one statement where there would be two): `insert` runs `row`, a CTE body that inserts the row
+   * unless its job id is stored, and says whether it went in.
+   */
+  enqueueAlongside(jobId: string, job: MailJob, insert: (row: Prisma.Sql) => Promise<boolean>): Promise<void>;
   /** True once this job id was handed to the queue (or already sent/failed). */
   isEnqueued(jobId: string): Promise<boolean>;
   /** For the outbox sweeper: rows that still wait for delivery. */
@@ -46,10 +52,16 @@ export function createMailOutbox(db: Database, queue: MailQueue, { recipientPerH
   const redis = queue.opts.connection;
   if (!(redis instanceof Redis)) throw new MailQueueConnectionError();
   const prefix = queue.opts.prefix ?? 'bull';
+  // The job's data is kept with the row (it holds a link reference, never a token): the sweeper re-adds from it.
+  const rowSql = (jobId: string, job: MailJob) => Prisma.sql`
+    INSERT INTO email_messages (id, job_id, template, to_address, relationship_id, job, status, attempts, created_at, updated_at)
+    VALUES (gen_random_uuid(), ${jobId}, ${job.template}, ${job.to}, ${job.relationshipId ?? null}::uuid, ${JSON.stringify(job)}::jsonb, 'queued', 0,
+            (now() AT TIME ZONE 'UTC'), (now() AT TIME ZONE 'UTC'))
+    ON CONFLICT (job_id) DO NOTHING
+    RETURNING id`;
   const outbox = createOutbox(queue, {
-    async insert(row: { jobId: string; template: string; toAddress: string; relationshipId: string | null; job: Prisma.InputJsonValue }) {
-      const created = await db.emailMessage.createMany({ data: [{ ...row, status: 'queued' }], skipDuplicates: true });
-      return created.count > 0;
+    async insert({ jobId, job }: { jobId: string; job: MailJob }) {
+      return (await db.$queryRaw<{ id: string }[]>(rowSql(jobId, job))).length > 0;
     },
     async stateOf(jobId) {
       const row = await db.emailMessage.findUnique({ where: { jobId }, select: { status: true } });
@@ -71,12 +83,8 @@ export function createMailOutbox(db: Database, queue: MailQueue, { recipientPerH
   };
   const entryOf = (jobId: string, job: MailJob) => ({ jobId, name: job.template, job, options: options(jobId, job) });
   return {
-    enqueue: (jobId, job) =>
-      outbox.enqueue({
-        ...entryOf(jobId, job),
-        // The job's data is kept with the row (it holds a link reference, never a token): the sweeper re-adds from it.
-        row: { jobId, template: job.template, toAddress: job.to, relationshipId: job.relationshipId ?? null, job: job as unknown as Prisma.InputJsonValue },
-      }),
+    enqueue: (jobId, job) => outbox.enqueue({ ...entryOf(jobId, job), row: { jobId, job } }),
+    enqueueAlongside: async (jobId, job, insert) => outbox.enqueueInserted(entryOf(jobId, job), await insert(rowSql(jobId, job))),
     isEnqueued: (jobId) => outbox.isEnqueued(jobId),
     swept: {
       kind: 'mail',
