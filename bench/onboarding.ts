@@ -15,7 +15,7 @@ import { profileHistories, type HistoryProfile } from './support/historyProfile.
 import type { OnboardingSystem } from './support/onboardingSystem.js';
 import { findKnee, type KneeResult } from './support/openLoop.js';
 import { newTally, runRound, rateOf, type RoundContext, type Tally } from './support/onboardingRounds.js';
-import { heapSlopeKb, memoryRows, openLoopRows, profileRows, sideRows, targetTable, writeResults, type MemoryRow } from './support/onboardingReport.js';
+import { cpuRows, heapSlopeKb, memoryRows, openLoopRows, profileRows, sideRows, targetTable, writeResults, type MemoryRow } from './support/onboardingReport.js';
 import { targetRows } from './support/onboardingTargets.js';
 import { memoryAfterGc, pollUntil } from './support/stats.js';
 
@@ -107,6 +107,7 @@ async function main(cleanup: Cleanup): Promise<void> {
     stepTimeoutMs,
     topology: s.BENCH_TOPOLOGY,
     workers: s.BENCH_WORKERS,
+    ...(s.BENCH_CPU_PROFILE ? { cpuProfileDir: s.BENCH_CPU_PROFILE } : {}),
     progress: (line) => out(`  ${line}`),
   });
   const bare = await startBareSystem(env, cleanup, { workflowBundle, pollMs: s.BENCH_POLL_MS, stepTimeoutMs });
@@ -285,6 +286,9 @@ async function main(cleanup: Cleanup): Promise<void> {
   for (const line of targetTable(targets)) out(line);
   out();
   for (const line of sideRows(all)) out(line);
+  out();
+  out('CPU per onboarding by process (ms):');
+  for (const line of cpuRows(all)) out(line);
   out();
   out('Where a full onboarding spends its time:');
   for (const line of profileRows(fullTally, profiles.find((x) => x.side === full.name)?.profile, smtpPerOnboarding)) out(line);

@@ -28,6 +28,8 @@ export interface FullSystemSettings {
   /** in-process: API and worker runtime in this process (as the tests); processes: the compiled API and `workers` compiled workers. */
   topology: 'in-process' | 'processes';
   workers: number;
+  /** processes: each started process writes a .cpuprofile of its whole life here when it exits. */
+  cpuProfileDir?: string;
   progress: (line: string) => void;
 }
 
@@ -94,7 +96,7 @@ export async function startFullSystem(
     });
   } else {
     // This process keeps its API parts only for the database (tenants) and the Temporal client (histories).
-    processes = await startProcessTopology(config, api.temporal, cleanup, settings.workers, settings.progress);
+    processes = await startProcessTopology(config, api.temporal, cleanup, settings.workers, settings.progress, settings.cpuProfileDir);
     baseUrl = processes.baseUrl;
   }
 

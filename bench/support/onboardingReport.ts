@@ -3,7 +3,8 @@ import path from 'node:path';
 import type { HistoryProfile } from './historyProfile.js';
 import type { KneeResult } from './openLoop.js';
 import { rateOf, type Tally } from './onboardingRounds.js';
-import type { TargetRow } from './onboardingTargets.js';
+import { cpuPerOnboarding, type TargetRow } from './onboardingTargets.js';
+import { CPU_GROUPS } from './processCpu.js';
 import { percentile } from './stats.js';
 import { barChartSvg, lineChartSvg } from './svgChart.js';
 
@@ -54,6 +55,20 @@ export function targetTable(rows: TargetRow[]): string[] {
     '| target | measured | against | ratio | limit | result | bound (where missed) |',
     '| --- | ---: | --- | ---: | ---: | --- | --- |',
     ...rows.map((r) => `| ${r.target} | ${r.measured} | ${r.reference} | ${f(r.ratio, 2)} | ${r.limit} | ${r.pass ? 'PASS' : 'MISS'} | ${r.pass ? '' : r.bound} |`),
+  ];
+}
+
+/** CPU per onboarding by process, each side: on shared cores, what a side's throughput can be. */
+export function cpuRows(tallies: Tally[]): string[] {
+  const shape = tallies.find((t) => t.side === 'minimal shape' && t.concurrency !== 1);
+  const shapeTotal = shape ? cpuPerOnboarding(shape).total : Number.NaN;
+  return [
+    `| side | concurrency | ${CPU_GROUPS.join(' | ')} | all | ÷ shape |`,
+    `| --- | ---: | ${CPU_GROUPS.map(() => '---:').join(' | ')} | ---: | ---: |`,
+    ...tallies.map((t) => {
+      const { total } = cpuPerOnboarding(t);
+      return `| ${t.side} | ${t.concurrency} | ${CPU_GROUPS.map((g) => f((t.cpuMs.get(g) ?? 0) / t.done, 1)).join(' | ')} | ${f(total, 1)} | ${f(total / shapeTotal, 2)} |`;
+    }),
   ];
 }
 
@@ -165,6 +180,10 @@ export function markdown(r: RunReport): string {
     '## Sides',
     '',
     ...sideRows(r.tallies),
+    '',
+    '## CPU per onboarding by process (ms; the bench process is the driver, and in-process the API and workers too)',
+    '',
+    ...cpuRows(r.tallies),
     '',
     '## Where a full onboarding spends its time (concurrency of the main rounds)',
     '',

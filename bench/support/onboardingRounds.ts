@@ -1,6 +1,7 @@
 import type { CallSnapshot } from './callCounter.js';
 import { profileCpu } from './cpuProfile.js';
 import { LatencyHistogram } from './latencyHistogram.js';
+import { cpuByGroup, type CpuGroup } from './processCpu.js';
 import type { OnboardingSystem } from './onboardingSystem.js';
 import { runBounded, watchEventLoop } from './stats.js';
 
@@ -32,6 +33,8 @@ export interface Tally {
   workflowIds: string[];
   /** Polling reads the driver made (full system). */
   reads: number;
+  /** CPU milliseconds over the side's rounds (their drain included), by process group (processCpu.ts). */
+  cpuMs: Map<CpuGroup, number>;
 }
 
 export const newTally = (side: string, concurrency: number): Tally => ({
@@ -54,6 +57,7 @@ export const newTally = (side: string, concurrency: number): Tally => ({
   loopMaxMs: 0,
   workflowIds: [],
   reads: 0,
+  cpuMs: new Map(),
 });
 
 export const rateOf = (t: Tally) => t.done / (t.elapsedMs / 1000);
@@ -76,6 +80,7 @@ export async function runRound(system: OnboardingSystem, first: number, count: n
   if (count <= 0) return;
   await system.prepare?.(first, count);
   const before = await ctx.counters();
+  const cpuBefore = await cpuByGroup();
   const loop = watchEventLoop();
   const started = performance.now();
   let finished = 0;
@@ -106,7 +111,9 @@ export async function runRound(system: OnboardingSystem, first: number, count: n
   const delay = loop.stop();
   const drainMs = (await ctx.afterRound?.(results.length)) ?? 0;
   const after = await ctx.counters();
+  const cpuAfter = await cpuByGroup();
   if (!tally) return;
+  for (const [group, ms] of cpuAfter) tally.cpuMs.set(group, (tally.cpuMs.get(group) ?? 0) + ms - (cpuBefore.get(group) ?? 0));
   tally.sql += after.sql - before.sql;
   tally.redis += after.redis - before.redis;
   const sqlTime = LatencyHistogram.between(before.sqlTime, after.sqlTime);

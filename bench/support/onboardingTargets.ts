@@ -51,6 +51,17 @@ function topActivities(profile: HistoryProfile | undefined): string {
     .join(', ');
 }
 
+/** CPU milliseconds per onboarding, in all and by process group. */
+export function cpuPerOnboarding(t: Tally): { total: number; groups: [string, number][] } {
+  const groups = [...t.cpuMs].map(([group, ms]): [string, number] => [group, ms / t.done]).sort((a, b) => b[1] - a[1]);
+  return { total: groups.reduce((sum, [, ms]) => sum + ms, 0), groups };
+}
+
+function cpuSummary(t: Tally): string {
+  const { total, groups } = cpuPerOnboarding(t);
+  return `${f(total)} ms (${groups.map(([group, ms]) => `${group} ${f(ms)}`).join(', ')})`;
+}
+
 export function targetRows(i: TargetInputs): TargetRow[] {
   const rows: TargetRow[] = [];
   const fullRate = rateOf(i.full10);
@@ -69,7 +80,8 @@ export function targetRows(i: TargetInputs): TargetRow[] {
     bound:
       `this system's work per onboarding, not the server (the shape runs at ${f((shapeRate / plainRate) * 100)} % of the plain workflow on the same server): ` +
       `${f(i.fullProfile?.workflowTasksPer ?? Number.NaN, 1)} workflow tasks vs the shape's ${f(i.shapeProfile?.workflowTasksPer ?? Number.NaN, 1)}; ` +
-      `biggest activities ${topActivities(i.fullProfile)}; SQL ${f(sqlPer, 1)} statements, ${f(sqlMsPer)} ms summed`,
+      `biggest activities ${topActivities(i.fullProfile)}; SQL ${f(sqlPer, 1)} statements, ${f(sqlMsPer)} ms summed; ` +
+      `CPU per onboarding ${cpuSummary(i.full10)} against the shape's ${cpuSummary(i.shape10)}`,
   });
   for (const [c, full, shape] of [
     [10, i.full10, i.shape10],

@@ -51,8 +51,10 @@ async function transpileProbe(): Promise<string> {
   return path.join(dir, 'childProbe.js');
 }
 
-function startService(name: string, entry: string, probePath: string, env: NodeJS.ProcessEnv, cleanup: Cleanup): ServiceProcess {
-  const child = spawn(process.execPath, ['--expose-gc', '--import', probePath, entry], {
+function startService(name: string, entry: string, probePath: string, env: NodeJS.ProcessEnv, cleanup: Cleanup, cpuProfileDir?: string): ServiceProcess {
+  // A profile of the process's whole life, written by node as it exits (the stop below lets it exit).
+  const profiling = cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`, `--cpu-prof-name=${name.replace(/\W+/g, '-')}-${Date.now()}.cpuprofile`] : [];
+  const child = spawn(process.execPath, ['--expose-gc', ...profiling, '--import', probePath, entry], {
     cwd: projectRoot,
     env,
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
@@ -93,7 +95,7 @@ function startService(name: string, entry: string, probePath: string, env: NodeJ
 }
 
 /** Starts the compiled API and `workers` compiled workers with `config`'s services and secrets; resolves once all serve. */
-export async function startProcessTopology(config: Config, client: Client, cleanup: Cleanup, workers: number, log: (line: string) => void) {
+export async function startProcessTopology(config: Config, client: Client, cleanup: Cleanup, workers: number, log: (line: string) => void, cpuProfileDir?: string) {
   const builtStarted = performance.now();
   await ensureBuilt();
   log(`build checked/made in ${((performance.now() - builtStarted) / 1000).toFixed(1)} s`);
@@ -124,8 +126,8 @@ export async function startProcessTopology(config: Config, client: Client, clean
     ...TEST_PAYLOAD_KEY_ENV,
   };
   const probePath = await transpileProbe();
-  const services = [startService('api', apiEntry, probePath, env, cleanup)];
-  for (let i = 1; i <= workers; i += 1) services.push(startService(`worker ${i}`, workerEntry, probePath, env, cleanup));
+  const services = [startService('api', apiEntry, probePath, env, cleanup, cpuProfileDir)];
+  for (let i = 1; i <= workers; i += 1) services.push(startService(`worker ${i}`, workerEntry, probePath, env, cleanup, cpuProfileDir));
 
   const died = (s: ServiceProcess) => s.child.exitCode !== null || s.child.signalCode !== null;
   const explain = () => services.map((s) => `--- ${s.name} ---\n${s.lines.slice(-20).join('\n')}`).join('\n');
