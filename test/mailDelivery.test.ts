@@ -244,6 +244,6 @@ describe('mail delivery', () => {
 
     // The signal path, for test/replay.test.ts (RECORD_HISTORIES=1 only).
     expect((await handle.result()).status).toBe('invitationExpired');
-    await recordHistory(system.temporal, 'invitation-undeliverable-then-expires', workflowId);
+    await recordHistory(system.temporal, 'invitation-undeliverable-then-expires-writes-in-order', workflowId);
   });
 });

@@ -27,8 +27,12 @@ interface Deps {
   ids: { workflowId: string; relationshipId: string };
   readModel: ReturnType<typeof relationshipActivities>['readModel'];
   notify: (event: NotificationEvent, key: string, extra?: { reason?: string }) => Promise<void>;
+  /** Runs a read-model write in line with the workflow's others (relationshipWorkflow.ts). */
+  written: (write: () => Promise<void>) => Promise<void>;
 }
 
+/** A plain-data copy (what the activity's input would serialize to anyway). */
+const copyOf = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 const failureOf = (s: { failureReason?: string }) => (s.failureReason ? { reason: s.failureReason } : {});
 const lastActor = (state: RelationshipState): Actor => state.transitions.at(-1)?.actor ?? systemActor;
 
@@ -39,7 +43,7 @@ const lastActor = (state: RelationshipState): Actor => state.transitions.at(-1)?
  * failed), and withdrawn if the relationship ends first. The relationship itself never waits
  * on them: it is active throughout.
  */
-export function createPartnerRequests({ state, offer, ids, readModel, notify }: Deps) {
+export function createPartnerRequests({ state, offer, ids, readModel, notify, written }: Deps) {
   const partnerProvisions = offer.provisioning?.by === 'partner';
 
   // A completion that arrives while its request is still being recorded (a partner guessing ahead
@@ -54,14 +58,17 @@ export function createPartnerRequests({ state, offer, ids, readModel, notify }: 
   async function recordSubscription(step: SubscriptionStep, actor: Actor, tellPartner: boolean): Promise<void> {
     const { subscription } = state;
     if (!subscription) return;
-    await readModel.recordSubscription({ ...ids, step, subscription, actor, at: new Date().toISOString(), tellPartner });
+    // As it is now: the write may wait in line behind another while the state moves on.
+    const input = { ...ids, step, subscription: copyOf(subscription), actor, at: new Date().toISOString(), tellPartner };
+    await written(() => readModel.recordSubscription(input));
     setCurrentDetails(summaryOf(offer, state));
   }
 
   async function recordTrial(step: PartnerTrialStep, actor: Actor): Promise<void> {
     const { trial } = state;
     if (!trial) return;
-    await readModel.recordTrialStep({ ...ids, step, trial, actor, at: new Date().toISOString() });
+    const input = { ...ids, step, trial: copyOf(trial), actor, at: new Date().toISOString() };
+    await written(() => readModel.recordTrialStep(input));
   }
 
   async function settleSubscription(completion: ProvisioningCompletion, actor: Actor): Promise<void> {

@@ -70,6 +70,13 @@ const LONG_WAIT_CONTINUES_AS_NEW = 'long-wait-continues-as-new';
 const INVITATION_WITH_FIRST_WRITE = 'invitation-with-first-write';
 /** A renewal's write waits in line with the transitions' writes, so an end decided meanwhile is written after it. */
 const RENEWAL_WRITTEN_IN_ORDER = 'renewal-written-in-order';
+/**
+ * The other read-model writes (auto-extend changes, a trial's failure, an undeliverable invitation,
+ * the partner requests' steps) wait in line too: written beside a transition, either could commit
+ * first, so the audit trail could show a step after the end it came before, and a transition's
+ * snapshot could overwrite a newer auto-extend with an older one.
+ */
+const READ_MODEL_WRITES_IN_ORDER = 'read-model-writes-in-order';
 
 /**
  * One partner relationship from offer to its end. Handlers change state at once
@@ -103,6 +110,10 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
     flushing = flushing.catch(() => undefined).then(write);
     return flushing;
   }
+  /** A read-model write other than a transition's, in line with the others on runs that take the patch. */
+  function written(write: () => Promise<void>): Promise<void> {
+    return patched(READ_MODEL_WRITES_IN_ORDER) ? inOrder(write) : write();
+  }
   function flush(): Promise<void> {
     return inOrder(async () => {
       const unwritten = state.transitions.filter((tr) => tr.seq > state.writtenSeq);
@@ -127,7 +138,7 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
       log.warn('notification given up', { event: 'notification.givenUp', notification: event, key, cause: err.cause?.message ?? err.message });
     });
 
-  const requests = createPartnerRequests({ state, offer, ids, readModel, notify });
+  const requests = createPartnerRequests({ state, offer, ids, readModel, notify, written });
 
   async function issueInvitation(purpose: 'invitation' | 'reminder' | 'resend'): Promise<void> {
     const step = ++state.invitation.issued;
@@ -232,7 +243,8 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
     async ({ actor, autoExtend }) => {
       state.autoExtend = autoExtend;
       state.autoExtendChanges = (state.autoExtendChanges ?? 0) + 1;
-      await readModel.recordAutoExtend({ ...ids, autoExtend, actor, at: new Date().toISOString() });
+      const at = new Date().toISOString();
+      await written(() => readModel.recordAutoExtend({ ...ids, autoExtend, actor, at }));
       return state;
     },
     {
@@ -314,7 +326,7 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
     const failure = state.invitation.deliveryFailure;
     if (!failure) return;
     failure.partnerTold = true;
-    await readModel.recordInvitationUndeliverable({ ...ids, template: failure.template, reason: failure.reason, at: failure.at, round: failure.round });
+    await written(() => readModel.recordInvitationUndeliverable({ ...ids, template: failure.template, reason: failure.reason, at: failure.at, round: failure.round }));
     await notify('deliveryFailed', `delivery-failed-${failure.round}`, { reason: failure.reason });
   }
 
@@ -350,7 +362,8 @@ export async function relationshipWorkflow({ offer, carried }: RelationshipWorkf
       // Acceptance is never lost to a failing trial: the partner is told instead.
       trial.status = 'failed';
       trial.failureReason = err.cause?.message ?? err.message;
-      await readModel.recordTrialFailure({ ...ids, reason: trial.failureReason });
+      const reason = trial.failureReason;
+      await written(() => readModel.recordTrialFailure({ ...ids, reason }));
       await notify('trialFailed', 'trial-failed', { reason: trial.failureReason });
     } finally {
       watch.cancel();

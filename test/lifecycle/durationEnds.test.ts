@@ -117,6 +117,6 @@ describe.concurrent('the end of a relationship’s duration', () => {
     const lastRun = (await handle.describe()).runId;
     await recordHistory(system.temporal, 'auto-extend-first-run-continues-as-new', workflowId, runIds[0]);
     await recordHistory(system.temporal, 'renewal-written-in-order-renewed-run-continues-as-new', workflowId, runIds[2]);
-    await recordHistory(system.temporal, 'auto-extend-off-last-run-expires', workflowId, lastRun);
+    await recordHistory(system.temporal, 'auto-extend-off-last-run-expires-writes-in-order', workflowId, lastRun);
   });
 });

@@ -86,7 +86,7 @@ describe.concurrent('trials the partner provisions', () => {
 
     await partner.api.post(`/api/v1/relationships/${id}/terminate`, {});
     await handle.result();
-    await recordHistory(system.temporal, 'partner-trial-completed-then-terminated', workflowId);
+    await recordHistory(system.temporal, 'partner-trial-completed-then-terminated-writes-in-order', workflowId);
   });
 
   it('with a purchase too: the subscription completed, the trial left to its deadline fails on its own; the relationship stays active', async () => {
@@ -114,7 +114,7 @@ describe.concurrent('trials the partner provisions', () => {
     expect(state).toMatchObject({ status: 'active', trial: { status: 'failed' }, subscription: { status: 'active', externalRef: 'SUB-1' } });
     await partner.api.post(`/api/v1/relationships/${id}/terminate`, {});
     await handle.result();
-    await recordHistory(system.temporal, 'partner-trial-deadline-with-subscription-completed', workflowId);
+    await recordHistory(system.temporal, 'partner-trial-deadline-with-subscription-completed-writes-in-order', workflowId);
   });
 
   it("the partner's system fails it: trial failed with its reason, the partner's email says why", async () => {
@@ -146,7 +146,7 @@ describe.concurrent('trials the partner provisions', () => {
     expect(late.text).toMatch(/its trial is cancelled/);
     expect((await system.db.trialSubscription.findUniqueOrThrow({ where: { relationshipId: id } })).status).toBe('cancelled');
     expect(mailsTo(system, to.adminEmail, subjects.trialReady)).toHaveLength(0);
-    await recordHistory(system.temporal, 'partner-trial-requested-then-customer-removes', workflowId);
+    await recordHistory(system.temporal, 'partner-trial-requested-then-customer-removes-writes-in-order', workflowId);
   });
 
   it('a trial the local provider makes is never the partner’s to complete', async () => {

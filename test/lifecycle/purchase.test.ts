@@ -86,7 +86,7 @@ describe.concurrent('purchase offers', () => {
 
     await partner.api.post(`/api/v1/relationships/${id}/terminate`, {});
     expect((await handle.result()).subscription?.status).toBe('active');
-    await recordHistory(system.temporal, 'purchase-local-active-then-terminated', workflowId);
+    await recordHistory(system.temporal, 'purchase-local-active-then-terminated-writes-in-order', workflowId);
   });
 
   it("partner's system: a signed subscription.requested, completed through the API → active everywhere; a second completion and another partner's are refused", async () => {
@@ -121,7 +121,7 @@ describe.concurrent('purchase offers', () => {
     await handle.result();
     // Active subscriptions are the partner's to end in its own billing: the end of the relationship withdraws nothing.
     expect(types().filter((t) => t.startsWith('subscription.'))).toEqual(['subscription.requested', 'subscription.active']);
-    await recordHistory(system.temporal, 'purchase-partner-completes-then-terminated', workflowId);
+    await recordHistory(system.temporal, 'purchase-partner-completes-then-terminated-writes-in-order', workflowId);
   });
 
   it("partner's system fails it: the relationship stays active, the subscription is failed with the reason", async () => {
@@ -154,7 +154,7 @@ describe.concurrent('purchase offers', () => {
     expect((await stateOf(handle)).status).toBe('active');
     await partner.api.post(`/api/v1/relationships/${id}/terminate`, {});
     await handle.result();
-    await recordHistory(system.temporal, 'purchase-deadline-passes-then-terminated', workflowId);
+    await recordHistory(system.temporal, 'purchase-deadline-passes-then-terminated-writes-in-order', workflowId);
   });
 
   it('the customer continues without the purchase: authorized, subscription declined, the partner told; a completion is refused', async () => {
@@ -171,7 +171,7 @@ describe.concurrent('purchase offers', () => {
     expect((await subscriptionAudit(system, id)).map((a) => [a.action, a.actorType])).toEqual([['subscription.declined', 'customer']]);
     await partner.api.post(`/api/v1/relationships/${id}/terminate`, {});
     await handle.result();
-    await recordHistory(system.temporal, 'purchase-declined-then-terminated', workflowId);
+    await recordHistory(system.temporal, 'purchase-declined-then-terminated-writes-in-order', workflowId);
   });
 
   it('the customer removes the partner while the request is pending: subscription.cancelled, and a late completion refused', async () => {
@@ -198,6 +198,6 @@ describe.concurrent('purchase offers', () => {
     expect(late.json).toMatchObject({ reason: 'noSubscriptionRequest' });
     expect((await system.db.subscription.findUniqueOrThrow({ where: { relationshipId: id } })).status).toBe('cancelled');
     expect(await access(partner, to)).toEqual({ allowed: false });
-    await recordHistory(system.temporal, 'purchase-requested-then-customer-removes', workflowId);
+    await recordHistory(system.temporal, 'purchase-requested-then-customer-removes-writes-in-order', workflowId);
   });
 });

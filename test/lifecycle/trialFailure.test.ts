@@ -55,7 +55,7 @@ describe.concurrent('trial provisioning that fails', () => {
 
     await partner.api.post(`/api/v1/relationships/${id}/terminate`, {});
     await handle.result();
-    await recordHistory(system.temporal, 'trial-fails-then-partner-terminates', workflowId);
+    await recordHistory(system.temporal, 'trial-fails-then-partner-terminates-writes-in-order', workflowId);
   });
 
   it('a retried provisioning makes one trial, not two', async () => {
