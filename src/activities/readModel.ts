@@ -111,16 +111,20 @@ export function createReadModelActivities(db: Database, webhooks: Pick<WebhookOu
       writes.push(Prisma.sql`UPDATE invitations SET ${column} = ${utc(answered.at)}
         WHERE relationship_id = ${relationshipId}::uuid AND used_at IS NULL AND revoked_at IS NULL`);
     }
+    // Revoked in the same transaction as the end state: the access check answers no at once. The
+    // CTEs of one statement do not see each other's rows, so grants given by a write that also ends
+    // the relationship (an end decided before the Yes was written) go in revoked already.
+    const last = transitions.at(-1);
+    const revokedAt = last && isEnded(snapshot.status) ? utc(last.at) : null;
     if (transitions.some((t) => t.to === 'active')) {
-      writes.push(Prisma.sql`INSERT INTO role_grants (id, relationship_id, partner_id, tenant_domain, role, granted_at)
-        SELECT gen_random_uuid(), ${relationshipId}::uuid, ${target.partner_id}::uuid, ${target.tenant_domain}, role, (now() AT TIME ZONE 'UTC')
+      writes.push(Prisma.sql`INSERT INTO role_grants (id, relationship_id, partner_id, tenant_domain, role, granted_at, revoked_at)
+        SELECT gen_random_uuid(), ${relationshipId}::uuid, ${target.partner_id}::uuid, ${target.tenant_domain}, role, (now() AT TIME ZONE 'UTC'),
+               ${revokedAt ?? Prisma.sql`NULL`}
         FROM unnest(${target.roles}::text[]) AS role
         ON CONFLICT (relationship_id, role) DO NOTHING`);
     }
-    const last = transitions.at(-1);
-    if (last && isEnded(snapshot.status)) {
-      // Revoked in the same transaction as the end state: the access check answers no at once.
-      writes.push(Prisma.sql`UPDATE role_grants SET revoked_at = ${utc(last.at)} WHERE relationship_id = ${relationshipId}::uuid AND revoked_at IS NULL`);
+    if (revokedAt) {
+      writes.push(Prisma.sql`UPDATE role_grants SET revoked_at = ${revokedAt} WHERE relationship_id = ${relationshipId}::uuid AND revoked_at IS NULL`);
     }
     return writes;
   }

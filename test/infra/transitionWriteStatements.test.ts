@@ -88,3 +88,23 @@ describe('the read-model write of a Yes (accepted and active together)', () => {
     expect(await db.auditEvent.count({ where: { relationshipId: id } })).toBe(2);
   });
 });
+
+describe('the read-model write of a Yes and an end decided before it was written', () => {
+  it('gives the grants and revokes them in the same write: the access check never sees them live', async () => {
+    const id = await invitedRelationship();
+    const yes = acceptedAndActive(id);
+    const at = new Date().toISOString();
+    const input: RecordTransitionsInput = {
+      ...yes,
+      transitions: [...yes.transitions, { seq: 4, from: 'active', to: 'terminated', at, actor: { type: 'partner', id: 'p' } }],
+      snapshot: { ...yes.snapshot, status: 'terminated', endedAt: at },
+    };
+    await readModel.recordTransitions(input);
+    const grants = await db.roleGrant.findMany({ where: { relationshipId: id } });
+    expect(grants).toHaveLength(2);
+    expect(grants.filter((g) => g.revokedAt === null), 'grants left live on an ended relationship').toEqual([]);
+    expect(grants.every((g) => g.revokedAt?.toISOString() === at)).toBe(true);
+    const row = await db.relationship.findUniqueOrThrow({ where: { id } });
+    expect([row.status, row.liveKey]).toEqual(['terminated', null]);
+  });
+});
