@@ -39,6 +39,17 @@ export function bearerTokenOf(req: IncomingMessage): string | undefined {
 }
 
 /**
+ * The operator token as a page a browser opens takes it: the password of an `Authorization: Basic`
+ * header (any user name; the browser's own prompt sends it), or else the Bearer token.
+ */
+export function basicPasswordOrBearerOf(req: IncomingMessage): string | undefined {
+  const basic = /^Basic\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+  if (basic === undefined) return bearerTokenOf(req);
+  const decoded = Buffer.from(basic, 'base64').toString('utf8');
+  return decoded.slice(decoded.indexOf(':') + 1);
+}
+
+/**
  * Finds who a live API key belongs to, or null. The composition root passes
  * one that looks in the partner keys (src/partners) and the enforcer keys
  * (src/enforcers); plumbing imports neither.

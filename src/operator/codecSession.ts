@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import { AppError } from '../http/errors.js';
-import { bearerTokenOf } from '../http/auth.js';
+import { basicPasswordOrBearerOf, bearerTokenOf } from '../http/auth.js';
 import { constantTimeEqual, hashToken } from '../infra/tokens.js';
 
 // Who may use the codec endpoint: the operator. Scripts and the Temporal CLI send
@@ -28,14 +28,6 @@ export function createCodecSession({ operatorToken, secure }: CodecSessionOption
 
   const isOperatorToken = (presented: string | undefined) => presented !== undefined && constantTimeEqual(presented, operatorToken);
 
-  /** The password of an `Authorization: Basic` header (any user name), or the Bearer token. */
-  function presentedToken(req: Request): string | undefined {
-    const basic = /^Basic\s+(\S+)$/i.exec(req.get('authorization') ?? '')?.[1];
-    if (basic === undefined) return bearerTokenOf(req);
-    const decoded = Buffer.from(basic, 'base64').toString('utf8');
-    return decoded.slice(decoded.indexOf(':') + 1);
-  }
-
   function hasLiveSession(req: Request): boolean {
     const raw: unknown = (req.signedCookies as Record<string, unknown> | undefined)?.[name];
     if (typeof raw !== 'string') return false;
@@ -51,7 +43,7 @@ export function createCodecSession({ operatorToken, secure }: CodecSessionOption
     },
     /** Signs a browser in when it presents the operator token (the browser asks for it: HTTP Basic, any user name). */
     signIn(req: Request, res: Response): Date {
-      if (!isOperatorToken(presentedToken(req))) {
+      if (!isOperatorToken(basicPasswordOrBearerOf(req))) {
         res.set('www-authenticate', 'Basic realm="partnerflow payload codec", charset="UTF-8"');
         throw new AppError('unauthorized', 'Sign in with the operator token as the password (any user name).');
       }

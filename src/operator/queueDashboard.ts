@@ -4,6 +4,7 @@ import { ExpressAdapter } from '@bull-board/express';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Queue } from 'bullmq';
 import { constantTimeEqual } from '../infra/tokens.js';
+import { basicPasswordOrBearerOf } from '../http/auth.js';
 import type { AuthFailures } from '../http/authFailures.js';
 import { AppError, retryAfterOf } from '../http/errors.js';
 
@@ -34,14 +35,7 @@ function requireOperator(operatorToken: string, failures: AuthFailures) {
       res.status(429).set('retry-after', String(retryAfterOf(err) ?? 1)).type('text/plain').send(err.message);
       return;
     }
-    const header = req.get('authorization') ?? '';
-    const [scheme = '', credentials = ''] = header.split(/\s+/, 2);
-    let presented: string | undefined;
-    if (/^bearer$/i.test(scheme)) presented = credentials;
-    if (/^basic$/i.test(scheme)) {
-      const decoded = Buffer.from(credentials, 'base64').toString('utf8');
-      presented = decoded.slice(decoded.indexOf(':') + 1);
-    }
+    const presented = basicPasswordOrBearerOf(req);
     if (presented && constantTimeEqual(presented, operatorToken)) {
       res.set('cache-control', 'no-store');
       return next();
