@@ -48,12 +48,18 @@ export interface Outbox<Job, Row> {
   handOver(entry: OutboxHandOver<Job>, withinMs?: number): Promise<boolean>;
   /** True once this job id was handed to the queue (or its delivery already finished). */
   isEnqueued(jobId: string): Promise<boolean>;
+  /**
+   * Sends a dead letter again: its finished job is dropped from Redis, `requeueRow` puts its row
+   * back to queued (false: it was not failed any more, and nothing is sent), then the job goes in
+   * afresh under the same id.
+   */
+  retryDead(entry: OutboxHandOver<Job>, requeueRow: () => Promise<boolean>): Promise<boolean>;
 }
 
 /** The part of a BullMQ Queue<Job> the outbox uses. */
 export interface OutboxQueue<Job> {
   add(name: string, data: Job, opts: JobsOptions): Promise<unknown>;
-  getJob(jobId: string): Promise<unknown>;
+  getJob(jobId: string): Promise<{ remove(): Promise<void> } | undefined>;
 }
 
 const DAY_SECONDS = 86_400;
@@ -108,6 +114,13 @@ export function createOutbox<Job, Row>(queue: OutboxQueue<Job>, table: OutboxTab
       const state = await table.stateOf(jobId);
       if (state !== 'queued') return state === 'finished';
       return (await queue.getJob(jobId)) !== undefined;
+    },
+    async retryDead(entry, requeueRow) {
+      // BullMQ ignores an add under the id of a job it still keeps (failed ones stay 30 days): drop that first.
+      await (await queue.getJob(entry.jobId))?.remove();
+      if (!(await requeueRow())) return false;
+      await add(entry);
+      return true;
     },
   };
 }

@@ -116,14 +116,9 @@ export function createMailOutbox(db: Database, queue: MailQueue, { recipientPerH
       async retry(id) {
         const row = await db.emailMessage.findUnique({ where: { id } });
         if (row?.status !== 'failed' || row.job === null) return null;
-        // BullMQ ignores an add under the id of a job it still keeps (failed ones stay 30 days): drop that first.
-        const old = await queue.getJob(row.jobId);
-        if (old) await old.remove();
         // attempts back to 0: the worker reads a failed row with attempts left as a refusal still to report.
-        const moved = await db.emailMessage.updateMany({ where: { id, status: 'failed' }, data: { status: 'queued', attempts: 0 } });
-        if (moved.count === 0) return null;
-        await outbox.handOver(entryOf(row.jobId, row.job as unknown as MailJob));
-        return emailDeadLetter(row);
+        const requeue = async () => (await db.emailMessage.updateMany({ where: { id, status: 'failed' }, data: { status: 'queued', attempts: 0 } })).count > 0;
+        return (await outbox.retryDead(entryOf(row.jobId, row.job as unknown as MailJob), requeue)) ? emailDeadLetter(row) : null;
       },
     },
   };

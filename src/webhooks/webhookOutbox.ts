@@ -147,13 +147,8 @@ export function createWebhookOutbox(db: Database, queue: WebhookQueue, retry: We
       async retry(id) {
         const row = await db.webhookDelivery.findUnique({ where: { id } });
         if (row?.status !== 'failed') return null;
-        // BullMQ ignores an add under the id of a job it still keeps (failed ones stay 30 days): drop that first.
-        const old = await queue.getJob(row.jobId);
-        if (old) await old.remove();
-        const moved = await db.webhookDelivery.updateMany({ where: { id, status: 'failed' }, data: { status: 'queued' } });
-        if (moved.count === 0) return null;
-        await outbox.handOver(entryOf(row));
-        return webhookDeadLetter(row);
+        const requeue = async () => (await db.webhookDelivery.updateMany({ where: { id, status: 'failed' }, data: { status: 'queued' } })).count > 0;
+        return (await outbox.retryDead(entryOf(row), requeue)) ? webhookDeadLetter(row) : null;
       },
     },
   };
